@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,20 +53,23 @@ static const char *errname(int e)
 
 static const char *signame(int s)
 {
-	static char buf[32];
+	/* a few rotating buffers: several calls may share one printf */
+	static char bufs[4][32];
+	static int next;
+	char *buf = bufs[next++ % 4];
 	const char *n;
 	if (s == 0)
 		return "0";
 	if (s >= SIGRTMIN && s <= SIGRTMAX) {
-		snprintf(buf, sizeof buf, "SIGRTMIN+%d", s - SIGRTMIN);
+		snprintf(buf, 32, "SIGRTMIN+%d", s - SIGRTMIN);
 		return buf;
 	}
 	n = sigabbrev_np(s);
 	if (!n) {
-		snprintf(buf, sizeof buf, "SIG%d", s);
+		snprintf(buf, 32, "SIG%d", s);
 		return buf;
 	}
-	snprintf(buf, sizeof buf, "SIG%s", n);
+	snprintf(buf, 32, "SIG%s", n);
 	return buf;
 }
 
@@ -339,6 +343,24 @@ static void wait_for_flag(volatile sig_atomic_t *flag, int sig)
 	sigdelset(&s, sig);
 	while (!*flag)
 		sigsuspend(&s);
+}
+
+/* rmdir_flat removes a directory and the plain files in it. */
+static void rmdir_flat(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[4096];
+	if (d) {
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+			unlink(path);
+		}
+		closedir(d);
+	}
+	rmdir(dir);
 }
 
 static pid_t xgettid(void) { return (pid_t)syscall(SYS_gettid); }
