@@ -182,7 +182,6 @@ func TestExitReparents(t *testing.T) {
 	}
 }
 
-
 // Job-control fixture: launcher 100 (session 100) -> program 200 (group
 // 200). 200 forks 201 and 202; 202 moves to its own group 202.
 func TestExitOrphansStoppedGroups(t *testing.T) {
