@@ -1,0 +1,107 @@
+/* pthreads: gettid distinct per thread and equal to getpid only in the
+ * main thread; getpid/getppid the same in all; join returns values; the
+ * Threads count in /proc/self/status. */
+#include "common.h"
+#include <pthread.h>
+
+#define N 4
+static pid_t tids[N];
+static pid_t pids[N];
+static pid_t ppids[N];
+
+static void *fn(void *arg)
+{
+	long i = (long)arg;
+	tids[i] = xgettid();
+	pids[i] = getpid();
+	ppids[i] = getppid();
+	return (void *)(i * 100);
+}
+
+static int threads_in_status(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	int n = -1;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+static int gate[2];
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	gate_wait(gate[0]);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	setup(argc, argv);
+	pidmatch("main_tid_is_pid", xgettid(), getpid());
+	pthread_t th[N];
+	for (long i = 0; i < N; i++)
+		pthread_create(&th[i], NULL, fn, (void *)i);
+	long sum = 0;
+	for (int i = 0; i < N; i++) {
+		void *ret;
+		pthread_join(th[i], &ret);
+		sum += (long)ret;
+	}
+	say("join_sum", "%ld", sum);
+	int distinct = 1, notpid = 1, samepid = 1, sameppid = 1;
+	for (int i = 0; i < N; i++) {
+		if (tids[i] == getpid())
+			notpid = 0;
+		if (pids[i] != getpid())
+			samepid = 0;
+		if (ppids[i] != getppid())
+			sameppid = 0;
+		for (int j = 0; j < i; j++)
+			if (tids[i] == tids[j])
+				distinct = 0;
+	}
+	say("tids_distinct", "%s", yesno(distinct));
+	say("tids_not_pid", "%s", yesno(notpid));
+	say("getpid_same_in_threads", "%s", yesno(samepid));
+	say("getppid_same_in_threads", "%s", yesno(sameppid));
+	say("threads_before", "%d", threads_in_status());
+	xpipe(gate);
+	pthread_t s[3];
+	for (int i = 0; i < 3; i++)
+		pthread_create(&s[i], NULL, sleeper, NULL);
+	say("threads_with_3_sleepers", "%d", threads_in_status());
+	close(gate[1]);
+	for (int i = 0; i < 3; i++)
+		pthread_join(s[i], NULL);
+	say("threads_after_join", "%d", threads_in_status());
+	/* a thread's tid is not a process: waitpid on it fails */
+	pthread_t t;
+	int g2[2];
+	xpipe(g2);
+	gate[0] = g2[0];
+	pthread_create(&t, NULL, sleeper, NULL);
+	pid_t ttid = 0;
+	for (int tries = 0; tries < 1000 && ttid == 0; tries++) {
+		/* find the sleeper's tid via /proc/self/task */
+		DIR *d = opendir("/proc/self/task");
+		struct dirent *e;
+		while (d && (e = readdir(d)) != NULL) {
+			pid_t x = atoi(e->d_name);
+			if (x > 0 && x != getpid())
+				ttid = x;
+		}
+		if (d)
+			closedir(d);
+	}
+	result("waitpid_on_thread", waitpid(ttid, NULL, WNOHANG));
+	result("kill_thread_tid_sig0", kill(ttid, 0));
+	close(g2[1]);
+	pthread_join(t, NULL);
+	return 0;
+}
