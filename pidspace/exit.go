@@ -193,7 +193,11 @@ func (s *Space) notifyExitLocked(c *proc, eff *Effects) {
 		sig = int(syscall.SIGCHLD)
 	}
 	autoreap := false
-	if sig == int(syscall.SIGCHLD) && (parent.Sigchld.Ignored || parent.Sigchld.NoCldWait) {
+	switch {
+	case parent.PID == InitPID:
+		// herd-init reaps whatever it is given, whatever it is told.
+		autoreap, sig = true, 0
+	case sig == int(syscall.SIGCHLD) && (parent.Sigchld.Ignored || parent.Sigchld.NoCldWait):
 		autoreap = true
 		if parent.Sigchld.Ignored {
 			sig = 0

@@ -13,11 +13,11 @@ import (
 type childState int
 
 const (
-	running childState = iota
-	exited3            // exit(3)
-	killed             // SIGKILL
-	stoppedTSTP        // stopped by SIGTSTP, unreported
-	continued          // stopped and continued, unreported
+	running     childState = iota
+	exited3                // exit(3)
+	killed                 // SIGKILL
+	stoppedTSTP            // stopped by SIGTSTP, unreported
+	continued              // stopped and continued, unreported
 )
 
 type childSpec struct {
