@@ -1,0 +1,216 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"herd/sentry"
+)
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run a program under herd",
+		ArgsUsage: "-- PROG [ARGS...]",
+		Description: "Runs PROG, unmodified, under the sentry. With no node daemon it brings up a\n" +
+			"private single-node cluster in-process. herd run exits with PROG's status\n" +
+			"(128+N when PROG is killed by signal N).",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "strace", Usage: "print every trapped syscall with its arguments and result to stderr"},
+			&cli.StringFlag{Name: "debug-log", Usage: "write the node's debug log to `FILE`"},
+		},
+		Action: runAction,
+	}
+}
+
+// resolveProgram finds prog as a shell would, with a shell's message and
+// status when it cannot be run.
+func resolveProgram(prog string) (string, error) {
+	if prog == "" {
+		return "", cli.Exit("herd: : command not found", 127)
+	}
+	path := prog
+	if !strings.Contains(prog, "/") {
+		p, err := exec.LookPath(prog)
+		if err != nil && !errors.Is(err, exec.ErrDot) {
+			var ee *exec.Error
+			if errors.As(err, &ee) && errors.Is(ee.Err, fs.ErrPermission) {
+				return "", cli.Exit(fmt.Sprintf("herd: %s: Permission denied", prog), 126)
+			}
+			return "", cli.Exit(fmt.Sprintf("herd: %s: command not found", prog), 127)
+		}
+		path = p
+	}
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", cli.Exit(fmt.Sprintf("herd: %s: No such file or directory", prog), 127)
+	case err != nil:
+		return "", cli.Exit(fmt.Sprintf("herd: %s: %v", prog, errors.Unwrap(err)), 126)
+	case st.IsDir():
+		return "", cli.Exit(fmt.Sprintf("herd: %s: Is a directory", prog), 126)
+	}
+	if err := unix.Access(path, unix.X_OK); err != nil {
+		return "", cli.Exit(fmt.Sprintf("herd: %s: Permission denied", prog), 126)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	return abs, nil
+}
+
+// ignoredSignals lists the signals this process ignores, which the
+// program inherits across exec as it would from a shell.
+func ignoredSignals() []int {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return nil
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if hex, ok := strings.CutPrefix(line, "SigIgn:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+			if err != nil {
+				return nil
+			}
+			var out []int
+			for sig := 1; sig <= 64; sig++ {
+				if mask&(1<<(sig-1)) != 0 {
+					out = append(out, sig)
+				}
+			}
+			return out
+		}
+	}
+	return nil
+}
+
+func runAction(c *cli.Context) error {
+	args := c.Args().Slice()
+	if len(args) == 0 {
+		return cli.Exit("herd run: missing program: usage: herd run [--strace] [--debug-log FILE] -- PROG [ARGS...]", 2)
+	}
+	path, err := resolveProgram(args[0])
+	if err != nil {
+		return err
+	}
+	ignored := ignoredSignals()
+	isIgnored := func(sig syscall.Signal) bool {
+		for _, s := range ignored {
+			if s == int(sig) {
+				return true
+			}
+		}
+		return false
+	}
+
+	// The caller's terminal: the program becomes its foreground job if
+	// we are the foreground job now.
+	foreground := false
+	if pgrp, err := unix.IoctlGetInt(0, unix.TIOCGPGRP); err == nil && pgrp == unix.Getpgrp() {
+		foreground = true
+	}
+
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("make control socket: %w", err)
+	}
+	ctl := pair[0]
+	nodeEnd := os.NewFile(uintptr(pair[1]), "ctl")
+
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the herd binary: %w", err)
+	}
+	initArgs := []string{"herd", "init", "--ctl-fd", "3"}
+	extra := []*os.File{nodeEnd}
+	if c.Bool("strace") {
+		initArgs = append(initArgs, "--strace")
+	}
+	if logPath := c.String("debug-log"); logPath != "" {
+		f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return cli.Exit(fmt.Sprintf("herd run: open debug log: %v", err), 2)
+		}
+		defer f.Close()
+		extra = append(extra, f)
+		initArgs = append(initArgs, "--log-fd", "4")
+	}
+	cmd := &exec.Cmd{Path: exe, Args: initArgs, ExtraFiles: extra}
+	if c.Bool("strace") {
+		cmd.Stderr = os.Stderr
+	}
+	if err := sentry.StartInit(cmd); err != nil {
+		return err
+	}
+	nodeEnd.Close()
+	// herd-init outlives us while the program's background children
+	// run; never wait for it here.
+	defer cmd.Process.Release()
+
+	wd, _ := os.Getwd()
+	groups, _ := os.Getgroups()
+	gids := make([]uint32, len(groups))
+	for i, g := range groups {
+		gids[i] = uint32(g)
+	}
+	req := ctlMsg{
+		Op: "run", Path: path, Argv: args, Env: os.Environ(), Dir: wd,
+		UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), Groups: gids,
+		Foreground: foreground, Ignored: ignored,
+	}
+	if err := sendMsg(ctl, req, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		return err
+	}
+
+	// Forward the signals a user sends a foreground job.
+	sigs := make(chan os.Signal, 8)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
+		if !isIgnored(sig) {
+			signal.Notify(sigs, sig)
+		}
+	}
+	go func() {
+		for sig := range sigs {
+			sendMsg(ctl, ctlMsg{Op: "signal", Sig: int(sig.(syscall.Signal))})
+		}
+	}()
+
+	for {
+		m, files, err := recvMsg(ctl)
+		for _, f := range files {
+			f.Close()
+		}
+		if err != nil {
+			return err
+		}
+		switch m.Op {
+		case "started":
+		case "error":
+			return cli.Exit("herd: "+m.Error, 126)
+		case "exited":
+			if foreground {
+				signal.Ignore(syscall.SIGTTOU)
+				unix.IoctlSetPointerInt(0, unix.TIOCSPGRP, unix.Getpgrp())
+			}
+			ws := syscall.WaitStatus(m.Status)
+			if ws.Signaled() {
+				return cli.Exit("", 128+int(ws.Signal()))
+			}
+			return cli.Exit("", ws.ExitStatus())
+		case "":
+			return cli.Exit("herd: the node stopped before the program exited", 125)
+		}
+	}
+}

@@ -1,0 +1,79 @@
+package sentry
+
+import "golang.org/x/sys/unix"
+
+type actionKind int
+
+const (
+	actNative actionKind = iota
+	actReturn
+	actPark
+	actHold
+)
+
+// An Action is a handler's decision about the call it was given.
+type Action struct {
+	kind  actionKind
+	val   int64
+	after func(t *Task, ret int64)
+	// cancel withdraws a parked emulation when a signal interrupts it.
+	cancel func()
+	// interrupted is the result a parked call gets when a signal
+	// interrupts it: -ERESTARTSYS for calls Linux restarts under
+	// SA_RESTART, -ERESTARTNOHAND or -EINTR for those it never does.
+	interrupted int64
+}
+
+// Native lets the call run in the kernel, with any arguments the handler
+// rewrote.
+func Native() Action { return Action{kind: actNative} }
+
+// NativeThen lets the call run and calls after at its exit stop with the
+// kernel's result; after may replace it with Task.SetReturn.
+func NativeThen(after func(t *Task, ret int64)) Action {
+	return Action{kind: actNative, after: after}
+}
+
+// Return skips the call and makes it return v.
+func Return(v int64) Action { return Action{kind: actReturn, val: v} }
+
+// Errno skips the call and makes it fail with e.
+func Errno(e unix.Errno) Action { return Action{kind: actReturn, val: -int64(e)} }
+
+// Result turns a (value, error) pair into Return or Errno. err must be a
+// unix.Errno or nil.
+func Result(v int64, err error) Action {
+	if err != nil {
+		if e, ok := err.(unix.Errno); ok {
+			return Errno(e)
+		}
+		return Errno(unix.EIO)
+	}
+	return Return(v)
+}
+
+// Kernel restart codes (include/linux/errno.h). They never reach user
+// space: the kernel turns them into EINTR or a restart at signal delivery.
+const (
+	ERESTARTSYS    = 512
+	ERESTARTNOINTR = 513
+	ERESTARTNOHAND = 514
+)
+
+// Park blocks the call until Task.Wake. The task waits in the kernel (in
+// pause()), so signals reach it as they would a blocked call: if one arrives
+// first, cancel runs and the call ends with -ERESTARTSYS, which the kernel
+// turns into EINTR or a transparent restart according to SA_RESTART.
+func Park(cancel func()) Action {
+	return Action{kind: actPark, cancel: cancel, interrupted: -ERESTARTSYS}
+}
+
+// ParkNoRestart is Park for calls that Linux never restarts after a handler
+// ran (pause, sigsuspend): a signal with a handler ends them with EINTR.
+func ParkNoRestart(cancel func()) Action {
+	return Action{kind: actPark, cancel: cancel, interrupted: -ERESTARTNOHAND}
+}
+
+// Hold leaves the task stopped at syscall entry with no signal delivery,
+// until the sentry resumes it itself (used for the fork lock).
+func hold() Action { return Action{kind: actHold} }

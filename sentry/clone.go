@@ -1,0 +1,210 @@
+package sentry
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// A CloneOp is a clone, fork or vfork in flight: the handler fills the
+// request fields, the sentry the results.
+type CloneOp struct {
+	// Thread is set for CLONE_THREAD: the child joins the caller's
+	// thread group.
+	Thread bool
+	// Flags are the clone flags as the caller asked (before any rewrite).
+	Flags uint64
+	// AllocPID is called under the node's fork lock for the PID the
+	// kernel must give the child.
+	AllocPID func() (int, error)
+	// Failed is called when the clone fails in the kernel after AllocPID;
+	// pid was never used.
+	Failed func(pid int, err unix.Errno)
+	// Value is the handler's own state, carried to Hooks.Cloned.
+	Value any
+
+	// PID is the PID AllocPID gave; ChildPID the one the kernel gave.
+	// They differ only if a thread of herd-init took PID in between (the
+	// Hooks then adopt ChildPID and retire PID).
+	PID, ChildPID int
+
+	parent *Task
+}
+
+// forkLock serialises everything that creates a task in the namespace:
+// ns_last_pid is one value per namespace, so only one clone may be in
+// flight between writing it and the kernel using it.
+type forkLock struct {
+	busy    bool
+	waiters []func()
+}
+
+func (l *forkLock) acquire(f func()) {
+	if l.busy {
+		l.waiters = append(l.waiters, f)
+		return
+	}
+	l.busy = true
+	f()
+}
+
+func (l *forkLock) release() {
+	l.busy = false
+	if len(l.waiters) > 0 {
+		f := l.waiters[0]
+		l.waiters = l.waiters[1:]
+		l.acquire(f)
+	}
+}
+
+// abandon drops the clone of a task that died mid-clone.
+func (l *forkLock) abandon(s *Sentry, t *Task) {
+	op := t.clone
+	t.clone = nil
+	if op != nil && op.ChildPID == 0 && l.busy {
+		s.resetLastPid()
+		l.release()
+	}
+}
+
+// setLastPid makes the kernel's next PID in the namespace be want.
+func (s *Sentry) setLastPid(want int) error {
+	if _, err := s.lastPid.WriteAt([]byte(strconv.Itoa(want-1)), 0); err != nil {
+		return fmt.Errorf("write ns_last_pid: %w", err)
+	}
+	return nil
+}
+
+// resetLastPid points the kernel's cursor back at the low PIDs reserved
+// for herd-init's own threads, so that a thread the Go runtime starts
+// takes one of those and not the next cluster PID.
+func (s *Sentry) resetLastPid() {
+	_, _ = s.lastPid.WriteAt([]byte("1"), 0)
+}
+
+// Clone runs t's clone/fork/vfork (whose arguments the handler may have
+// rewritten) so that the child gets the PID op.AllocPID chooses. The child
+// stays stopped until Hooks.Cloned has recorded it.
+func (t *Task) Clone(op *CloneOp) Action {
+	s := t.s
+	op.parent = t
+	if s.forks.busy {
+		t.state = stateHeld
+		s.forks.acquire(func() { s.startClone(t, op) })
+		return hold()
+	}
+	s.forks.busy = true
+	return s.cloneAction(t, op)
+}
+
+func (s *Sentry) startClone(t *Task, op *CloneOp) {
+	if _, ok := s.tasks[t.TID]; !ok {
+		s.forks.release()
+		return
+	}
+	s.apply(t, s.cloneAction(t, op))
+}
+
+// cloneAction is called holding the fork lock.
+func (s *Sentry) cloneAction(t *Task, op *CloneOp) Action {
+	pid, err := op.AllocPID()
+	if err == nil {
+		err = s.setLastPid(pid)
+	}
+	if err != nil {
+		s.forks.release()
+		s.log.Warn("clone: no pid", "task", t, "err", err)
+		return Errno(unix.EAGAIN)
+	}
+	op.PID = pid
+	t.clone = op
+	return NativeThen(func(t *Task, ret int64) {
+		op := t.clone
+		t.clone = nil
+		if op == nil {
+			return
+		}
+		if ret < 0 && op.ChildPID == 0 {
+			// The kernel refused (EAGAIN, ENOMEM, EINVAL…): no event
+			// came, the lock is still ours.
+			s.resetLastPid()
+			s.forks.release()
+			if op.Failed != nil {
+				op.Failed(op.PID, unix.Errno(-ret))
+			}
+		}
+	})
+}
+
+// cloneEvent handles PTRACE_EVENT_FORK/VFORK/CLONE at the creator.
+func (s *Sentry) cloneEvent(t *Task) {
+	msg, err := unix.PtraceGetEventMsg(t.TID)
+	if err != nil {
+		s.log.Warn("clone event", "task", t, "err", err)
+		s.resume(t, 0)
+		return
+	}
+	op := t.clone
+	if op == nil {
+		// A clone before the filter was installed: the shim's own Go
+		// runtime threads. They die at its exec; adopt them so they
+		// run and their exits are seen.
+		op = &CloneOp{Thread: tgidOf(int(msg)) == t.TGID, parent: t}
+		op.ChildPID = int(msg)
+		t.after = nil
+	} else {
+		op.ChildPID = int(msg)
+		s.resetLastPid()
+		s.forks.release()
+	}
+	s.birth(op)
+	// The creator goes on to its exit stop (the clone's after func).
+	s.resumeToExit(t, stateAwaitExit)
+}
+
+// tgidOf reads the thread group of tid from /proc.
+func tgidOf(tid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", tid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
+}
+
+// newborn handles the first stop of an auto-attached child whose
+// creator's event has not arrived: it waits, stopped, for birth.
+func (s *Sentry) newborn(tid int) {
+	s.newborns[tid] = &Task{TID: tid, s: s, state: stateNewborn}
+}
+
+// birth records a child when its creator's event arrives, before the
+// creator runs again (so a wait for it finds it), and lets the child run
+// once its own first stop is in.
+func (s *Sentry) birth(op *CloneOp) {
+	parent := op.parent
+	child := s.newborns[op.ChildPID]
+	stopped := child != nil
+	delete(s.newborns, op.ChildPID)
+	if !stopped {
+		child = &Task{TID: op.ChildPID, s: s, state: stateNewborn}
+	}
+	if op.Thread {
+		child.TGID = parent.TGID
+	} else {
+		child.TGID = child.TID
+	}
+	s.adopt(child)
+	s.cfg.Hooks.Cloned(parent, child, op)
+	if stopped {
+		s.resume(child, 0)
+	}
+}

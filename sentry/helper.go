@@ -1,0 +1,165 @@
+package sentry
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The herd binary doubles as two tiny helpers, chosen by argv[0]:
+//
+//	herd-shim  installs the seccomp filter in a freshly seized child, drops
+//	           to the user's credentials and execs the user's program;
+//	herd-bell  stops itself whenever its pipe is written, which wakes the
+//	           tracer thread out of wait4 (see bell).
+const (
+	shimName = "herd-shim"
+	bellName = "herd-bell"
+)
+
+func init() {
+	switch filepath.Base(os.Args[0]) {
+	case shimName:
+		// Filter install and execve must happen on one thread: the
+		// filter is per thread, and exec keeps the exec'ing one's.
+		runtime.LockOSThread()
+	}
+}
+
+// RunHelper runs the helper named by argv[0] and does not return, or
+// returns false if this process is not a helper. Call it first in main.
+func RunHelper() bool {
+	switch filepath.Base(os.Args[0]) {
+	case shimName:
+		shimMain()
+	case bellName:
+		bellMain()
+	}
+	return false
+}
+
+// shimSpec is what the sentry tells the shim, over fd 3, once it has
+// seized it.
+type shimSpec struct {
+	Path    string
+	Argv    []string
+	Env     []string
+	Dir     string
+	UID     uint32
+	GID     uint32
+	Groups  []uint32
+	Filter  []byte // encoded sock_filter array
+	Ignored []int  // signals the caller had ignored, inherited across exec
+}
+
+func shimMain() {
+	f := os.NewFile(3, "spec")
+	data, err := io.ReadAll(f)
+	f.Close()
+	var spec shimSpec
+	if err == nil {
+		err = json.Unmarshal(data, &spec)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "herd: read launch spec: %v\n", err)
+		os.Exit(126)
+	}
+	if err := installFilter(spec.Filter); err != nil {
+		fmt.Fprintf(os.Stderr, "herd: install syscall filter: %v\n", err)
+		os.Exit(126)
+	}
+	if err := dropCreds(spec.UID, spec.GID, spec.Groups); err != nil {
+		fmt.Fprintf(os.Stderr, "herd: set credentials: %v\n", err)
+		os.Exit(126)
+	}
+	if spec.Dir != "" {
+		if err := unix.Chdir(spec.Dir); err != nil {
+			fmt.Fprintf(os.Stderr, "herd: cd %s: %v\n", spec.Dir, err)
+			os.Exit(126)
+		}
+	}
+	for _, sig := range spec.Ignored {
+		ignoreSignal(sig)
+	}
+	err = syscall.Exec(spec.Path, spec.Argv, spec.Env)
+	// Exec failed: say so as a shell would, with a shell's status.
+	status := 126
+	if err == syscall.ENOENT {
+		status = 127
+	}
+	fmt.Fprintf(os.Stderr, "herd: %s: %v\n", spec.Argv[0], err)
+	os.Exit(status)
+}
+
+func encodeFilter(prog []bpfInstruction) []byte {
+	b := make([]byte, 0, 8*len(prog))
+	for _, in := range prog {
+		b = binary.LittleEndian.AppendUint16(b, in.OpCode)
+		b = append(b, in.JumpIfTrue, in.JumpIfFalse)
+		b = binary.LittleEndian.AppendUint32(b, in.K)
+	}
+	return b
+}
+
+// installFilter loads the filter on this thread only, without
+// PR_SET_NO_NEW_PRIVS (the shim is still root), so set-uid programs keep
+// working under herd.
+func installFilter(code []byte) error {
+	if len(code) == 0 || len(code)%8 != 0 {
+		return fmt.Errorf("bad filter of %d bytes", len(code))
+	}
+	prog := struct {
+		Len    uint16
+		_      [6]byte
+		Filter unsafe.Pointer
+	}{Len: uint16(len(code) / 8), Filter: unsafe.Pointer(&code[0])}
+	_, _, e := unix.RawSyscall(unix.SYS_SECCOMP, 1 /* SECCOMP_SET_MODE_FILTER */, 0, uintptr(unsafe.Pointer(&prog)))
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// dropCreds changes this thread's credentials only: the other Go threads
+// of the shim die at exec, and the Go wrappers would signal them.
+func dropCreds(uid, gid uint32, groups []uint32) error {
+	var gp unsafe.Pointer
+	if len(groups) > 0 {
+		gp = unsafe.Pointer(&groups[0])
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), uintptr(gp), 0); e != 0 {
+		return fmt.Errorf("setgroups: %w", e)
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(gid), uintptr(gid), uintptr(gid)); e != 0 {
+		return fmt.Errorf("setresgid: %w", e)
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(uid), uintptr(uid), uintptr(uid)); e != 0 {
+		return fmt.Errorf("setresuid: %w", e)
+	}
+	return nil
+}
+
+func ignoreSignal(sig int) {
+	// struct kernel_sigaction { handler, flags, restorer, mask }
+	act := [4]uint64{1 /* SIG_IGN */, 0, 0, 0}
+	unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
+}
+
+func bellMain() {
+	f := os.NewFile(3, "bell")
+	buf := make([]byte, 512)
+	for {
+		if _, err := f.Read(buf); err != nil {
+			os.Exit(0)
+		}
+		unix.Kill(os.Getpid(), unix.SIGSTOP)
+	}
+}

@@ -1,0 +1,54 @@
+package sentry
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// PIDMax is the highest PID herd hands out in a node's namespace. Linux
+// keeps pid_max per namespace (since 6.14), so raising it does not touch
+// the host's.
+const PIDMax = 4194304
+
+// StartInit starts cmd as pid 1 of a new PID and mount namespace: the
+// node's herd-init, which runs the sentry.
+func StartInit(cmd *exec.Cmd) error {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Cloneflags |= unix.CLONE_NEWPID | unix.CLONE_NEWNS
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start herd-init in new namespaces: %w", err)
+	}
+	return nil
+}
+
+// BecomeInit prepares the namespaces for the sentry; it must run in
+// herd-init (pid 1) before Start. It gives the namespace its own /proc,
+// raises pid_max, and hides herd-init's /proc/1 from sandboxed processes
+// (its mem file would let root inside write the tracer's memory).
+func BecomeInit() error {
+	if os.Getpid() != 1 {
+		return fmt.Errorf("herd-init must be pid 1 of its namespace, is %d", os.Getpid())
+	}
+	if _, err := selfExe(); err != nil {
+		return err
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make mounts private: %w", err)
+	}
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mount /proc: %w", err)
+	}
+	if err := os.WriteFile("/proc/sys/kernel/pid_max", []byte(fmt.Sprint(PIDMax)), 0); err != nil {
+		return fmt.Errorf("raise pid_max: %w", err)
+	}
+	if err := unix.Mount("tmpfs", "/proc/1", "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0,mode=0555"); err != nil {
+		return fmt.Errorf("mask /proc/1: %w", err)
+	}
+	return nil
+}

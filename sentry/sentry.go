@@ -1,0 +1,513 @@
+package sentry
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// Hooks are how the owner of a Sentry learns what its tasks do. Every hook
+// runs on the tracer thread while the tasks it names are stopped (or gone),
+// so hooks must not block.
+type Hooks interface {
+	// Cloned reports a new task made by parent's clone, fork or vfork.
+	// The child has not run yet; it runs when the hook returns.
+	Cloned(parent, child *Task, op *CloneOp)
+	// Execed reports a successful execve by t (now its thread group's
+	// leader; other threads are gone).
+	Execed(t *Task)
+	// ThreadExited reports a thread other than the leader gone from the
+	// kernel; its TID is free once the hook returns.
+	ThreadExited(tid, tgid int)
+	// Exited reports a whole process gone from the kernel (herd-init
+	// reaped its leader): status is the wait status, ru its usage.
+	Exited(tgid int, status unix.WaitStatus, ru *unix.Rusage)
+	// Stopped reports a process entering a group-stop by signal sig.
+	Stopped(tgid, sig int)
+	// Continued reports a stopped process resumed by SIGCONT.
+	Continued(tgid int)
+}
+
+// Config is what a Sentry needs.
+type Config struct {
+	Table *Table
+	Hooks Hooks
+	// Strace, when set, receives a line per trapped syscall.
+	Strace io.Writer
+	Log    *slog.Logger
+}
+
+// proc is the sentry's per-thread-group bookkeeping.
+type proc struct {
+	threads int
+	stopped bool
+	// injected holds the siginfo herd-init's own signals must carry,
+	// by signal: a standard signal coalesces as the kernel's do.
+	injected map[int][]SigInfo
+}
+
+// Sentry traces the sandboxed tasks of one node.
+type Sentry struct {
+	cfg    Config
+	log    *slog.Logger
+	filter []byte // the BPF program, as handed to the shim
+
+	// Owned by the tracer thread.
+	tasks    map[int]*Task
+	procs    map[int]*proc
+	newborns map[int]*Task    // stopped children whose creator's event is pending
+	forks    forkLock
+
+	jobsMu sync.Mutex
+	jobs   []func()
+	bell   *bell
+
+	lastPid *os.File
+
+	idle     chan struct{}
+	stopping bool
+	started  chan error
+}
+
+// New makes a sentry. Start runs it.
+func New(cfg Config) (*Sentry, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	prog, err := cfg.Table.Filter()
+	if err != nil {
+		return nil, err
+	}
+	s := &Sentry{
+		cfg:      cfg,
+		log:      cfg.Log,
+		filter:   encodeFilter(prog),
+		tasks:    make(map[int]*Task),
+		procs:    make(map[int]*proc),
+		newborns: make(map[int]*Task),
+		started:  make(chan error, 1),
+	}
+	return s, nil
+}
+
+// Start launches the tracer thread. It must be called from pid 1 of the
+// node's PID namespace (see BecomeInit).
+func (s *Sentry) Start() error {
+	f, err := os.OpenFile("/proc/sys/kernel/ns_last_pid", os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("open ns_last_pid: %w", err)
+	}
+	s.lastPid = f
+	go s.loop()
+	return <-s.started
+}
+
+// Post runs f on the tracer thread, soon. It is how goroutines (RPCs,
+// the launcher connection) hand work to the tracer, which never blocks.
+func (s *Sentry) Post(f func()) {
+	s.jobsMu.Lock()
+	s.jobs = append(s.jobs, f)
+	s.jobsMu.Unlock()
+	s.bell.ring()
+}
+
+// Do runs f on the tracer thread and waits for it.
+func (s *Sentry) Do(f func()) {
+	done := make(chan struct{})
+	s.Post(func() { f(); close(done) })
+	<-done
+}
+
+func (s *Sentry) runJobs() {
+	for {
+		s.jobsMu.Lock()
+		jobs := s.jobs
+		s.jobs = nil
+		s.jobsMu.Unlock()
+		if len(jobs) == 0 {
+			return
+		}
+		for _, f := range jobs {
+			f()
+		}
+	}
+}
+
+// Task returns the task with tid, if traced. Tracer thread only.
+func (s *Sentry) Task(tid int) *Task { return s.tasks[tid] }
+
+// TaskCount is the number of traced tasks. Tracer thread only.
+func (s *Sentry) TaskCount() int { return len(s.tasks) }
+
+func (s *Sentry) loop() {
+	runtime.LockOSThread()
+	// The tracer thread never unlocks: ptrace ties tracees to it.
+	b, err := startBell()
+	if err != nil {
+		s.started <- fmt.Errorf("start tracer bell: %w", err)
+		return
+	}
+	s.bell = b
+	s.started <- nil
+	for {
+		s.runJobs()
+		var ws unix.WaitStatus
+		var ru unix.Rusage
+		tid, err := unix.Wait4(-1, &ws, unix.WALL|unix.WUNTRACED|unix.WCONTINUED, &ru)
+		if err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			s.log.Error("tracer wait", "err", err)
+			return
+		}
+		if tid == b.pid {
+			if ws.Stopped() {
+				b.resume()
+			} else if ws.Exited() || ws.Signaled() {
+				s.log.Error("tracer bell died", "status", ws)
+				return
+			}
+			continue
+		}
+		s.event(tid, ws, &ru)
+	}
+}
+
+func (s *Sentry) procOf(tgid int) *proc {
+	p := s.procs[tgid]
+	if p == nil {
+		p = &proc{}
+		s.procs[tgid] = p
+	}
+	return p
+}
+
+func (s *Sentry) event(tid int, ws unix.WaitStatus, ru *unix.Rusage) {
+	t := s.tasks[tid]
+	switch {
+	case ws.Exited() || ws.Signaled():
+		if t != nil {
+			s.gone(t, ws, ru)
+		} else if nb := s.newborns[tid]; nb != nil {
+			delete(s.newborns, tid)
+		}
+		return
+	case ws.Continued():
+		// The kernel's report to the real parent; the POSIX one is
+		// made from the tracee's own stops.
+		return
+	case !ws.Stopped():
+		return
+	}
+	if t == nil {
+		s.newborn(tid)
+		return
+	}
+	t.regsValid = false
+	if t.state == stateNewborn {
+		// The first stop of a child already recorded at its creator's
+		// event: let it run.
+		s.resume(t, 0)
+		return
+	}
+	sig := ws.StopSignal()
+	// Not ws.TrapCause: it hides the event of a stop by any signal but
+	// SIGTRAP, and group-stops report their stop signal.
+	switch cause := int(ws>>16) & 0xff; {
+	case sig == unix.SIGTRAP|0x80:
+		s.syscallExit(t)
+	case sig == unix.SIGTRAP && cause == unix.PTRACE_EVENT_SECCOMP:
+		s.syscallEntry(t)
+	case cause == unix.PTRACE_EVENT_FORK || cause == unix.PTRACE_EVENT_VFORK || cause == unix.PTRACE_EVENT_CLONE:
+		s.cloneEvent(t)
+	case cause == unix.PTRACE_EVENT_EXEC:
+		s.execEvent(t)
+	case cause == unix.PTRACE_EVENT_STOP:
+		s.eventStop(t, int(sig))
+	case cause == 0:
+		s.signalStop(t, int(sig))
+	default:
+		s.resume(t, 0)
+	}
+}
+
+// resume continues t with signal sig (0 for none).
+func (s *Sentry) resume(t *Task, sig int) {
+	if err := t.flushRegs(); err != nil {
+		s.log.Debug("resume", "task", t, "err", err)
+	}
+	t.state = stateRunning
+	t.regsValid = false
+	if err := unix.PtraceCont(t.TID, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+		s.log.Warn("ptrace cont", "task", t, "err", err)
+	}
+}
+
+// resumeToExit continues t to its syscall-exit stop.
+func (s *Sentry) resumeToExit(t *Task, state taskState) {
+	if err := t.flushRegs(); err != nil {
+		s.log.Debug("resume", "task", t, "err", err)
+	}
+	t.state = state
+	t.regsValid = false
+	if err := unix.PtraceSyscall(t.TID, 0); err != nil && !errors.Is(err, unix.ESRCH) {
+		s.log.Warn("ptrace syscall", "task", t, "err", err)
+	}
+}
+
+func (s *Sentry) syscallEntry(t *Task) {
+	nr := int(int64(t.Regs().Orig_rax))
+	t.sysno = nr
+	t.entry = t.regs
+	t.state = stateSyscall
+	row := s.cfg.Table.Lookup(uintptr(nr))
+	if row == nil || row.Handler == nil {
+		s.resume(t, 0)
+		return
+	}
+	var args [6]uintptr
+	if s.cfg.Strace != nil {
+		for i := range args {
+			args[i] = t.Arg(i)
+		}
+	}
+	act := row.Handler(t)
+	if s.cfg.Strace != nil {
+		s.trace(t, row, args, act)
+	}
+	s.apply(t, act)
+}
+
+func (s *Sentry) apply(t *Task, act Action) {
+	switch act.kind {
+	case actNative:
+		if act.after != nil {
+			t.after = act.after
+			s.resumeToExit(t, stateAwaitExit)
+			return
+		}
+		s.resume(t, 0)
+	case actReturn:
+		r := t.Regs()
+		r.Orig_rax = ^uint64(0) // skip the call
+		r.Rax = uint64(act.val)
+		t.MarkRegsDirty()
+		s.resume(t, 0)
+	case actPark:
+		r := t.Regs()
+		t.park = &parked{nr: r.Orig_rax, cancel: act.cancel, interrupted: act.interrupted}
+		r.Orig_rax = unix.SYS_PAUSE
+		t.MarkRegsDirty()
+		s.resumeToExit(t, stateParked)
+	case actHold:
+		t.state = stateHeld
+	}
+}
+
+// SetReturn sets the result the current syscall returns; for use in a
+// NativeThen function at the exit stop.
+func (t *Task) SetReturn(v int64) {
+	t.Regs().Rax = uint64(v)
+	t.MarkRegsDirty()
+}
+
+func (s *Sentry) syscallExit(t *Task) {
+	switch t.state {
+	case stateParked:
+		s.unpark(t)
+	case stateAwaitExit:
+		f := t.after
+		t.after = nil
+		ret := int64(t.Regs().Rax)
+		if f != nil {
+			f(t, ret)
+		}
+		if isRestart(ret) {
+			// The kernel will restart the call from orig_rax and the
+			// argument registers: make it the call the task made, not
+			// the handler's rewrite, which will be trapped again.
+			r, e := t.Regs(), &t.entry
+			r.Orig_rax, r.Rdi, r.Rsi, r.Rdx, r.R10, r.R8, r.R9 = e.Orig_rax, e.Rdi, e.Rsi, e.Rdx, e.R10, e.R8, e.R9
+			t.MarkRegsDirty()
+		}
+		s.resume(t, 0)
+	default:
+		s.resume(t, 0)
+	}
+}
+
+func isRestart(ret int64) bool {
+	switch -ret {
+	case ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, 516: // 516: ERESTART_RESTARTBLOCK
+		return true
+	}
+	return false
+}
+
+// parked is an emulated call waiting in pause().
+type parked struct {
+	nr          uint64 // the real syscall, restored for a restart
+	cancel      func()
+	interrupted int64
+	done        bool
+	val         int64
+}
+
+// Wake completes t's parked call with result v. It may be called any
+// time on the tracer thread; a call already interrupted by a signal (and
+// so cancelled) ignores it.
+func (t *Task) Wake(v int64) {
+	p := t.park
+	if p == nil || p.done {
+		return
+	}
+	p.done, p.val = true, v
+	if err := unix.PtraceInterrupt(t.TID); err != nil && !errors.Is(err, unix.ESRCH) {
+		t.s.log.Warn("ptrace interrupt", "task", t, "err", err)
+	}
+	t.interrupted = true
+}
+
+// Parked reports whether t waits in an emulated call.
+func (t *Task) Parked() bool { return t.park != nil && !t.park.done }
+
+func (s *Sentry) unpark(t *Task) {
+	p := t.park
+	t.park = nil
+	r := t.Regs()
+	r.Orig_rax = p.nr
+	if p.done {
+		r.Rax = uint64(p.val)
+	} else {
+		// A signal (or a spurious wake) ended pause(): withdraw the
+		// emulation and let the kernel's restart logic decide.
+		if p.cancel != nil {
+			p.cancel()
+		}
+		r.Rax = uint64(p.interrupted)
+	}
+	t.MarkRegsDirty()
+	if s.cfg.Strace != nil {
+		fmt.Fprintf(s.cfg.Strace, "[pid %d] <... %s resumed> = %s\n", t.TID, s.sysName(int(p.nr)), retString(int64(r.Rax)))
+	}
+	s.resume(t, 0)
+}
+
+func (s *Sentry) eventStop(t *Task, sig int) {
+	p := s.procOf(t.TGID)
+	if sig == int(unix.SIGTRAP) || sig == 0 {
+		// PTRACE_INTERRUPT's stop, or a listening task woken by
+		// SIGCONT.
+		if t.state == stateGroupStop && p.stopped {
+			p.stopped = false
+			s.cfg.Hooks.Continued(t.TGID)
+		}
+		t.interrupted = false
+		s.resume(t, 0)
+		return
+	}
+	// A group-stop: keep the task stopped but let SIGCONT wake it.
+	t.state = stateGroupStop
+	t.stopSig = sig
+	if !p.stopped {
+		p.stopped = true
+		s.cfg.Hooks.Stopped(t.TGID, sig)
+	}
+	if err := ptraceListen(t.TID); err != nil && !errors.Is(err, unix.ESRCH) {
+		s.log.Warn("ptrace listen", "task", t, "err", err)
+	}
+}
+
+func (s *Sentry) signalStop(t *Task, sig int) {
+	s.log.Debug("signal stop", "task", t, "sig", sig)
+	if sig == int(unix.SIGCONT) {
+		if p := s.procs[t.TGID]; p != nil && p.stopped {
+			p.stopped = false
+			s.cfg.Hooks.Continued(t.TGID)
+		}
+	}
+	var si SigInfo
+	if err := ptraceGetSigInfo(t.TID, &si); err == nil && si.Code() == siUser && si.Pid() == 1 {
+		if p := s.procs[t.TGID]; p != nil {
+			if q := p.injected[sig]; len(q) > 0 {
+				si = q[0]
+				p.injected[sig] = q[1:]
+				_ = ptraceSetSigInfo(t.TID, &si)
+			}
+		}
+	}
+	s.resume(t, sig)
+}
+
+// Signal sends sig to the thread group tgid from herd-init, and makes it
+// arrive with info: the kernel would say it came from pid 1, so the
+// sentry rewrites it at the signal-delivery stop. A standard signal
+// already pending from herd-init coalesces, as in the kernel.
+func (s *Sentry) Signal(tgid, sig int, info *SigInfo) error {
+	p := s.procOf(tgid)
+	if p.injected == nil {
+		p.injected = make(map[int][]SigInfo)
+	}
+	if sig < sigRTMin && len(p.injected[sig]) > 0 {
+		return nil
+	}
+	if info != nil {
+		p.injected[sig] = append(p.injected[sig], *info)
+	}
+	s.log.Debug("inject signal", "pid", tgid, "sig", sig)
+	if err := unix.Kill(tgid, unix.Signal(sig)); err != nil {
+		if info != nil {
+			q := p.injected[sig]
+			p.injected[sig] = q[:len(q)-1]
+		}
+		return fmt.Errorf("signal %d to %d: %w", sig, tgid, err)
+	}
+	return nil
+}
+
+func (s *Sentry) execEvent(t *Task) {
+	former, _ := unix.PtraceGetEventMsg(t.TID)
+	if int(former) != t.TID {
+		// A non-leader thread exec'd: it took the leader's TID.
+		if old := s.tasks[int(former)]; old != nil {
+			delete(s.tasks, int(former))
+			s.procOf(t.TGID).threads--
+			s.cfg.Hooks.ThreadExited(int(former), t.TGID)
+		}
+	}
+	t.park, t.after, t.clone = nil, nil, nil
+	s.cfg.Hooks.Execed(t)
+	s.resume(t, 0)
+}
+
+func (s *Sentry) gone(t *Task, ws unix.WaitStatus, ru *unix.Rusage) {
+	delete(s.tasks, t.TID)
+	if t.park != nil && !t.park.done && t.park.cancel != nil {
+		t.park.cancel()
+	}
+	t.park = nil
+	if t.clone != nil {
+		s.forks.abandon(s, t)
+	}
+	p := s.procOf(t.TGID)
+	p.threads--
+	if !t.IsLeader() {
+		s.cfg.Hooks.ThreadExited(t.TID, t.TGID)
+		return
+	}
+	delete(s.procs, t.TGID)
+	s.cfg.Hooks.Exited(t.TGID, ws, ru)
+}
+
+// adopt registers a task the tracer now owns.
+func (s *Sentry) adopt(t *Task) {
+	s.tasks[t.TID] = t
+	s.procOf(t.TGID).threads++
+}

@@ -1,0 +1,96 @@
+package sentry
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	siUser   = 0  // SI_USER: sent by kill()
+	sigRTMin = 32 // the kernel's SIGRTMIN; signals below it coalesce
+)
+
+// ArgKind says how --strace prints a syscall argument.
+type ArgKind int
+
+const (
+	ArgInt ArgKind = iota
+	ArgHex
+	ArgSignal
+	ArgString
+	ArgPtr
+)
+
+func (s *Sentry) sysName(nr int) string {
+	if r := s.cfg.Table.Lookup(uintptr(nr)); r != nil {
+		return r.Name
+	}
+	return fmt.Sprintf("syscall_%d", nr)
+}
+
+func retString(v int64) string {
+	if v < 0 && v > -4096 {
+		e := unix.Errno(-v)
+		switch -v {
+		case ERESTARTSYS:
+			return "? ERESTARTSYS (to be restarted if SA_RESTART is set)"
+		case ERESTARTNOHAND:
+			return "? ERESTARTNOHAND (to be restarted if no handler)"
+		}
+		return fmt.Sprintf("-1 %s (%s)", unix.ErrnoName(e), e.Error())
+	}
+	return fmt.Sprint(v)
+}
+
+func signalName(v uintptr) string {
+	if n := unix.SignalName(unix.Signal(v)); n != "" {
+		return n
+	}
+	return fmt.Sprint(int64(v))
+}
+
+// trace prints one trapped call the way strace does.
+func (s *Sentry) trace(t *Task, row *Row, args [6]uintptr, act Action) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[pid %d] %s(", t.TID, row.Name)
+	for i, k := range row.Args {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		a := args[i]
+		switch k {
+		case ArgInt:
+			fmt.Fprint(&b, int64(int32(a)))
+		case ArgHex:
+			fmt.Fprintf(&b, "%#x", a)
+		case ArgSignal:
+			b.WriteString(signalName(a))
+		case ArgString:
+			if str, err := t.ReadString(a, 4096); err == nil {
+				fmt.Fprintf(&b, "%q", str)
+			} else {
+				fmt.Fprintf(&b, "%#x", a)
+			}
+		case ArgPtr:
+			if a == 0 {
+				b.WriteString("NULL")
+			} else {
+				fmt.Fprintf(&b, "%#x", a)
+			}
+		}
+	}
+	b.WriteString(")")
+	switch act.kind {
+	case actReturn:
+		fmt.Fprintf(&b, " = %s\n", retString(act.val))
+	case actPark:
+		b.WriteString(" <unfinished ...>\n")
+	case actHold:
+		b.WriteString(" <waiting for the fork lock>\n")
+	default:
+		b.WriteString(" = <native>\n")
+	}
+	s.cfg.Strace.Write([]byte(b.String()))
+}

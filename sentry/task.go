@@ -1,0 +1,218 @@
+package sentry
+
+import (
+	"fmt"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// taskState is where a task is as the tracer sees it.
+type taskState int
+
+const (
+	stateRunning     taskState = iota // resumed; the next event is the kernel's
+	stateNewborn                      // auto-attached child whose creator's event has not arrived
+	stateSyscall                      // stopped at a trapped syscall's entry
+	stateAwaitExit                    // resumed with PTRACE_SYSCALL, waiting for the exit stop
+	stateParked                       // parked in pause() while an emulation completes
+	stateGroupStop                    // in a group-stop, listening (PTRACE_LISTEN)
+	stateHeld                         // stopped and held by the sentry (e.g. waiting for the fork lock)
+)
+
+// A Task is one traced thread. Tasks of one thread group share TGID.
+// Task methods must be called on the tracer thread while the task is
+// stopped, which is when handlers and hooks run.
+type Task struct {
+	TID  int
+	TGID int
+
+	s     *Sentry
+	state taskState
+
+	regs      unix.PtraceRegs
+	regsValid bool
+	regsDirty bool
+
+	// sysno and the syscall being handled, valid in stateSyscall.
+	sysno int
+	// entry are the registers at syscall entry, before any rewrite, so
+	// a call the kernel restarts is restarted as the task made it.
+	entry unix.PtraceRegs
+
+	// after runs at the syscall-exit stop of a call resumed with NativeThen.
+	after func(t *Task, ret int64)
+
+	// park is the pending emulation of a parked task.
+	park *parked
+
+	// clone is the clone in flight from this task.
+	clone *CloneOp
+
+	// interrupted is set while a PTRACE_INTERRUPT is outstanding.
+	interrupted bool
+
+	// stopSig is the signal of the group-stop the task is in.
+	stopSig int
+}
+
+func (t *Task) String() string { return fmt.Sprintf("task %d/%d", t.TGID, t.TID) }
+
+// IsLeader reports whether t is its thread group's leader.
+func (t *Task) IsLeader() bool { return t.TID == t.TGID }
+
+// Sentry returns the sentry that traces t.
+func (t *Task) Sentry() *Sentry { return t.s }
+
+func (t *Task) loadRegs() error {
+	if t.regsValid {
+		return nil
+	}
+	if err := unix.PtraceGetRegs(t.TID, &t.regs); err != nil {
+		return fmt.Errorf("get registers of %v: %w", t, err)
+	}
+	t.regsValid = true
+	return nil
+}
+
+// Regs returns the task's registers as of its current stop. Changes are
+// written back when the task resumes if MarkRegsDirty is called.
+func (t *Task) Regs() *unix.PtraceRegs {
+	if err := t.loadRegs(); err != nil {
+		// A task that vanished under us (SIGKILL) reads as zeros; its
+		// exit event follows and cleans up.
+		t.regs = unix.PtraceRegs{}
+	}
+	return &t.regs
+}
+
+// MarkRegsDirty says the registers were changed and must be written back.
+func (t *Task) MarkRegsDirty() { t.regsDirty = true }
+
+func (t *Task) flushRegs() error {
+	if !t.regsDirty {
+		return nil
+	}
+	t.regsDirty = false
+	if err := unix.PtraceSetRegs(t.TID, &t.regs); err != nil {
+		return fmt.Errorf("set registers of %v: %w", t, err)
+	}
+	return nil
+}
+
+// Sysno is the number of the syscall the task is stopped in.
+func (t *Task) Sysno() int { return t.sysno }
+
+// Arg returns syscall argument i (0-5) of the stopped syscall.
+func (t *Task) Arg(i int) uintptr {
+	r := t.Regs()
+	switch i {
+	case 0:
+		return uintptr(r.Rdi)
+	case 1:
+		return uintptr(r.Rsi)
+	case 2:
+		return uintptr(r.Rdx)
+	case 3:
+		return uintptr(r.R10)
+	case 4:
+		return uintptr(r.R8)
+	case 5:
+		return uintptr(r.R9)
+	}
+	panic("syscall argument index out of range")
+}
+
+// SetArg rewrites syscall argument i before the syscall runs natively.
+func (t *Task) SetArg(i int, v uintptr) {
+	r := t.Regs()
+	switch i {
+	case 0:
+		r.Rdi = uint64(v)
+	case 1:
+		r.Rsi = uint64(v)
+	case 2:
+		r.Rdx = uint64(v)
+	case 3:
+		r.R10 = uint64(v)
+	case 4:
+		r.R8 = uint64(v)
+	case 5:
+		r.R9 = uint64(v)
+	default:
+		panic("syscall argument index out of range")
+	}
+	t.regsDirty = true
+}
+
+// ReadMem copies len(b) bytes at addr of the task's memory into b. A bad
+// address gives EFAULT, as it would to the task itself.
+func (t *Task) ReadMem(addr uintptr, b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	local := []unix.Iovec{{Base: &b[0], Len: uint64(len(b))}}
+	remote := []unix.RemoteIovec{{Base: addr, Len: len(b)}}
+	n, err := unix.ProcessVMReadv(t.TID, local, remote, 0)
+	if err != nil || n != len(b) {
+		return unix.EFAULT
+	}
+	return nil
+}
+
+// WriteMem copies b to addr in the task's memory; EFAULT on a bad address.
+// process_vm_writev respects page protections, so read-only memory is
+// written through /proc/pid/mem, as the kernel's ptrace POKE would.
+func (t *Task) WriteMem(addr uintptr, b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	local := []unix.Iovec{{Base: &b[0], Len: uint64(len(b))}}
+	remote := []unix.RemoteIovec{{Base: addr, Len: len(b)}}
+	n, err := unix.ProcessVMWritev(t.TID, local, remote, 0)
+	if err == nil && n == len(b) {
+		return nil
+	}
+	return unix.EFAULT
+}
+
+// ReadString reads a NUL-terminated string of at most max bytes at addr.
+func (t *Task) ReadString(addr uintptr, max int) (string, error) {
+	var out []byte
+	buf := make([]byte, 256)
+	for len(out) < max {
+		// Read up to the end of the page so an unmapped next page does
+		// not fail a short string.
+		n := 4096 - int(addr%4096)
+		if n > len(buf) {
+			n = len(buf)
+		}
+		if err := t.ReadMem(addr, buf[:n]); err != nil {
+			return "", err
+		}
+		for i := 0; i < n; i++ {
+			if buf[i] == 0 {
+				return string(append(out, buf[:i]...)), nil
+			}
+		}
+		out = append(out, buf[:n]...)
+		addr += uintptr(n)
+	}
+	return "", unix.ENAMETOOLONG
+}
+
+// WriteInt32 stores v at addr in the task.
+func (t *Task) WriteInt32(addr uintptr, v int32) error {
+	return t.WriteMem(addr, (*[4]byte)(unsafe.Pointer(&v))[:])
+}
+
+// WriteStruct stores the bytes of *v at addr in the task. v must point to a
+// plain struct with the kernel's layout.
+func WriteStruct[T any](t *Task, addr uintptr, v *T) error {
+	return t.WriteMem(addr, unsafe.Slice((*byte)(unsafe.Pointer(v)), unsafe.Sizeof(*v)))
+}
+
+// ReadStruct loads *v from addr in the task.
+func ReadStruct[T any](t *Task, addr uintptr, v *T) error {
+	return t.ReadMem(addr, unsafe.Slice((*byte)(unsafe.Pointer(v)), unsafe.Sizeof(*v)))
+}
