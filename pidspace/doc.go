@@ -1,5 +1,38 @@
 // Package pidspace owns the cluster process model: PID allocation from
-// leased blocks, process records, the POSIX parent/child tree, wait queues,
-// orphan reparenting, process groups and sessions, and signal routing by
-// pid, pgid and -1. It is pure logic: no ptrace, no system calls.
+// leased blocks, process records, the POSIX parent/child tree, wait,
+// orphan reparenting and subreapers, process groups and sessions, and
+// signal routing by pid, pgid and -1. It is pure logic: no ptrace, no
+// system calls, no I/O.
+//
+// Every sandboxed process is a kernel child of herd-init (the flat kernel
+// tree, DESIGN.md decision 3); the POSIX tree lives here, so one code path
+// serves processes on this node and on others.
+//
+// # Calling it from an event loop
+//
+// The sentry's tracer must never block, so neither does a Space: each call
+// takes one short lock and returns. Consequences elsewhere come back as
+// Effects (signals with their siginfo, parent-death signals, orphaned
+// groups to hang up, waiters to retry) for the caller to carry out. Wait
+// returns ErrWouldBlock instead of sleeping; the caller parks the waiter and
+// retries it when an Effects.Retry names the waiting process.
+//
+// # PID lifetime
+//
+// An Allocator hands out PIDs (BlockAllocator over a BlockSource such as
+// LocalBlocks, later Raft). The sentry allocates a PID before clone, and
+// registers the process with Fork or Spawn. From then on the Space frees it,
+// through Allocator.Free, once nothing refers to it: its record is reaped
+// (Wait, or auto-reaping reported in Effects.Reaped), no process uses it as
+// a process group or session id, and the sentry has said with KernelGone
+// that the kernel task is gone. Until then the number is not reused, as the
+// kernel keeps a struct pid alive.
+//
+// # Errors
+//
+// Methods that mirror a system call (Wait, Setpgid, Setsid, Getpgid,
+// Getsid, Getppid, SignalTargets) return bare syscall.Errno values with
+// the kernel's precedence, ready for the program. Record-keeping methods
+// (Fork, Exit, ...) wrap an Errno with the operation; they fail only when
+// the caller's view disagrees with the Space's.
 package pidspace

@@ -163,9 +163,10 @@ func (s *Space) liveLocked(pid int) (*proc, error) {
 }
 
 // AddInit adds herd-init as InitPID: root, its own session and group, on
-// this Space's node. Herd-init reaps every child at once, which the Space
-// models as SIGCHLD set to SIG_IGN: orphans that exit, or are zombies when
-// reparented to it, are reaped without a zombie or a signal.
+// this Space's node. Herd-init reaps every child at once, whatever its
+// record says, and its record shows SIGCHLD as SIG_IGN: orphans that exit,
+// or are zombies when reparented to it, are reaped without a zombie or a
+// signal (listed in Effects.Reaped).
 func (s *Space) AddInit() error {
 	s.mu.Lock()
 	defer s.unlock()

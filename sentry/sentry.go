@@ -61,7 +61,7 @@ type Sentry struct {
 	// Owned by the tracer thread.
 	tasks    map[int]*Task
 	procs    map[int]*proc
-	newborns map[int]*Task    // stopped children whose creator's event is pending
+	newborns map[int]*Task // stopped children whose creator's event is pending
 	forks    forkLock
 
 	jobsMu sync.Mutex

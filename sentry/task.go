@@ -11,13 +11,13 @@ import (
 type taskState int
 
 const (
-	stateRunning     taskState = iota // resumed; the next event is the kernel's
-	stateNewborn                      // auto-attached child whose creator's event has not arrived
-	stateSyscall                      // stopped at a trapped syscall's entry
-	stateAwaitExit                    // resumed with PTRACE_SYSCALL, waiting for the exit stop
-	stateParked                       // parked in pause() while an emulation completes
-	stateGroupStop                    // in a group-stop, listening (PTRACE_LISTEN)
-	stateHeld                         // stopped and held by the sentry (e.g. waiting for the fork lock)
+	stateRunning   taskState = iota // resumed; the next event is the kernel's
+	stateNewborn                    // auto-attached child whose creator's event has not arrived
+	stateSyscall                    // stopped at a trapped syscall's entry
+	stateAwaitExit                  // resumed with PTRACE_SYSCALL, waiting for the exit stop
+	stateParked                     // parked in pause() while an emulation completes
+	stateGroupStop                  // in a group-stop, listening (PTRACE_LISTEN)
+	stateHeld                       // stopped and held by the sentry (e.g. waiting for the fork lock)
 )
 
 // A Task is one traced thread. Tasks of one thread group share TGID.
