@@ -29,10 +29,10 @@ static void scenario(const char *name, int stop)
 				/* resumed by the orphaning SIGCONT after SIGHUP */
 				fdsay(out[1], "resumed", "yes");
 			} else {
-				gate_open(ready[1]);
-				/* wait long enough for any signal to arrive: the
-				 * parent's exit is observed by polling getppid */
+				/* the parent's exit is observed by polling getppid;
+				 * read it before letting the parent go */
 				pid_t pp = getppid();
+				gate_open(ready[1]);
 				while (getppid() == pp)
 					msleep(1);
 				/* signals would have been sent before reparenting

@@ -33,8 +33,9 @@ int main(int argc, char **argv)
 
 	char *sargs[] = { (char *)argv0, "spawned", "hello", NULL };
 	r = posix_spawn(&pid, argv0, NULL, NULL, sargs, environ);
+	st = r ? 0 : reap(pid); /* the child prints: report after it is done */
 	say("spawn_self", "%s", r ? errname(r) : "ok");
-	say("spawn_self_status", "%s", wstatus(reap(pid)));
+	say("spawn_self_status", "%s", wstatus(st));
 
 	/* attributes: own process group, USR1 blocked */
 	posix_spawnattr_t at;

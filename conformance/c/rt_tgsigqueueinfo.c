@@ -61,6 +61,10 @@ int main(int argc, char **argv)
 	result("bad_sig", tgsq(getpid(), worker_tid, 0x100, 1));
 	gate_open(stop[1]);
 	pthread_join(th, NULL);
+	/* the tid outlives pthread_join briefly: poll with signal 0 */
+	long r;
+	for (int i = 0; i < 5000 && (r = syscall(SYS_tgkill, getpid(), worker_tid, 0)) == 0; i++)
+		msleep(1);
 	result("dead_thread", tgsq(getpid(), worker_tid, SIGRTMIN + 1, 1));
 
 	int g[2], out[2];

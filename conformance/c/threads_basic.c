@@ -32,12 +32,27 @@ static int threads_in_status(void)
 	return n;
 }
 
-static int gate[2];
+static int gate[2], ready[2];
+static volatile pid_t sleeper_tid;
 static void *sleeper(void *arg)
 {
 	(void)arg;
+	sleeper_tid = xgettid();
+	gate_open(ready[1]);
 	gate_wait(gate[0]);
 	return NULL;
+}
+
+/* threads_settle polls until the count is want: a joined thread lingers in
+ * the kernel for a moment after pthread_join returns. */
+static int threads_settle(int want)
+{
+	int n = threads_in_status();
+	for (int i = 0; i < 5000 && n != want; i++) {
+		msleep(1);
+		n = threads_in_status();
+	}
+	return n;
 }
 
 int main(int argc, char **argv)
@@ -70,35 +85,27 @@ int main(int argc, char **argv)
 	say("tids_not_pid", "%s", yesno(notpid));
 	say("getpid_same_in_threads", "%s", yesno(samepid));
 	say("getppid_same_in_threads", "%s", yesno(sameppid));
-	say("threads_before", "%d", threads_in_status());
+	say("threads_before", "%d", threads_settle(1));
 	xpipe(gate);
+	xpipe(ready);
 	pthread_t s[3];
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		pthread_create(&s[i], NULL, sleeper, NULL);
+		gate_wait(ready[0]);
+	}
 	say("threads_with_3_sleepers", "%d", threads_in_status());
 	close(gate[1]);
 	for (int i = 0; i < 3; i++)
 		pthread_join(s[i], NULL);
-	say("threads_after_join", "%d", threads_in_status());
+	say("threads_after_join", "%d", threads_settle(1));
 	/* a thread's tid is not a process: waitpid on it fails */
 	pthread_t t;
 	int g2[2];
 	xpipe(g2);
 	gate[0] = g2[0];
 	pthread_create(&t, NULL, sleeper, NULL);
-	pid_t ttid = 0;
-	for (int tries = 0; tries < 1000 && ttid == 0; tries++) {
-		/* find the sleeper's tid via /proc/self/task */
-		DIR *d = opendir("/proc/self/task");
-		struct dirent *e;
-		while (d && (e = readdir(d)) != NULL) {
-			pid_t x = atoi(e->d_name);
-			if (x > 0 && x != getpid())
-				ttid = x;
-		}
-		if (d)
-			closedir(d);
-	}
+	gate_wait(ready[0]);
+	pid_t ttid = sleeper_tid;
 	result("waitpid_on_thread", waitpid(ttid, NULL, WNOHANG));
 	result("kill_thread_tid_sig0", kill(ttid, 0));
 	close(g2[1]);

@@ -67,7 +67,12 @@ int main(int argc, char **argv)
 
 	gate_open(stop[1]);
 	pthread_join(th, NULL);
-	result("tgkill_dead_thread", syscall(SYS_tgkill, getpid(), worker_tid, 0));
+	/* pthread_join returns when the tid is cleared, a little before the
+	 * kernel forgets the thread: poll */
+	long r;
+	for (int i = 0; i < 5000 && (r = syscall(SYS_tgkill, getpid(), worker_tid, 0)) == 0; i++)
+		msleep(1);
+	result("tgkill_dead_thread_eventually", r);
 	/* tgkill to another process's main thread */
 	int g[2];
 	xpipe(g);
