@@ -34,7 +34,14 @@ type ListenerConfig struct {
 	Logger *slog.Logger
 	// HandshakeTimeout defaults to DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
+	// MaxPending bounds connections still in the handshake or join exchange
+	// (DefaultMaxPending if 0); beyond it new connections are refused at
+	// once, so unauthenticated clients cannot pile up goroutines.
+	MaxPending int
 }
+
+// DefaultMaxPending is the default ListenerConfig.MaxPending.
+const DefaultMaxPending = 256
 
 // Listener is a node's cluster port. It accepts TCP connections, completes
 // the TLS handshake and reads the service byte off the accept loop, then
@@ -50,8 +57,9 @@ type Listener struct {
 	log     *slog.Logger
 	timeout time.Duration
 
-	rpc  chan net.Conn
-	raft *StreamLayer
+	rpc     chan net.Conn
+	raft    *StreamLayer
+	pending chan struct{}
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -79,6 +87,9 @@ func NewListener(inner net.Listener, cfg ListenerConfig) *Listener {
 	if cfg.HandshakeTimeout <= 0 {
 		cfg.HandshakeTimeout = DefaultHandshakeTimeout
 	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = DefaultMaxPending
+	}
 	l := &Listener{
 		inner:   inner,
 		tlsConf: cfg.Credentials.ServerTLS(),
@@ -87,6 +98,7 @@ func NewListener(inner net.Listener, cfg ListenerConfig) *Listener {
 		log:     cfg.Logger.With("listener", inner.Addr().String()),
 		timeout: cfg.HandshakeTimeout,
 		rpc:     make(chan net.Conn),
+		pending: make(chan struct{}, cfg.MaxPending),
 		closed:  make(chan struct{}),
 	}
 	l.raft = &StreamLayer{l: l, conns: make(chan net.Conn), closed: make(chan struct{})}
@@ -152,6 +164,12 @@ func (l *Listener) acceptLoop() {
 			continue
 		}
 		backoff = 0
+		select {
+		case l.pending <- struct{}{}:
+		default:
+			l.refuse(c, 0, fmt.Errorf("%d connections already in handshake", cap(l.pending)))
+			continue
+		}
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
@@ -182,7 +200,10 @@ func (l *Listener) handle(raw net.Conn) {
 	handedOff := false
 	release := func() {
 		mu.Lock()
-		handedOff = true
+		if !handedOff {
+			handedOff = true
+			<-l.pending
+		}
 		mu.Unlock()
 	}
 	defer release()

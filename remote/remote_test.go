@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -534,3 +535,85 @@ func (f *countFSM) Apply(*raft.Log) any {
 }
 func (f *countFSM) Snapshot() (raft.FSMSnapshot, error) { return nil, errors.New("no snapshots") }
 func (f *countFSM) Restore(io.ReadCloser) error         { return errors.New("no snapshots") }
+
+func TestInFlightLimit(t *testing.T) {
+	ca := newTestCA(t)
+	a := startNode(t, ca, "node-a")
+	a.srv.MaxInFlight = 2
+	started, finished := make(chan struct{}, 4), make(chan struct{}, 4)
+	a.srv.Handle(msgEcho, func(ctx context.Context, req *Request) (any, error) {
+		started <- struct{}{}
+		<-ctx.Done()
+		finished <- struct{}{}
+		return nil, ctx.Err()
+	})
+	c := NewClient(a.addr, issue(t, ca, "node-b"))
+	for range 2 {
+		go c.Call(context.Background(), msgEcho, nil, nil)
+	}
+	<-started
+	<-started
+	if err := c.Call(ctxT(t), msgEcho, nil, nil); err == nil || !strings.Contains(err.Error(), "busy") {
+		t.Fatalf("call over the limit: %v", err)
+	}
+	// The client going away cancels the running handlers.
+	c.Close()
+	for range 2 {
+		select {
+		case <-finished:
+		case <-time.After(5 * time.Second):
+			t.Fatal("handlers not cancelled when the client went away")
+		}
+	}
+}
+
+func TestMaxPendingHandshakes(t *testing.T) {
+	ca := newTestCA(t)
+	creds := issue(t, ca, "node-a")
+	logs := &logBuffer{}
+	l, err := Listen("127.0.0.1:0", ListenerConfig{Credentials: creds, MaxPending: 1,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	srv := NewServer(nil)
+	go srv.Serve(l)
+	defer srv.Close()
+
+	// A silent client holds the only handshake slot.
+	idle, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for len(l.pending) == 0 { // wait for the listener to pick it up
+		time.Sleep(5 * time.Millisecond)
+	}
+	c := NewClient(l.Addr().String(), issue(t, ca, "node-b"))
+	defer c.Close()
+	if err := c.Call(ctxT(t), MsgPing, nil, nil); err == nil {
+		t.Fatal("served beyond MaxPending")
+	}
+	logs.waitFor(t, "already in handshake")
+	idle.Close()
+	eventually := time.Now().Add(5 * time.Second)
+	for c.Call(ctxT(t), MsgPing, nil, nil) != nil {
+		if time.Now().After(eventually) {
+			t.Fatal("slot never freed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestPool(t *testing.T) {
+	ca := newTestCA(t)
+	a := startNode(t, ca, "node-a")
+	p := NewPool(issue(t, ca, "node-b"))
+	defer p.Close()
+	if p.Client(a.addr) != p.Client(a.addr) {
+		t.Fatal("pool made two clients for one peer")
+	}
+	if err := p.Client(a.addr).Call(ctxT(t), MsgPing, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+}

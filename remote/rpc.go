@@ -17,7 +17,7 @@ const (
 	// this long is treated as gone.
 	writeTimeout = 30 * time.Second
 	// DefaultMaxInFlight is how many requests one connection may have
-	// running on a Server before it stops reading more (backpressure).
+	// running on a Server at once.
 	DefaultMaxInFlight = 256
 )
 
@@ -51,7 +51,8 @@ func (e *RemoteError) Error() string { return fmt.Sprintf("%v on %s: %s", e.Type
 // handlers with Handle before serving.
 type Server struct {
 	log *slog.Logger
-	// MaxInFlight per connection; DefaultMaxInFlight if 0.
+	// MaxInFlight per connection (DefaultMaxInFlight if 0); requests beyond
+	// it fail at once with a "busy" error.
 	MaxInFlight int
 
 	mu       sync.RWMutex
@@ -182,8 +183,17 @@ func (s *Server) ServeConn(c net.Conn) {
 		}
 		select {
 		case sem <- struct{}{}:
-		case <-ctx.Done():
-			return
+		default:
+			// Refuse rather than stop reading: a reader blocked here could
+			// not notice the peer going away, and the handlers it waits
+			// for may be waiting for exactly that.
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				write(Header{Flags: FlagResponse | FlagError, Type: f.Type, ID: f.ID},
+					[]byte(fmt.Sprintf("busy: %d requests in flight on this connection", limit)))
+			}()
+			continue
 		}
 		rctx, rcancel := context.WithCancel(ctx)
 		pmu.Lock()
