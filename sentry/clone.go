@@ -32,6 +32,18 @@ type CloneOp struct {
 	PID, ChildPID int
 
 	parent *Task
+	// entry are the creator's registers before the handler's rewrite:
+	// the kernel preserves argument registers across a syscall and code
+	// relies on it (glibc's vfork keeps its return address in rdi), so
+	// both creator and child get them back.
+	entry unix.PtraceRegs
+}
+
+// restoreArgs puts the argument registers of e back into t's registers.
+func restoreArgs(t *Task, e *unix.PtraceRegs) {
+	r := t.Regs()
+	r.Rdi, r.Rsi, r.Rdx, r.R10, r.R8, r.R9 = e.Rdi, e.Rsi, e.Rdx, e.R10, e.R8, e.R9
+	t.MarkRegsDirty()
 }
 
 // forkLock serialises everything that creates a task in the namespace:
@@ -120,6 +132,7 @@ func (s *Sentry) cloneAction(t *Task, op *CloneOp) Action {
 		return Errno(unix.EAGAIN)
 	}
 	op.PID = pid
+	op.entry = t.entry
 	t.clone = op
 	return NativeThen(func(t *Task, ret int64) {
 		op := t.clone
@@ -127,6 +140,7 @@ func (s *Sentry) cloneAction(t *Task, op *CloneOp) Action {
 		if op == nil {
 			return
 		}
+		restoreArgs(t, &op.entry)
 		if ret < 0 && op.ChildPID == 0 {
 			// The kernel refused (EAGAIN, ENOMEM, EINVAL…): no event
 			// came, the lock is still ours.
@@ -197,6 +211,9 @@ func (s *Sentry) birth(op *CloneOp) {
 	if !stopped {
 		child = &Task{TID: op.ChildPID, s: s, state: stateNewborn}
 	}
+	if op.PID != 0 {
+		child.fixArgs = &op.entry
+	}
 	if op.Thread {
 		child.TGID = parent.TGID
 	} else {
@@ -205,6 +222,16 @@ func (s *Sentry) birth(op *CloneOp) {
 	s.adopt(child)
 	s.cfg.Hooks.Cloned(parent, child, op)
 	if stopped {
-		s.resume(child, 0)
+		s.firstRun(child)
 	}
+}
+
+// firstRun lets a new child run, with the argument registers its creator
+// had before any rewrite.
+func (s *Sentry) firstRun(t *Task) {
+	if t.fixArgs != nil {
+		restoreArgs(t, t.fixArgs)
+		t.fixArgs = nil
+	}
+	s.resume(t, 0)
 }

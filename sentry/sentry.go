@@ -214,7 +214,7 @@ func (s *Sentry) event(tid int, ws unix.WaitStatus, ru *unix.Rusage) {
 	if t.state == stateNewborn {
 		// The first stop of a child already recorded at its creator's
 		// event: let it run.
-		s.resume(t, 0)
+		s.firstRun(t)
 		return
 	}
 	sig := ws.StopSignal()

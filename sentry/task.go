@@ -52,6 +52,10 @@ type Task struct {
 	// interrupted is set while a PTRACE_INTERRUPT is outstanding.
 	interrupted bool
 
+	// fixArgs are argument registers to restore at a new child's first
+	// stop (see CloneOp.entry).
+	fixArgs *unix.PtraceRegs
+
 	// stopSig is the signal of the group-stop the task is in.
 	stopSig int
 }

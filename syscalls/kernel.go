@@ -29,6 +29,8 @@ type Kernel struct {
 	waiters map[int][]*waiter
 	// launches are the programs started by launchers, by launcher PID.
 	launches map[int]*Launch
+	// pidfds remembers the target of each pidfd opened with pidfd_open.
+	pidfds map[pidfdKey]int
 	// idle is called when nothing runs here any more.
 	idle func()
 }
@@ -46,6 +48,7 @@ func NewKernel(node string, space *pidspace.Space, alloc pidspace.Allocator, log
 		log:      log,
 		waiters:  make(map[int][]*waiter),
 		launches: make(map[int]*Launch),
+		pidfds:   make(map[pidfdKey]int),
 	}
 }
 
@@ -168,6 +171,8 @@ func (k *Kernel) Execed(t *sentry.Task) {
 	if err := k.space.Exec(t.TGID, comm, args); err != nil {
 		k.log.Debug("record exec", "pid", t.TGID, "err", err)
 	}
+	// A set-uid or set-gid program changed credentials at exec.
+	k.refreshCreds(t.TGID, t.TID)
 }
 
 // ThreadExited implements sentry.Hooks: a thread's TID is the
@@ -176,6 +181,11 @@ func (k *Kernel) ThreadExited(tid, tgid int) { k.alloc.Free(tid) }
 
 // Exited implements sentry.Hooks.
 func (k *Kernel) Exited(tgid int, status unix.WaitStatus, ru *unix.Rusage) {
+	for key := range k.pidfds {
+		if key.pid == tgid {
+			delete(k.pidfds, key) // its fd table is gone
+		}
+	}
 	eff, err := k.space.Exit(tgid, pidspace.WaitStatus(status), rusageOf(ru))
 	if err != nil {
 		k.log.Debug("record exit", "pid", tgid, "err", err)

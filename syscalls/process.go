@@ -1,6 +1,11 @@
 package syscalls
 
 import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
 	"golang.org/x/sys/unix"
 
 	"herd/pidspace"
@@ -142,4 +147,61 @@ func (k *Kernel) rtSigaction(t *sentry.Task) sentry.Action {
 			NoCldWait: act.Flags&saNoCldWait != 0,
 		})
 	})
+}
+
+// setCreds covers the set*id calls: they run natively (the kernel is the
+// authority on credentials), then pidspace learns the result, which
+// decides who may signal whom and the si_uid children report.
+func (k *Kernel) setCreds(t *sentry.Task) sentry.Action {
+	return sentry.NativeThen(func(t *sentry.Task, ret int64) {
+		if ret == 0 {
+			k.refreshCreds(t.TGID, t.TID)
+		}
+	})
+}
+
+// refreshCreds copies the kernel's credentials of task tid into pidspace.
+func (k *Kernel) refreshCreds(pid, tid int) {
+	c, err := readCreds(tid)
+	if err != nil {
+		return
+	}
+	if err := k.space.SetCreds(pid, c); err != nil {
+		k.log.Debug("record creds", "pid", pid, "err", err)
+	}
+}
+
+// readCreds parses the Uid and Gid lines of /proc/tid/status.
+func readCreds(tid int) (pidspace.Creds, error) {
+	var c pidspace.Creds
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", tid))
+	if err != nil {
+		return c, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var dst *[3]uint32
+		var ids [3]uint32
+		switch {
+		case strings.HasPrefix(line, "Uid:"):
+			dst = &ids
+		case strings.HasPrefix(line, "Gid:"):
+			dst = &ids
+		default:
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 4 {
+			continue
+		}
+		for i := 0; i < 3; i++ {
+			v, _ := strconv.ParseUint(f[i+1], 10, 32)
+			dst[i] = uint32(v)
+		}
+		if strings.HasPrefix(line, "Uid:") {
+			c.RUID, c.EUID, c.SUID = ids[0], ids[1], ids[2]
+		} else {
+			c.RGID, c.EGID, c.SGID = ids[0], ids[1], ids[2]
+		}
+	}
+	return c, nil
 }

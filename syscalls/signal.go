@@ -19,6 +19,11 @@ const herdInitMaxTID = pidspace.FirstPID - 1
 // signalled by herd-init with the sender's siginfo.
 func (k *Kernel) kill(t *sentry.Task) sentry.Action {
 	pid, sig := int(int32(t.Arg(0))), int(int32(t.Arg(1)))
+	if th := k.s.Task(pid); th != nil && !th.IsLeader() {
+		// kill() of a thread's TID signals its whole process, as in
+		// Linux; pidspace knows processes only.
+		pid = th.TGID
+	}
 	targets, err := k.space.SignalTargets(caller(t), pid, sig)
 	if err != nil {
 		return sentry.Errno(errno(err))
@@ -104,7 +109,7 @@ func (k *Kernel) rtSigqueueinfo(t *sentry.Task) sentry.Action {
 	return sentry.Native()
 }
 
-// processVM guards process_vm_readv/writev and pidfd_open: herd-init's
+// outsideSandbox guards process_vm_readv/writev: herd-init's
 // threads are outside the sandbox even though they share its namespace.
 func (k *Kernel) outsideSandbox(t *sentry.Task) sentry.Action {
 	if pid := int(int32(t.Arg(0))); pid > 0 && pid <= herdInitMaxTID {

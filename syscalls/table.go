@@ -40,6 +40,18 @@ func (k *Kernel) Table() *sentry.Table {
 	trapIf(unix.SYS_RT_SIGACTION, "rt_sigaction", seccomp.PerArg{low32(uint32(unix.SIGCHLD))}, "SIGCHLD only",
 		k.rtSigaction, []sentry.ArgKind{S, P, P, I}, "Runs natively; SIGCHLD's disposition (SIG_IGN, SA_NOCLDSTOP, SA_NOCLDWAIT) is recorded for auto-reaping and stop reports.")
 
+	credNote := "Runs natively; the resulting credentials are recorded in pidspace for kill permission checks and si_uid."
+	for _, c := range []struct {
+		nr   uintptr
+		name string
+	}{
+		{unix.SYS_SETUID, "setuid"}, {unix.SYS_SETGID, "setgid"},
+		{unix.SYS_SETREUID, "setreuid"}, {unix.SYS_SETREGID, "setregid"},
+		{unix.SYS_SETRESUID, "setresuid"}, {unix.SYS_SETRESGID, "setresgid"},
+	} {
+		trap(c.nr, c.name, k.setCreds, []sentry.ArgKind{I, I, I}, credNote)
+	}
+
 	// Waiting (wait.go).
 	trap(unix.SYS_WAIT4, "wait4", k.wait4, []sentry.ArgKind{I, P, H, P}, "Emulated from pidspace; blocks in pause() so signals give EINTR or restart as in Linux.")
 	trap(unix.SYS_WAITID, "waitid", k.waitid, []sentry.ArgKind{I, I, P, H, P}, "Emulated from pidspace (P_PID, P_PGID, P_ALL, P_PIDFD); blocks like wait4.")
@@ -66,7 +78,7 @@ func (k *Kernel) Table() *sentry.Table {
 	outside := "ESRCH for herd-init and its threads (PIDs below 4096); native otherwise."
 	trapIf(unix.SYS_PROCESS_VM_READV, "process_vm_readv", seccomp.PerArg{seccomp.LessThan(4096)}, "pid < 4096 only", k.outsideSandbox, []sentry.ArgKind{I}, outside)
 	trapIf(unix.SYS_PROCESS_VM_WRITEV, "process_vm_writev", seccomp.PerArg{seccomp.LessThan(4096)}, "pid < 4096 only", k.outsideSandbox, []sentry.ArgKind{I}, outside)
-	trapIf(unix.SYS_PIDFD_OPEN, "pidfd_open", seccomp.PerArg{seccomp.LessThan(4096)}, "pid < 4096 only", k.outsideSandbox, []sentry.ArgKind{I, H}, outside+" pidfd_send_signal and poll on a pidfd then work natively for local processes.")
+	trap(unix.SYS_PIDFD_OPEN, "pidfd_open", k.pidfdOpen, []sentry.ArgKind{I, H}, "Runs natively for sandboxed processes (pidfd_send_signal and poll on it are then the kernel's); the target is remembered for waitid(P_PIDFD) after herd-init reaped the kernel task. ESRCH for herd-init's threads, and for the launcher, which stands for the caller's shell outside the cluster.")
 	deny(unix.SYS_IO_URING_SETUP, "io_uring_setup", unix.ENOSYS, "Refused: io_uring would issue calls the filter never sees. Programs fall back to ordinary syscalls.")
 	return tb
 }

@@ -76,7 +76,7 @@ func (k *Kernel) retryWaits(pid int) {
 // wait4(pid, wstatus, options, rusage)
 func (k *Kernel) wait4(t *sentry.Task) sentry.Action {
 	pid := int(int32(t.Arg(0)))
-	statusAddr, options, ruAddr := t.Arg(1), int(int32(t.Arg(2))), t.Arg(3)
+	statusAddr, options, ruAddr := t.Arg(1), int(uint32(t.Arg(2))), t.Arg(3)
 	return k.wait(t, pidspace.Wait4(pid, options), func(r pidspace.WaitResult) int64 {
 		if r.PID == 0 {
 			return 0
@@ -101,9 +101,17 @@ const pPIDFD = 3 // P_PIDFD
 // waitid(idtype, id, infop, options, rusage)
 func (k *Kernel) waitid(t *sentry.Task) sentry.Action {
 	idtype, id := int(int32(t.Arg(0))), int(int32(t.Arg(1)))
-	infoAddr, options, ruAddr := t.Arg(2), int(int32(t.Arg(3))), t.Arg(4)
+	infoAddr, options, ruAddr := t.Arg(2), int(uint32(t.Arg(3))), t.Arg(4)
 	if idtype == pPIDFD {
 		pid, err := pidfdTarget(t.TID, id)
+		if err == unix.ECHILD {
+			// Gone from the kernel (herd-init reaps at once) but
+			// perhaps a zombie in pidspace: the PID this process
+			// opened the pidfd for.
+			if p, ok := k.pidfds[pidfdKey{caller(t), id}]; ok {
+				pid, err = p, nil
+			}
+		}
 		if err != nil {
 			return sentry.Errno(errno(err))
 		}
@@ -135,7 +143,7 @@ func (k *Kernel) waitid(t *sentry.Task) sentry.Action {
 // kernel's fdinfo. EBADF if fd is not open, EINVAL if it is no pidfd.
 func pidfdTarget(tid, fd int) (int, error) {
 	if fd < 0 {
-		return 0, unix.EBADF
+		return 0, unix.EINVAL // as kernel_waitid checks before the fd
 	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%d", tid, fd))
 	if err != nil {
@@ -190,6 +198,25 @@ func (k *Kernel) times(t *sentry.Task) sentry.Action {
 		children := [2]int64{clockTicks(cu.Utime), clockTicks(cu.Stime)}
 		if sentry.WriteStruct(t, buf+16, &children) != nil {
 			t.SetReturn(-int64(unix.EFAULT))
+		}
+	})
+}
+
+// pidfdKey names a pidfd: the opening process and its fd number.
+type pidfdKey struct{ pid, fd int }
+
+// pidfdOpen runs natively (a pidfd of a local process is the kernel's)
+// and remembers which PID the new fd refers to: once herd-init has reaped
+// the kernel task, its fdinfo no longer says, but the child may still be
+// a zombie for waitid(P_PIDFD). PIDs of herd-init's threads are refused.
+func (k *Kernel) pidfdOpen(t *sentry.Task) sentry.Action {
+	pid := int(int32(t.Arg(0)))
+	if pid > 0 && pid <= herdInitMaxTID {
+		return sentry.Errno(unix.ESRCH)
+	}
+	return sentry.NativeThen(func(t *sentry.Task, ret int64) {
+		if ret >= 0 {
+			k.pidfds[pidfdKey{caller(t), int(ret)}] = pid
 		}
 	})
 }
