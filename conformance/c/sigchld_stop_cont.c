@@ -63,11 +63,17 @@ int main(int argc, char **argv)
 	/* SA_NOCLDSTOP: no SIGCHLD for stop/continue */
 	sigaction_info(SIGCHLD, on_chld, SA_NOCLDSTOP);
 	count = 0;
+	int hold[2];
+	xpipe(hold);
 	c = xfork();
 	if (c == 0) {
 		raise(SIGSTOP);
+		/* no exit (and its SIGCHLD) until the parent has looked */
+		close(hold[1]);
+		gate_wait(hold[0]);
 		_exit(4);
 	}
+	close(hold[0]);
 	pidmatch("nocldstop_waitpid", waitpid(c, &st, WUNTRACED), c);
 	say("nocldstop_stopped", "%s", wstatus(st));
 	kill(c, SIGCONT);
@@ -78,6 +84,7 @@ int main(int argc, char **argv)
 	unblock(SIGCHLD);
 	block(SIGCHLD);
 	say("nocldstop_handler_ran", "%s", yesno(count > 0));
+	close(hold[1]);
 	show("nocldstop_exit", c);
 	say("nocldstop_exit_wait", "%s", wstatus(reap(c)));
 	return 0;

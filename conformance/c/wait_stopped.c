@@ -11,12 +11,19 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < sizeof stops / sizeof stops[0]; i++) {
 		int sig = stops[i];
 		char name[64];
+		int hold[2];
+		xpipe(hold);
 		pid_t c = xfork();
 		if (c == 0) {
 			setpgid(0, 0);
 			raise(sig);
+			/* stay alive until the continue has been reported: an exit
+			 * would be reported instead */
+			close(hold[1]);
+			gate_wait(hold[0]);
 			_exit(20 + (int)i);
 		}
+		close(hold[0]);
 		setpgid(c, c);
 		int st;
 		snprintf(name, sizeof name, "%s_stop", signame(sig));
@@ -32,6 +39,7 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof name, "%s_continued", signame(sig));
 		pidmatch(name, waitpid(c, &st, WCONTINUED), c);
 		say(name, "%s raw=0x%x", wstatus(st), st);
+		close(hold[1]);
 		snprintf(name, sizeof name, "%s_exit", signame(sig));
 		say(name, "%s", wstatus(reap(c)));
 	}
