@@ -22,6 +22,7 @@ func main() {
 		Commands: []*cli.Command{
 			runCommand(),
 			initCommand(),
+			syscallsCommand(),
 		},
 		ExitErrHandler: func(c *cli.Context, err error) {},
 	}

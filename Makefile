@@ -1,0 +1,37 @@
+# herd's build, test and benchmark entry points. `make test` is what CI
+# runs (through .ci/run) and what README's second command runs.
+
+GO ?= go
+BIN := bin/herd
+
+.PHONY: build test deps unit conformance bench lint docs clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/herd
+
+# deps installs what the tests need on a fresh Debian machine.
+deps:
+	./.ci/deps
+
+# test runs the whole suite: unit tests, then the differential
+# conformance suites against the freshly built binary.
+test: deps build
+	$(GO) vet ./...
+	HERD_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 40m ./...
+
+unit:
+	$(GO) test -count=1 ./pidspace/ ./raftstate/ ./remote/ ./sentry/ ./syscalls/
+
+bench: build
+	HERD_BIN=$(CURDIR)/$(BIN) $(GO) run ./conformance/bench
+
+lint:
+	gofmt -l . | tee /dev/stderr | (! read)
+	$(GO) vet ./...
+
+# docs regenerates docs/syscalls.md from the syscall table.
+docs:
+	$(GO) run ./cmd/herd syscalls --markdown > docs/syscalls.md
+
+clean:
+	rm -rf bin
