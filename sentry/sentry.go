@@ -273,14 +273,14 @@ func (s *Sentry) syscallEntry(t *Task) {
 		return
 	}
 	var args [6]uintptr
-	if s.cfg.Strace != nil {
+	if s.cfg.Strace != nil && !t.shim {
 		for i := range args {
 			args[i] = t.Arg(i)
 		}
 	}
 	act := row.Handler(t)
-	if s.cfg.Strace != nil {
-		s.trace(t, row, args, act)
+	if s.cfg.Strace != nil && !t.shim {
+		act = s.trace(t, row, args, act)
 	}
 	s.apply(t, act)
 }
@@ -483,6 +483,7 @@ func (s *Sentry) execEvent(t *Task) {
 		}
 	}
 	t.park, t.after, t.clone = nil, nil, nil
+	t.shim = false
 	s.cfg.Hooks.Execed(t)
 	s.resume(t, 0)
 }

@@ -61,7 +61,8 @@ func (s *Sentry) spawnLocked(spec SpawnSpec) (*Task, error) {
 	}
 	sys := &syscall.SysProcAttr{Setpgid: true}
 	if spec.Foreground {
-		sys = &syscall.SysProcAttr{Foreground: true, Ctty: 0}
+		// For Foreground, Ctty is a descriptor of the parent, not the child.
+		sys = &syscall.SysProcAttr{Foreground: true, Ctty: int(spec.Stdio[0].Fd())}
 	}
 	pid, err := syscall.ForkExec(exe, []string{shimName}, &syscall.ProcAttr{
 		Env:   []string{"GOMAXPROCS=1", "GOGC=off"},
@@ -69,6 +70,7 @@ func (s *Sentry) spawnLocked(spec SpawnSpec) (*Task, error) {
 		Sys:   sys,
 	})
 	if err != nil && spec.Foreground {
+		s.log.Debug("spawn in the foreground", "err", err)
 		// Not the terminal's session (or not a terminal): run it in
 		// its own group without the terminal.
 		sys = &syscall.SysProcAttr{Setpgid: true}
@@ -87,7 +89,7 @@ func (s *Sentry) spawnLocked(spec SpawnSpec) (*Task, error) {
 		syscall.Kill(pid, syscall.SIGKILL)
 		return nil, fmt.Errorf("spawn %s: seize: %w", spec.Path, err)
 	}
-	t := &Task{TID: pid, TGID: pid, s: s, state: stateRunning}
+	t := &Task{TID: pid, TGID: pid, s: s, state: stateRunning, shim: true}
 	s.adopt(t)
 	data, err := json.Marshal(shimSpec{
 		Path: spec.Path, Argv: spec.Argv, Env: spec.Env, Dir: spec.Dir,

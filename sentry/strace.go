@@ -51,8 +51,10 @@ func signalName(v uintptr) string {
 	return fmt.Sprint(int64(v))
 }
 
-// trace prints one trapped call the way strace does.
-func (s *Sentry) trace(t *Task, row *Row, args [6]uintptr, act Action) {
+// trace prints one trapped call the way strace does. A call that runs
+// natively is printed at its exit stop, with the kernel's result, so the
+// action is turned into one that stops there.
+func (s *Sentry) trace(t *Task, row *Row, args [6]uintptr, act Action) Action {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[pid %d] %s(", t.TID, row.Name)
 	for i, k := range row.Args {
@@ -90,7 +92,16 @@ func (s *Sentry) trace(t *Task, row *Row, args [6]uintptr, act Action) {
 	case actHold:
 		b.WriteString(" <waiting for the fork lock>\n")
 	default:
-		b.WriteString(" = <native>\n")
+		line, after := b.String(), act.after
+		act.after = func(t *Task, ret int64) {
+			if after != nil {
+				after(t, ret)
+				ret = int64(t.Regs().Rax)
+			}
+			fmt.Fprintf(s.cfg.Strace, "%s = %s\n", line, retString(ret))
+		}
+		return act
 	}
 	s.cfg.Strace.Write([]byte(b.String()))
+	return act
 }

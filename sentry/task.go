@@ -56,6 +56,10 @@ type Task struct {
 	// stop (see CloneOp.entry).
 	fixArgs *unix.PtraceRegs
 
+	// shim is set from spawn until the program's exec: the task is
+	// still herd's own shim, whose calls --strace does not show.
+	shim bool
+
 	// stopSig is the signal of the group-stop the task is in.
 	stopSig int
 }
