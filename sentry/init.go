@@ -1,6 +1,7 @@
 package sentry
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -22,6 +23,9 @@ func StartInit(cmd *exec.Cmd) error {
 	}
 	cmd.SysProcAttr.Cloneflags |= unix.CLONE_NEWPID | unix.CLONE_NEWNS
 	if err := cmd.Start(); err != nil {
+		if errors.Is(err, unix.EPERM) {
+			return fmt.Errorf("start herd-init in new namespaces: %w (herd needs root: it creates PID and mount namespaces and traces with ptrace)", err)
+		}
 		return fmt.Errorf("start herd-init in new namespaces: %w", err)
 	}
 	return nil
