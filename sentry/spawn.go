@@ -74,6 +74,10 @@ func (s *Sentry) spawnLocked(spec SpawnSpec) (*Task, error) {
 		// Not the terminal's session (or not a terminal): run it in
 		// its own group without the terminal.
 		sys = &syscall.SysProcAttr{Setpgid: true}
+		if err := s.setLastPid(spec.PID); err != nil {
+			w.Close()
+			return nil, err
+		}
 		pid, err = syscall.ForkExec(exe, []string{shimName}, &syscall.ProcAttr{
 			Env:   []string{"GOMAXPROCS=1", "GOGC=off"},
 			Files: []uintptr{spec.Stdio[0].Fd(), spec.Stdio[1].Fd(), spec.Stdio[2].Fd(), r.Fd()},
