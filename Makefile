@@ -23,7 +23,7 @@ unit:
 	$(GO) test -count=1 ./pidspace/ ./raftstate/ ./remote/ ./sentry/ ./syscalls/
 
 bench: build
-	HERD_BIN=$(CURDIR)/$(BIN) $(GO) run ./conformance/bench
+	HERD_BIN=$(CURDIR)/$(BIN) $(GO) run ./conformance/bench -markdown docs/benchmarks.md
 
 lint:
 	gofmt -l . | tee /dev/stderr | (! read)
