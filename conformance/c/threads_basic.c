@@ -9,12 +9,17 @@ static pid_t tids[N];
 static pid_t pids[N];
 static pid_t ppids[N];
 
+static pthread_barrier_t all_alive;
+
 static void *fn(void *arg)
 {
 	long i = (long)arg;
 	tids[i] = xgettid();
 	pids[i] = getpid();
 	ppids[i] = getppid();
+	/* stay alive until every thread has its tid: a dead thread's tid may
+	 * be reused */
+	pthread_barrier_wait(&all_alive);
 	return (void *)(i * 100);
 }
 
@@ -60,6 +65,7 @@ int main(int argc, char **argv)
 	setup(argc, argv);
 	pidmatch("main_tid_is_pid", xgettid(), getpid());
 	pthread_t th[N];
+	pthread_barrier_init(&all_alive, NULL, N);
 	for (long i = 0; i < N; i++)
 		pthread_create(&th[i], NULL, fn, (void *)i);
 	long sum = 0;

@@ -1,0 +1,390 @@
+// Package suites runs test suites written elsewhere — stress-ng stressors,
+// the Go standard library's process and signal tests, busybox and bash
+// scripts, a parallel make and Python's multiprocessing — natively and
+// under `herd run`, and compares. The native kernel is the oracle.
+//
+// The tests need root (herd needs it for namespaces and ptrace) and the
+// programs they run; without them they skip with the reason. The herd
+// binary is $HERD_BIN, else it is built once from ../../cmd/herd.
+// $HERD_RUN_FLAGS adds flags to every `herd run` (e.g. --strace).
+package suites
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+var (
+	workDir string // temp dir of this test binary (the herd build)
+
+	herdOnce sync.Once
+	herdBin  string
+	herdErr  error
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	if os.Geteuid() != 0 {
+		return m.Run() // every test skips
+	}
+	dir, err := os.MkdirTemp("", "herd-suites-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "suites: make work dir: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	workDir = dir
+	// Descendants that outlive their parent (daemonised stress-ng
+	// workers, herd-init after `herd run` exits, shells' orphans) are
+	// reparented to this process, so sweep can kill and reap them.
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		fmt.Fprintf(os.Stderr, "suites: become a subreaper: %v\n", err)
+		return 1
+	}
+	code := m.Run()
+	sweep()
+	return code
+}
+
+// requireRoot skips unless root: herd creates namespaces and traces.
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("suites need root: herd creates PID and mount namespaces and traces with ptrace")
+	}
+}
+
+// requireProgram returns the path of prog or skips the test, naming the
+// package that provides it.
+func requireProgram(t *testing.T, prog, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(prog)
+	if err != nil {
+		t.Skipf("%s is not installed (Debian package %s; run .ci/deps): %v", prog, pkg, err)
+	}
+	return p
+}
+
+// herd returns the herd binary under test, failing the test if there is
+// none.
+func herd(t *testing.T) string {
+	t.Helper()
+	herdOnce.Do(func() {
+		if p := os.Getenv("HERD_BIN"); p != "" {
+			if _, err := os.Stat(p); err != nil {
+				herdErr = fmt.Errorf("HERD_BIN=%s: %w", p, err)
+				return
+			}
+			herdBin = p
+			return
+		}
+		out := filepath.Join(workDir, "herd")
+		cmd := exec.Command("go", "build", "-o", out, "../../cmd/herd")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			herdErr = fmt.Errorf("build herd from cmd/herd: %v\n%s\nset HERD_BIN=/path/to/herd to test a prebuilt binary", err, b)
+			return
+		}
+		herdBin = out
+	})
+	if herdErr != nil {
+		t.Fatal(herdErr)
+	}
+	return herdBin
+}
+
+// A mode is native or under herd.
+type mode int
+
+const (
+	native mode = iota
+	underHerd
+)
+
+func (m mode) String() string {
+	if m == native {
+		return "native"
+	}
+	return "herd"
+}
+
+// spec describes one run of a workload.
+type spec struct {
+	argv    []string
+	dir     string        // working directory (required)
+	env     []string      // nil: baseEnv()
+	stdin   string        // "" : /dev/null
+	timeout time.Duration // bound on the whole run
+}
+
+// result is what one run produced.
+type result struct {
+	mode           mode
+	stdout, stderr string
+	status         int    // exit code, or 128+N if killed by signal N
+	failure        string // the run itself failed: timeout, could not start
+}
+
+// summary is a short description for failure messages.
+func (r *result) summary() string {
+	if r.failure != "" {
+		return r.failure
+	}
+	return fmt.Sprintf("exit status %d", r.status)
+}
+
+// baseEnv is the fixed environment of every run.
+func baseEnv() []string {
+	return []string{
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"LC_ALL=C",
+		"HOME=/root",
+	}
+}
+
+// run executes s natively or under `herd run` in its own process group,
+// kills the group on timeout and after exit, and sweeps up any
+// descendant that escaped the group, so nothing is left running.
+func run(t *testing.T, m mode, s spec) *result {
+	t.Helper()
+	argv := s.argv
+	if m == underHerd {
+		h := herd(t)
+		argv = append([]string{h, "run"}, strings.Fields(os.Getenv("HERD_RUN_FLAGS"))...)
+		argv = append(argv, "--")
+		argv = append(argv, s.argv...)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = s.dir
+	cmd.Env = s.env
+	if cmd.Env == nil {
+		cmd.Env = baseEnv()
+	}
+	if s.stdin != "" {
+		cmd.Stdin = strings.NewReader(s.stdin)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+
+	res := &result{mode: m}
+	err := cmd.Run()
+	if cmd.Process != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	sweep()
+	switch {
+	case ctx.Err() != nil:
+		res.failure = fmt.Sprintf("timed out after %v (process group killed)", s.timeout)
+	case cmd.ProcessState == nil:
+		res.failure = fmt.Sprintf("could not start %s: %v", argv[0], err)
+	default:
+		ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		if ws.Signaled() {
+			res.status = 128 + int(ws.Signal())
+		} else {
+			res.status = ws.ExitStatus()
+		}
+	}
+	res.stdout = stdout.String()
+	res.stderr = stderr.String()
+	return res
+}
+
+// sweep kills and reaps every child of this process that is not an
+// exec.Cmd in flight: descendants of finished runs, reparented here
+// because this process is a subreaper. Runs are sequential, so when no
+// run is in flight every child is a leftover.
+func sweep() {
+	self := os.Getpid()
+	for round := 0; round < 50; round++ {
+		kids := childrenOf(self)
+		if len(kids) == 0 {
+			return
+		}
+		for _, pid := range kids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		for _, pid := range kids {
+			var ws syscall.WaitStatus
+			_, _ = syscall.Wait4(pid, &ws, 0, nil)
+		}
+	}
+}
+
+// childrenOf lists the PIDs whose parent is ppid, from /proc.
+func childrenOf(ppid int) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces and parens.
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) < 2 {
+			continue
+		}
+		if p, err := strconv.Atoi(f[1]); err == nil && p == ppid {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// copyTree copies the regular files and directories under src to dst.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return fmt.Errorf("copy %s: not a regular file", path)
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, info.Mode().Perm())
+	})
+}
+
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = append([]string{fmt.Sprintf("[... %d lines before]", len(lines)-n)}, lines[len(lines)-n:]...)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// indent prefixes every line of s for readable failure messages.
+func indent(s string) string {
+	if s == "" {
+		return "    (empty)"
+	}
+	return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ")
+}
+
+// lineDiff is a small LCS line diff of native (-) and herd (+) output.
+func lineDiff(a, b string) string {
+	x := strings.Split(strings.TrimSuffix(a, "\n"), "\n")
+	y := strings.Split(strings.TrimSuffix(b, "\n"), "\n")
+	n, m := len(x), len(y)
+	lcs := make([][]int, n+1)
+	for i := range lcs {
+		lcs[i] = make([]int, m+1)
+	}
+	for i := n - 1; i >= 0; i-- {
+		for j := m - 1; j >= 0; j-- {
+			if x[i] == y[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	var sb strings.Builder
+	sb.WriteString("    --- native\n    +++ herd\n")
+	i, j := 0, 0
+	for i < n || j < m {
+		switch {
+		case i < n && j < m && x[i] == y[j]:
+			sb.WriteString("      " + x[i] + "\n")
+			i++
+			j++
+		case j < m && (i == n || lcs[i][j+1] >= lcs[i+1][j]):
+			sb.WriteString("    + " + y[j] + "\n")
+			j++
+		default:
+			sb.WriteString("    - " + x[i] + "\n")
+			i++
+		}
+	}
+	return sb.String()
+}
+
+// compareOutputs fails t unless herd's run matches the native one:
+// same status, same stdout and stderr after norm (nil: identity).
+func compareOutputs(t *testing.T, nat, hrd *result, norm func(string) string) {
+	t.Helper()
+	if norm == nil {
+		norm = func(s string) string { return s }
+	}
+	if nat.failure != "" {
+		t.Fatalf("native run failed, so there is no oracle: %s\nstdout:\n%s\nstderr:\n%s", nat.failure, indent(nat.stdout), indent(nat.stderr))
+	}
+	if hrd.failure != "" {
+		t.Fatalf("herd run failed: %s\nnative stdout:\n%s\nherd stdout:\n%s\nherd stderr:\n%s", hrd.failure, indent(nat.stdout), indent(hrd.stdout), indent(hrd.stderr))
+	}
+	var b strings.Builder
+	if nat.status != hrd.status {
+		fmt.Fprintf(&b, "exit status: native %d, herd %d\n", nat.status, hrd.status)
+	}
+	if n, h := norm(nat.stdout), norm(hrd.stdout); n != h {
+		fmt.Fprintf(&b, "stdout differs:\n%s", lineDiff(n, h))
+	}
+	if n, h := norm(nat.stderr), norm(hrd.stderr); n != h {
+		fmt.Fprintf(&b, "stderr differs:\n%s", lineDiff(n, h))
+	}
+	if b.Len() > 0 {
+		t.Errorf("herd differs from native:\n%s", b.String())
+	}
+}
+
+// pidPattern matches a number that a program printed as a PID in the
+// places our workloads print one.
+var pidPattern = regexp.MustCompile(`\b(pid[= ]|line \d+: )\d+\b`)
+
+// normalisePIDs replaces printed PIDs with a placeholder.
+func normalisePIDs(s string) string {
+	return pidPattern.ReplaceAllStringFunc(s, func(m string) string {
+		i := strings.LastIndexAny(m, "= :")
+		return m[:i+1] + "PID"
+	})
+}

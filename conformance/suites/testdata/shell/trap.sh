@@ -1,0 +1,32 @@
+# Traps: handlers run on signals sent to the shell itself, EXIT traps,
+# ignored signals are inherited by children, and traps are reset in
+# children.
+trap 'echo "got USR1"' USR1
+kill -USR1 $$
+echo "after USR1"
+trap 'echo "got USR2"; n=$((n+1))' USR2
+n=0
+kill -USR2 $$; kill -USR2 $$; kill -USR2 $$
+echo "USR2 count: $n"
+trap - USR1
+# An ignored signal stays ignored in a child.
+trap '' HUP
+sh -c 'kill -HUP $$; echo "child survived HUP"'
+trap - HUP
+# A caught signal is reset to default in a child.
+trap 'echo parent TERM' TERM
+sh -c 'kill -TERM $$; echo "not printed"'; echo "child TERM status: $?"
+trap - TERM
+# A trap interrupts wait for a background job.
+trap 'echo "USR1 during wait"' USR1
+sleep 30 & p=$!
+(kill -USR1 $$) &
+wait $p; st=$?
+[ $st -gt 128 ] && echo "wait interrupted by trap"
+kill $p; wait $p
+trap - USR1
+# Trap output ordering with EXIT in a subshell.
+(trap 'echo "subshell EXIT"' EXIT; exit 4); echo "subshell: $?"
+# The EXIT trap of the main shell runs last.
+trap 'echo "main EXIT"' EXIT
+echo "end of script"
