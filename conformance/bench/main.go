@@ -1,6 +1,6 @@
 // Command bench measures herd against the native kernel in one run and
 // prints one table: per-op cost natively and under `herd run`, their ratio,
-// and the design's target (docs/DESIGN "Performance targets").
+// and the target from the design's "Performance targets".
 //
 // Each benchmark is a small C program, compiled here with gcc -O2, that
 // takes an iteration count and prints the elapsed nanoseconds of its timed
