@@ -25,7 +25,7 @@ type stressor struct {
 var stressors = []stressor{
 	{name: "fork", ops: 1000},
 	{name: "vfork", ops: 2000},
-	{name: "clone", ops: 200},
+	{name: "clone", ops: 100},
 	{name: "exec", ops: 100, args: []string{"--exec-max", "8"}, asNobody: true},
 	{name: "wait", ops: 1000},
 	{name: "kill", ops: 2000},
@@ -50,8 +50,13 @@ func TestStressNG(t *testing.T) {
 	bin := requireProgram(t, "stress-ng", "stress-ng")
 	for _, st := range stressors {
 		t.Run(st.name, func(t *testing.T) {
-			dir := t.TempDir()
-			// Workers may run as nobody and create temp files here.
+			// Workers may run as nobody and create temp files here, so
+			// not under t.TempDir, whose parent is private to root.
+			dir, err := os.MkdirTemp("", "herd-stress-ng-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(dir) })
 			if err := os.Chmod(dir, 0o777); err != nil {
 				t.Fatal(err)
 			}
