@@ -448,9 +448,16 @@ func (s *Store) ReconcileVoters(ctx context.Context) ([]string, error) {
 // FSM's refusal as an error. If ctx ends first, Apply returns ctx's error,
 // but the command may still be committed.
 func (s *Store) Apply(ctx context.Context, cmd Command) (any, error) {
+	v, _, err := s.applyIndex(ctx, cmd)
+	return v, err
+}
+
+// applyIndex is Apply that also returns the log index of the command, so
+// that a follower can wait until its replica has caught up with it.
+func (s *Store) applyIndex(ctx context.Context, cmd Command) (any, uint64, error) {
 	b, err := EncodeCommand(cmd)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var f raft.ApplyFuture
 	err = s.wait(ctx, cmd.Type().String(), func(timeout time.Duration) raft.Future {
@@ -458,13 +465,47 @@ func (s *Store) Apply(ctx context.Context, cmd Command) (any, error) {
 		return f
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	res, ok := f.Response().(*ApplyResult)
 	if !ok {
-		return nil, fmt.Errorf("%v: unexpected FSM response %T", cmd.Type(), f.Response())
+		return nil, 0, fmt.Errorf("%v: unexpected FSM response %T", cmd.Type(), f.Response())
 	}
-	return res.Value, res.Err
+	return res.Value, f.Index(), res.Err
+}
+
+// HadState reports whether Open found Raft state in DataDir: the node has
+// been part of a cluster before.
+func (s *Store) HadState() bool { return s.hadState }
+
+// WaitApplied waits until the local replica has applied the log up to
+// index, so that reads from it see every change committed before.
+func (s *Store) WaitApplied(ctx context.Context, index uint64) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for s.raft.AppliedIndex() < index {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for log index %d (applied %d): %w", index, s.raft.AppliedIndex(), ctx.Err())
+		case <-s.ctx.Done():
+			return fmt.Errorf("wait for log index %d: %w", index, raft.ErrRaftShutdown)
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// TransferLeadership hands leadership to another voter, if this node
+// leads, so that a clean stop does not leave the cluster waiting for an
+// election timeout.
+func (s *Store) TransferLeadership() error {
+	if !s.IsLeader() {
+		return nil
+	}
+	if err := s.raft.LeadershipTransfer().Error(); err != nil {
+		return fmt.Errorf("transfer leadership: %w", err)
+	}
+	return nil
 }
 
 // wait starts a raft operation with a timeout derived from ctx and waits for

@@ -21,6 +21,10 @@ func main() {
 		Usage: "run Linux binaries across a cluster as one POSIX machine",
 		Commands: []*cli.Command{
 			runCommand(),
+			nodeCommand(),
+			nodesCommand(),
+			psCommand(),
+			clusterCommand(),
 			initCommand(),
 			syscallsCommand(),
 		},

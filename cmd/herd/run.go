@@ -23,12 +23,16 @@ func runCommand() *cli.Command {
 		Name:      "run",
 		Usage:     "run a program under herd",
 		ArgsUsage: "-- PROG [ARGS...]",
-		Description: "Runs PROG, unmodified, under the sentry. With no node daemon it brings up a\n" +
-			"private single-node cluster in-process. herd run exits with PROG's status\n" +
-			"(128+N when PROG is killed by signal N).",
+		Description: "Runs PROG, unmodified, under the sentry, as the caller (uid, gid and groups)\n" +
+			"with the caller's stdio, environment and directory. It uses the local node\n" +
+			"daemon when its socket answers; with no daemon (or with --strace or\n" +
+			"--debug-log, which trace a private node) it brings up a private single-node\n" +
+			"cluster in-process. herd run exits with PROG's status (128+N when PROG is\n" +
+			"killed by signal N).",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "strace", Usage: "print every trapped syscall with its arguments and result to stderr"},
 			&cli.StringFlag{Name: "debug-log", Usage: "write the node's debug log to `FILE`"},
+			socketFlag(),
 		},
 		Action: runAction,
 	}
@@ -122,52 +126,23 @@ func runAction(c *cli.Context) error {
 		foreground = true
 	}
 
-	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("make control socket: %w", err)
-	}
-	ctl := pair[0]
-	nodeEnd := os.NewFile(uintptr(pair[1]), "ctl")
-
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("find the herd binary: %w", err)
-	}
-	initArgs := []string{"herd", "init", "--ctl-fd", "3"}
-	extra := []*os.File{nodeEnd}
-	if c.Bool("strace") {
-		initArgs = append(initArgs, "--strace")
-	}
-	if logPath := c.String("debug-log"); logPath != "" {
-		f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-		if err != nil {
-			return cli.Exit(fmt.Sprintf("herd run: open debug log: %v", err), 2)
+	ctl := -1
+	if !c.Bool("strace") && c.String("debug-log") == "" {
+		if fd, err := dialSocket(socketPath(c)); err == nil {
+			ctl = fd
 		}
-		defer f.Close()
-		extra = append(extra, f)
-		initArgs = append(initArgs, "--log-fd", "4")
 	}
-	cmd := &exec.Cmd{Path: exe, Args: initArgs, ExtraFiles: extra}
-	if c.Bool("strace") {
-		cmd.Stderr = os.Stderr
+	if ctl < 0 {
+		if ctl, err = startEmbeddedNode(c); err != nil {
+			return err
+		}
 	}
-	if err := sentry.StartInit(cmd); err != nil {
-		return err
-	}
-	nodeEnd.Close()
-	// herd-init outlives us while the program's background children
-	// run; never wait for it here.
-	defer cmd.Process.Release()
 
 	wd, _ := os.Getwd()
-	groups, _ := os.Getgroups()
-	gids := make([]uint32, len(groups))
-	for i, g := range groups {
-		gids[i] = uint32(g)
-	}
+	// Who runs the program is not said here: the node reads it from the
+	// socket (SO_PEERCRED, SO_PEERGROUPS).
 	req := ctlMsg{
 		Op: "run", Path: path, Argv: args, Env: os.Environ(), Dir: wd,
-		UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), Groups: gids,
 		Foreground: foreground, Ignored: ignored,
 	}
 	if err := sendMsg(ctl, req, os.Stdin, os.Stdout, os.Stderr); err != nil {
@@ -213,4 +188,64 @@ func runAction(c *cli.Context) error {
 			return cli.Exit("herd: the node stopped before the program exited", 125)
 		}
 	}
+}
+
+// startEmbeddedNode starts a private node, herd-init in new namespaces,
+// and returns the launcher's end of its control socket.
+func startEmbeddedNode(c *cli.Context) (int, error) {
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("make control socket: %w", err)
+	}
+	ctl := pair[0]
+	nodeEnd := os.NewFile(uintptr(pair[1]), "ctl")
+	defer nodeEnd.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		return -1, fmt.Errorf("find the herd binary: %w", err)
+	}
+	initArgs := []string{"herd", "init", "--ctl-fd", "3"}
+	extra := []*os.File{nodeEnd}
+	if c.Bool("strace") {
+		initArgs = append(initArgs, "--strace")
+	}
+	if logPath := c.String("debug-log"); logPath != "" {
+		f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return -1, cli.Exit(fmt.Sprintf("herd run: open debug log: %v", err), 2)
+		}
+		defer f.Close()
+		extra = append(extra, f)
+		initArgs = append(initArgs, "--log-fd", "4")
+	}
+	cmd := &exec.Cmd{Path: exe, Args: initArgs, ExtraFiles: extra}
+	if c.Bool("strace") {
+		cmd.Stderr = os.Stderr
+	}
+	if err := sentry.StartInit(cmd); err != nil {
+		return -1, err
+	}
+	nodeEnd.Close()
+	// herd-init outlives us while the program's background children
+	// run; never wait for it here.
+	defer cmd.Process.Release()
+
+	return ctl, nil
+}
+
+// socketFlag is the --socket flag of the commands that talk to a daemon.
+func socketFlag() cli.Flag {
+	return &cli.StringFlag{Name: "socket", Usage: "node daemon socket `PATH` (default $HERD_SOCKET, else " + defaultSocket + ")"}
+}
+
+// socketPath is the daemon socket to use: --socket, $HERD_SOCKET, or the
+// default.
+func socketPath(c *cli.Context) string {
+	if p := c.String("socket"); p != "" {
+		return p
+	}
+	if p := os.Getenv("HERD_SOCKET"); p != "" {
+		return p
+	}
+	return defaultSocket
 }
