@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -79,6 +80,10 @@ type Store struct {
 	bolt     *raftboltdb.BoltStore
 	liveness *Liveness
 	hadState bool
+	// membership serialises Join, Leave and ReconcileVoters: each decides
+	// a role from the configuration it reads, so two concurrent joins
+	// would both see room for one more voter.
+	membership sync.Mutex
 
 	// ctx is cancelled by Shutdown; background work derives from it.
 	ctx    context.Context
@@ -343,6 +348,8 @@ func (s *Store) waitSelfLeader(ctx context.Context) error {
 // already in the configuration keeps its suffrage (rejoin after restart).
 // It returns the role given.
 func (s *Store) Join(ctx context.Context, m Member) (Role, error) {
+	s.membership.Lock()
+	defer s.membership.Unlock()
 	servers, err := s.Servers()
 	if err != nil {
 		return "", fmt.Errorf("join %q: %w", m.ID, err)
@@ -379,6 +386,8 @@ func (s *Store) Join(ctx context.Context, m Member) (Role, error) {
 // stay (see NodeLeave). If id is the leader itself, leadership passes to
 // another voter, whose election runs the promotion.
 func (s *Store) Leave(ctx context.Context, id string) error {
+	s.membership.Lock()
+	defer s.membership.Unlock()
 	if _, ok := s.fsm.Member(id); ok {
 		if _, err := s.Apply(ctx, NodeLeave{ID: id}); err != nil {
 			return fmt.Errorf("leave %q: %w", id, err)
@@ -390,7 +399,7 @@ func (s *Store) Leave(ctx context.Context, id string) error {
 	if id == s.cfg.NodeID {
 		return nil
 	}
-	if _, err := s.ReconcileVoters(ctx); err != nil {
+	if _, err := s.reconcileVoters(ctx); err != nil {
 		return fmt.Errorf("leave %q: %w", id, err)
 	}
 	return nil
@@ -421,6 +430,12 @@ func (s *Store) RemoveServer(ctx context.Context, id string) error {
 // fewer than Config.Voters voters, it promotes non-voters chosen by
 // PlanPromotions and records their new role. It returns the promoted ids.
 func (s *Store) ReconcileVoters(ctx context.Context) ([]string, error) {
+	s.membership.Lock()
+	defer s.membership.Unlock()
+	return s.reconcileVoters(ctx)
+}
+
+func (s *Store) reconcileVoters(ctx context.Context) ([]string, error) {
 	if !s.IsLeader() {
 		return nil, fmt.Errorf("reconcile voters: %w", ErrNotLeader)
 	}

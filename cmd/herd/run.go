@@ -128,8 +128,15 @@ func runAction(c *cli.Context) error {
 
 	ctl := -1
 	if !c.Bool("strace") && c.String("debug-log") == "" {
-		if fd, err := dialSocket(socketPath(c)); err == nil {
+		// No daemon (no socket, or nobody listening on it): a private node.
+		// Any other failure, such as a socket we may not use, is an error:
+		// a program silently run outside the cluster would surprise.
+		fd, err := dialSocket(socketPath(c))
+		switch {
+		case err == nil:
 			ctl = fd
+		case !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ECONNREFUSED):
+			return cli.Exit(fmt.Sprintf("herd run: %v", err), 125)
 		}
 	}
 	if ctl < 0 {
