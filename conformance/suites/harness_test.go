@@ -377,14 +377,12 @@ func compareOutputs(t *testing.T, nat, hrd *result, norm func(string) string) {
 	}
 }
 
-// pidPattern matches a number that a program printed as a PID in the
-// places our workloads print one.
-var pidPattern = regexp.MustCompile(`\b(pid[= ]|line \d+: )\d+\b`)
+// pidPattern matches a number printed as a PID where our workloads print
+// one: "pid=N", "pid N", and bash's job reports ("line 7:  4099 Killed",
+// padded to five columns).
+var pidPattern = regexp.MustCompile(`\b(pid=|pid |line \d+: )\s*\d+\b`)
 
 // normalisePIDs replaces printed PIDs with a placeholder.
 func normalisePIDs(s string) string {
-	return pidPattern.ReplaceAllStringFunc(s, func(m string) string {
-		i := strings.LastIndexAny(m, "= :")
-		return m[:i+1] + "PID"
-	})
+	return pidPattern.ReplaceAllString(s, "${1}PID")
 }

@@ -25,8 +25,6 @@ var shells = []shell{
 // requires identical stdout, stderr and exit status (PIDs that a shell
 // prints in its job reports are normalised). NAME.sh scripts are POSIX and
 // run under busybox sh and bash; NAME.bash scripts run under bash only.
-// $TEST_SHELL is the command line of the shell running the script, for
-// scripts that start another instance of it.
 func TestShell(t *testing.T) {
 	requireRoot(t)
 	scripts, err := filepath.Glob(filepath.Join("testdata", "shell", "*"))
@@ -54,11 +52,9 @@ func TestShell(t *testing.T) {
 				}
 				t.Run(sh.name, func(t *testing.T) {
 					prog := requireProgram(t, sh.prog, sh.pkg)
-					cmdline := append([]string{prog}, sh.args...)
-					env := append(baseEnv(), "TEST_SHELL="+strings.Join(cmdline, " "))
-					argv := append(append([]string{}, cmdline...), abs)
-					nat := run(t, native, spec{argv: argv, dir: t.TempDir(), env: env, timeout: 60 * time.Second})
-					hrd := run(t, underHerd, spec{argv: argv, dir: t.TempDir(), env: env, timeout: 60 * time.Second})
+					argv := append(append([]string{prog}, sh.args...), abs)
+					nat := run(t, native, spec{argv: argv, dir: t.TempDir(), timeout: 60 * time.Second})
+					hrd := run(t, underHerd, spec{argv: argv, dir: t.TempDir(), timeout: 60 * time.Second})
 					compareOutputs(t, nat, hrd, normalisePIDs)
 				})
 			}

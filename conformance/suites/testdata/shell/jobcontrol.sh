@@ -1,28 +1,29 @@
 # Job control with set -m: %1 job specs, kill %1, stop and continue a job,
-# and jobs run in their own process group.
+# and jobs run in their own process group. (Job specs are used to signal;
+# waiting is by PID: a reaped job may already have left the job table.)
 set -m 2>/dev/null
 sleep 30 &
+p=$!
 kill %1
-wait %1; echo "kill %1: $?"
+wait $p; echo "kill %1: $?"
 sleep 30 &
 p=$!
 kill -STOP %1
+# Poll until the job has stopped ("T", or "t" when it is also traced).
 i=0
 while [ $i -lt 100 ]; do
-	st=$(cut -d' ' -f3 /proc/$p/stat)
-	[ "$st" = T ] && break
+	case $(cut -d' ' -f3 /proc/$p/stat) in T|t) break ;; esac
 	sleep 0.05; i=$((i+1))
 done
-echo "after STOP: $st"
+[ $i -lt 100 ] && echo "job stopped"
 kill -CONT %1
 i=0
 while [ $i -lt 100 ]; do
-	st=$(cut -d' ' -f3 /proc/$p/stat)
-	[ "$st" != T ] && break
+	case $(cut -d' ' -f3 /proc/$p/stat) in T|t) ;; *) break ;; esac
 	sleep 0.05; i=$((i+1))
 done
-[ "$st" != T ] && echo "after CONT: running"
-kill %1; wait %1; echo "then killed: $?"
+[ $i -lt 100 ] && echo "job continued"
+kill %1; wait $p; echo "then killed: $?"
 # A job is a process group of its own, led by its first process (busybox sh
 # without a terminal turns job control off: then it is not).
 sleep 30 &
@@ -36,4 +37,5 @@ kill -TERM -$p 2>/dev/null || kill -TERM $p
 wait $p; echo "group TERM: $?"
 # A pipeline job: all members in one group.
 sleep 30 | sleep 30 &
-kill %1; wait; echo "pipeline job killed"
+p=$!
+kill %1; wait $p; echo "pipeline job killed: $?"

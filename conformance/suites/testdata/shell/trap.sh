@@ -17,10 +17,15 @@ trap - HUP
 trap 'echo parent TERM' TERM
 sh -c 'kill -TERM $$; echo "not printed"'; echo "child TERM status: $?"
 trap - TERM
-# A trap interrupts wait for a background job.
+# A trap interrupts wait for a background job. The signal is sent once the
+# shell sleeps (in wait), so that it cannot arrive before wait starts.
 trap 'echo "USR1 during wait"' USR1
 sleep 30 & p=$!
-(kill -USR1 $$) &
+(
+	i=0
+	while [ $i -lt 2000 ] && [ "$(cut -d' ' -f3 /proc/$$/stat)" != S ]; do i=$((i+1)); done
+	kill -USR1 $$
+) &
 wait $p; st=$?
 [ $st -gt 128 ] && echo "wait interrupted by trap"
 kill $p; wait $p
