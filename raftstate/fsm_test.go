@@ -2,6 +2,7 @@ package raftstate
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -346,29 +347,42 @@ func TestPlanPromotions(t *testing.T) {
 	}
 }
 
+// Each fuzz target is a function returning its seeds and its body, so that
+// the same body runs under `go test -fuzz` (make fuzz) and in
+// TestFuzzTargetsBriefly (every go test).
+type fuzzTarget func(tb testing.TB) (seeds [][]byte, body func(t *testing.T, data []byte))
+
+var fuzzTargets = map[string]fuzzTarget{
+	"DecodeCommand": decodeCommandTarget,
+	"Restore":       restoreTarget,
+	"CheckForward":  checkForwardTarget,
+}
+
+func fuzzWith(f *testing.F, target fuzzTarget) {
+	seeds, body := target(f)
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	f.Fuzz(body)
+}
+
 // FuzzDecodeCommand: DecodeCommand never panics; whatever it accepts
 // re-encodes to something that decodes to the same command, and applying it
 // to a state never panics.
-func FuzzDecodeCommand(f *testing.F) {
-	st, _ := time.Parse(time.RFC3339, "2026-01-01T00:00:00Z")
-	up := StateUp
-	for _, c := range []Command{
-		NodeJoin{Member: member("a")}, NodeLeave{ID: "a", ReleaseLeases: true},
-		NodeUpdate{ID: "a", State: &up, CPUList: []int{1}, At: st}, PIDLease{Node: "a"},
-		PIDRelease{Node: "a", Start: 4096}, IPCBind{Key: "k", Owner: "a"}, IPCUnbind{Key: "k", Owner: "a"},
-		SetConfig{Config: DefaultClusterConfig()}, Nop{},
-	} {
+func FuzzDecodeCommand(f *testing.F) { fuzzWith(f, decodeCommandTarget) }
+
+func decodeCommandTarget(tb testing.TB) ([][]byte, func(*testing.T, []byte)) {
+	var seeds [][]byte
+	for _, c := range allCommands() {
 		b, err := EncodeCommand(c)
 		if err != nil {
-			f.Fatal(err)
+			tb.Fatal(err)
 		}
-		f.Add(b)
+		seeds = append(seeds, b)
 	}
-	f.Add([]byte{})
-	f.Add([]byte{0})
-	f.Add([]byte{4, 'n', 'u', 'l', 'l'})
-	f.Add([]byte{8, '{', '"', 'c', 'o', 'n', 'f', 'i', 'g', '"', ':', '{', '"', 'b', 'l', 'o', 'c', 'k', '_', 's', 'i', 'z', 'e', '"', ':', '-', '1', '}', '}'})
-	f.Fuzz(func(t *testing.T, data []byte) {
+	seeds = append(seeds, []byte{}, []byte{0}, []byte{4, 'n', 'u', 'l', 'l'},
+		[]byte{8, '{', '"', 'c', 'o', 'n', 'f', 'i', 'g', '"', ':', '{', '"', 'b', 'l', 'o', 'c', 'k', '_', 's', 'i', 'z', 'e', '"', ':', '-', '1', '}', '}'})
+	return seeds, func(t *testing.T, data []byte) {
 		c, err := DecodeCommand(data)
 		if err != nil {
 			return
@@ -392,16 +406,31 @@ func FuzzDecodeCommand(f *testing.F) {
 		if err := s.validate(); err != nil {
 			t.Fatalf("state invalid after %v: %v", c.Type(), err)
 		}
-	})
+	}
+}
+
+func allCommands() []Command {
+	st, _ := time.Parse(time.RFC3339, "2026-01-01T00:00:00Z")
+	up := StateUp
+	return []Command{
+		NodeJoin{Member: member("a")}, NodeLeave{ID: "a", ReleaseLeases: true},
+		NodeUpdate{ID: "a", State: &up, CPUList: []int{1}, At: st}, PIDLease{Node: "a"},
+		PIDRelease{Node: "a", Start: 4096}, IPCBind{Key: "k", Owner: "a"}, IPCUnbind{Key: "k", Owner: "a"},
+		SetConfig{Config: DefaultClusterConfig()}, Nop{},
+	}
 }
 
 // FuzzRestore: a snapshot (which may come over the network from a leader
 // in InstallSnapshot) never panics Restore, and what it accepts is valid.
-func FuzzRestore(f *testing.F) {
-	f.Add([]byte(`{}`))
-	f.Add([]byte(`{"members":{"a":{"id":"b"}}}`))
-	f.Add([]byte(`{"config":{"placement":"x","block_size":1024,"pid_max":1048576},"leases":[{"node":"a","block":{"start":5000,"len":1024}}]}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
+func FuzzRestore(f *testing.F) { fuzzWith(f, restoreTarget) }
+
+func restoreTarget(testing.TB) ([][]byte, func(*testing.T, []byte)) {
+	seeds := [][]byte{
+		[]byte(`{}`),
+		[]byte(`{"members":{"a":{"id":"b"}}}`),
+		[]byte(`{"config":{"placement":"x","block_size":1024,"pid_max":1048576},"leases":[{"node":"a","block":{"start":5000,"len":1024}}]}`),
+	}
+	return seeds, func(t *testing.T, data []byte) {
 		fsm := NewFSM(quiet)
 		if err := fsm.Restore(io.NopCloser(bytes.NewReader(data))); err != nil {
 			return
@@ -410,5 +439,52 @@ func FuzzRestore(f *testing.F) {
 		if err := st.validate(); err != nil {
 			t.Fatal(err)
 		}
-	})
+	}
+}
+
+// FuzzCheckForward: a write forwarded by another node (JSON of a
+// ForwardRequest, as it arrives in a MsgForward payload) never panics
+// CheckForward, and what it lets through names the sending node.
+func FuzzCheckForward(f *testing.F) { fuzzWith(f, checkForwardTarget) }
+
+func checkForwardTarget(tb testing.TB) ([][]byte, func(*testing.T, []byte)) {
+	var seeds [][]byte
+	for _, c := range allCommands() {
+		b, _ := EncodeCommand(c)
+		j, _ := json.Marshal(&ForwardRequest{Command: b})
+		seeds = append(seeds, j)
+	}
+	m := member("a")
+	j, _ := json.Marshal(&ForwardRequest{Join: &m})
+	seeds = append(seeds, j, []byte(`{"leave":"b"}`), []byte(`{"heartbeat":true}`),
+		[]byte(`{"heartbeat":true,"leave":"x"}`), []byte(`{"command":"BA=="}`))
+	return seeds, func(t *testing.T, data []byte) {
+		var req ForwardRequest
+		if json.Unmarshal(data, &req) != nil {
+			return
+		}
+		cmd, err := CheckForward(&req, "a")
+		if err != nil {
+			return
+		}
+		switch c := cmd.(type) {
+		case PIDLease:
+			if c.Node != "a" {
+				t.Fatalf("let through %+v from a", c)
+			}
+		case PIDRelease:
+			if c.Node != "a" {
+				t.Fatalf("let through %+v from a", c)
+			}
+		case NodeUpdate:
+			if c.ID != "a" || c.Role != nil || c.State != nil {
+				t.Fatalf("let through %+v from a", c)
+			}
+		case NodeJoin, NodeLeave, SetConfig:
+			t.Fatalf("let through %v from a", c.Type())
+		}
+		if req.Join != nil && req.Join.ID != "a" {
+			t.Fatalf("let a join as %q", req.Join.ID)
+		}
+	}
 }

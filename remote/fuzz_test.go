@@ -19,17 +19,43 @@ func frameBytes(h Header, p []byte) []byte {
 	return b
 }
 
+// Each fuzz target is a function returning its seeds and its body, so that
+// the same body runs under `go test -fuzz` (coverage-guided, make fuzz) and
+// in TestFuzzTargetsBriefly (seeds plus a bounded random walk, every
+// `go test`).
+type fuzzTarget func(tb testing.TB) (seeds [][]byte, body func(t *testing.T, data []byte))
+
+var fuzzTargets = map[string]fuzzTarget{
+	"Frame":       frameTarget,
+	"ParseToken":  parseTokenTarget,
+	"Payload":     payloadTarget,
+	"ServeConn":   serveConnTarget,
+	"NodePayload": nodePayloadTarget,
+}
+
+func fuzzWith(f *testing.F, target fuzzTarget) {
+	seeds, body := target(f)
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	f.Fuzz(body)
+}
+
 // FuzzFrame decodes arbitrary bytes as a frame stream. Whatever decodes must
 // re-encode to the same bytes.
-func FuzzFrame(f *testing.F) {
-	f.Add(frameBytes(Header{Type: MsgPing, ID: 1}, nil))
-	f.Add(frameBytes(Header{Flags: FlagResponse | FlagError, Type: 100, ID: 1 << 60}, []byte("boom")))
-	f.Add(frameBytes(Header{Flags: FlagCancel, Type: 7, ID: 3}, nil))
-	f.Add(append(frameBytes(Header{Type: 16, ID: 2}, []byte(`{"a":1}`)), frameBytes(Header{Type: 2, ID: 3}, nil)...))
-	f.Add([]byte{'h', 'F', 1, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff})
-	f.Add([]byte{'h', 'F', 1, 0})
-	f.Add([]byte("garbage"))
-	f.Fuzz(func(t *testing.T, data []byte) {
+func FuzzFrame(f *testing.F) { fuzzWith(f, frameTarget) }
+
+func frameTarget(testing.TB) ([][]byte, func(*testing.T, []byte)) {
+	seeds := [][]byte{
+		frameBytes(Header{Type: MsgPing, ID: 1}, nil),
+		frameBytes(Header{Flags: FlagResponse | FlagError, Type: 100, ID: 1 << 60}, []byte("boom")),
+		frameBytes(Header{Flags: FlagCancel, Type: 7, ID: 3}, nil),
+		append(frameBytes(Header{Type: 16, ID: 2}, []byte(`{"a":1}`)), frameBytes(Header{Type: 2, ID: 3}, nil)...),
+		{'h', 'F', 1, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff},
+		{'h', 'F', 1, 0},
+		[]byte("garbage"),
+	}
+	return seeds, func(t *testing.T, data []byte) {
 		if len(data) >= HeaderSize {
 			if h, err := DecodeHeader(data, 0); err == nil && h.Length > MaxPayload {
 				t.Fatalf("accepted length %d", h.Length)
@@ -51,26 +77,31 @@ func FuzzFrame(f *testing.F) {
 				t.Fatalf("re-encoding differs:\n%x\n%x", again, data[start:end])
 			}
 		}
-	})
+	}
 }
 
 // FuzzParseToken checks that ParseToken never panics and that what it
 // accepts round-trips.
-func FuzzParseToken(f *testing.F) {
+func FuzzParseToken(f *testing.F) { fuzzWith(f, parseTokenTarget) }
+
+func parseTokenTarget(tb testing.TB) ([][]byte, func(*testing.T, []byte)) {
 	ca, err := NewCA()
 	if err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
 	tok, err := NewTokenStore().Create(ca.Fingerprint(), time.Hour)
 	if err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
-	f.Add(tok.String())
-	f.Add("herd1." + ca.Fingerprint() + ".0123456789abcdef.AAAA")
-	f.Add("herd1....")
-	f.Add("herd2.x.y.z")
-	f.Add("")
-	f.Fuzz(func(t *testing.T, s string) {
+	seeds := [][]byte{
+		[]byte(tok.String()),
+		[]byte("herd1." + ca.Fingerprint() + ".0123456789abcdef.AAAA"),
+		[]byte("herd1...."),
+		[]byte("herd2.x.y.z"),
+		{},
+	}
+	return seeds, func(t *testing.T, data []byte) {
+		s := string(data)
 		tok, err := ParseToken(s)
 		if err != nil {
 			return
@@ -83,44 +114,52 @@ func FuzzParseToken(f *testing.F) {
 		if NewTokenStore().Verify(tok, tok.CAFingerprint) == nil {
 			t.Fatal("empty store accepted a token")
 		}
-	})
+	}
 }
 
 // FuzzPayload decodes arbitrary bytes as the join messages (the payloads an
 // unauthenticated client can send) and runs the join authority on them.
-func FuzzPayload(f *testing.F) {
+func FuzzPayload(f *testing.F) { fuzzWith(f, payloadTarget) }
+
+func payloadTarget(tb testing.TB) ([][]byte, func(*testing.T, []byte)) {
 	ca, err := NewCA()
 	if err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
 	auth := &Authority{CA: ca, Tokens: NewTokenStore(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	tok, _ := auth.Tokens.Create(ca.Fingerprint(), time.Hour)
 	good, _ := json.Marshal(&JoinRequest{Token: tok.String(), NodeID: "n1", Hosts: []string{"127.0.0.1"}, CSR: []byte{0x30, 0x03, 0x02, 0x01, 0x01}})
-	f.Add(good)
-	f.Add([]byte(`{"token":"herd1.x.y.z","hosts":[1,2]}`))
-	f.Add([]byte(`{"certificate":"AAAA","ca":"bm90IGRlcg=="}`))
-	f.Add([]byte(`[[[[[[[[[[`))
-	f.Add([]byte{})
-	f.Fuzz(func(t *testing.T, data []byte) {
+	seeds := [][]byte{
+		good,
+		[]byte(`{"token":"herd1.x.y.z","hosts":[1,2]}`),
+		[]byte(`{"certificate":"AAAA","ca":"bm90IGRlcg=="}`),
+		[]byte(`[[[[[[[[[[`),
+		{},
+	}
+	return seeds, func(t *testing.T, data []byte) {
 		var req JoinRequest
 		if DecodePayload(data, &req) == nil {
 			auth.HandleJoin(context.Background(), &req)
 		}
 		var resp JoinResponse
 		DecodePayload(data, &resp)
-	})
+	}
 }
 
 // FuzzServeConn feeds arbitrary bytes to a Server as one connection's
 // input: it must neither panic nor hang.
-func FuzzServeConn(f *testing.F) {
-	f.Add(frameBytes(Header{Type: MsgPing, ID: 1}, nil))
-	f.Add(append(frameBytes(Header{Type: 100, ID: 1}, []byte(`{"n":1}`)), frameBytes(Header{Flags: FlagCancel, Type: 100, ID: 1}, nil)...))
-	f.Add(append(frameBytes(Header{Type: 100, ID: 5}, nil), frameBytes(Header{Type: 100, ID: 5}, nil)...))
-	f.Add([]byte("garbage"))
+func FuzzServeConn(f *testing.F) { fuzzWith(f, serveConnTarget) }
+
+func serveConnTarget(testing.TB) ([][]byte, func(*testing.T, []byte)) {
+	seeds := [][]byte{
+		frameBytes(Header{Type: MsgPing, ID: 1}, nil),
+		append(frameBytes(Header{Type: 100, ID: 1}, []byte(`{"n":1}`)), frameBytes(Header{Flags: FlagCancel, Type: 100, ID: 1}, nil)...),
+		append(frameBytes(Header{Type: 100, ID: 5}, nil), frameBytes(Header{Type: 100, ID: 5}, nil)...),
+		[]byte("garbage"),
+	}
 	srv := NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	srv.Handle(msgEcho, handleEcho)
-	f.Fuzz(func(t *testing.T, data []byte) {
+	return seeds, func(t *testing.T, data []byte) {
 		client, server := net.Pipe()
 		done := make(chan struct{})
 		go func() {
@@ -136,7 +175,35 @@ func FuzzServeConn(f *testing.F) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("ServeConn did not return after the client closed")
 		}
-	})
+	}
+}
+
+// FuzzNodePayload decodes arbitrary bytes as the answers of the node RPCs
+// (procs, status), which come from other nodes, and as /proc stat lines.
+func FuzzNodePayload(f *testing.F) { fuzzWith(f, nodePayloadTarget) }
+
+func nodePayloadTarget(testing.TB) ([][]byte, func(*testing.T, []byte)) {
+	good, _ := json.Marshal(&ProcsResponse{Node: "n1", Procs: []ProcInfo{{PID: 4097, PPID: 4096, Node: "n1", Stat: "Ss", Cmd: "sh"}}})
+	st, _ := json.Marshal(&NodeStatus{Node: "n1", Load: [3]float64{1, 2, 3}, Procs: 4})
+	seeds := [][]byte{
+		good, st,
+		[]byte(`{"procs":[{"pid":-1,"cpu_ns":1e300}]}`),
+		[]byte("4097 (a) b) c) S 1 4097 4097 0 -1 4194304 1 0 0 0 7 3 0 0 20 0 1 0 1 1 1"),
+		[]byte("1 (x) R"),
+	}
+	return seeds, func(t *testing.T, data []byte) {
+		var pr ProcsResponse
+		if DecodePayload(data, &pr) == nil {
+			if _, err := encodePayload(&pr); err != nil {
+				t.Fatalf("re-encode %+v: %v", pr, err)
+			}
+		}
+		var ns NodeStatus
+		DecodePayload(data, &ns)
+		if state, cpu, ok := ParseProcStat(data); ok && (len(state) != 1 || cpu < 0) {
+			t.Fatalf("ParseProcStat(%q) = %q, %v", data, state, cpu)
+		}
+	}
 }
 
 func TestFrameRoundTrip(t *testing.T) {
