@@ -4,7 +4,7 @@
 GO ?= go
 BIN := bin/herd
 
-.PHONY: build test deps unit conformance bench lint docs clean
+.PHONY: build test deps unit conformance bench bench-cluster lint docs clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/herd
@@ -24,6 +24,11 @@ unit:
 
 bench: build
 	HERD_BIN=$(CURDIR)/$(BIN) $(GO) run ./conformance/bench -markdown docs/benchmarks.md
+
+# bench-cluster measures the control plane: forks/s with Raft-leased PIDs
+# against a pre-filled pool, Raft apply latency, herd ps on 1-16 nodes.
+bench-cluster: build
+	HERD_BIN=$(CURDIR)/$(BIN) $(GO) run ./conformance/bench/cluster -markdown docs/benchmarks-cluster.md
 
 lint:
 	gofmt -l . | tee /dev/stderr | (! read)
