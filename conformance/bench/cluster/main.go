@@ -5,14 +5,16 @@
 //     embedded node), for a fork/wait loop and for a burst of live children
 //     that forces leases while it runs: Raft is off the fork path if the
 //     two are the same within noise;
+//
 //   - Raft apply latency, p50 and p99, on a three-node cluster over the
 //     mutual-TLS cluster port on loopback: at the leader, and forwarded
 //     from a follower as the daemons' PID leases are;
+//
 //   - herd ps latency with 1, 3, 8 and 16 local nodes and 1,000 processes
 //     spread over them.
 //
-//	make bench-cluster     # also writes docs/benchmarks-cluster.md
-//	HERD_BIN=bin/herd go run ./conformance/bench/cluster [-nodes 1,3,8,16] [-procs 1000] [-markdown FILE]
+//     make bench-cluster     # also writes docs/benchmarks-cluster.md
+//     HERD_BIN=bin/herd go run ./conformance/bench/cluster [-nodes 1,3,8,16] [-procs 1000] [-markdown FILE]
 //
 // It needs root (node daemons and herd run do) and gcc. Benchmarks are not
 // tests: nothing here fails on a slow result.
