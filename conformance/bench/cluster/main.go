@@ -48,11 +48,11 @@ var forksSource string
 func main() {
 	var (
 		herd     = flag.String("herd", os.Getenv("HERD_BIN"), "the herd binary (default $HERD_BIN)")
-		reps     = flag.Int("reps", 5, "runs of each fork measurement (medians are shown)")
+		reps     = flag.Int("reps", 7, "runs of each fork measurement (medians are shown; 0 skips)")
 		loopN    = flag.Int("fork-loop", 1000, "forks per fork/wait loop run")
 		burstN   = flag.Int("fork-burst", 3000, "live children per burst run (about three PID blocks)")
-		applies  = flag.Int("applies", 500, "Raft applies measured, at the leader and forwarded")
-		nodes    = flag.String("nodes", "1,3,8,16", "cluster sizes for the herd ps measurement")
+		applies  = flag.Int("applies", 500, "Raft applies measured, at the leader and forwarded (0 skips)")
+		nodes    = flag.String("nodes", "1,3,8,16", "cluster sizes for the herd ps measurement (empty skips)")
 		procs    = flag.Int("procs", 1000, "processes running during the herd ps measurement")
 		psReps   = flag.Int("ps-reps", 7, "herd ps runs per cluster size")
 		markdown = flag.String("markdown", "", "also write the table as Markdown to `FILE` (- for stdout)")
@@ -78,24 +78,29 @@ func main() {
 		}
 		rows = append(rows, r...)
 	}
-	fmt.Fprintln(os.Stderr, "forks per second, one node:")
-	r, err := forkRates(*herd, work, *reps, *loopN, *burstN)
-	if err != nil {
-		fail(err)
+	if *reps > 0 {
+		fmt.Fprintln(os.Stderr, "forks per second, one node:")
+		r, err := forkRates(*herd, work, *reps, *loopN, *burstN)
+		if err != nil {
+			fail(err)
+		}
+		add(r...)
 	}
-	add(r...)
-	fmt.Fprintln(os.Stderr, "Raft apply latency, 3 nodes:")
-	if r, err = applyLatency(work, *applies); err != nil {
-		fail(err)
+	if *applies > 0 {
+		fmt.Fprintln(os.Stderr, "Raft apply latency, 3 nodes:")
+		r, err := applyLatency(work, *applies)
+		if err != nil {
+			fail(err)
+		}
+		add(r...)
 	}
-	add(r...)
-	fmt.Fprintln(os.Stderr, "herd ps latency:")
-	for _, f := range strings.Split(*nodes, ",") {
+	for _, f := range strings.FieldsFunc(*nodes, func(r rune) bool { return r == ',' }) {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 {
 			fail(fmt.Errorf("-nodes: bad size %q", f))
 		}
-		if r, err = psLatency(*herd, work, n, *procs, *psReps); err != nil {
+		r, err := psLatency(*herd, work, n, *procs, *psReps)
+		if err != nil {
 			fail(err)
 		}
 		add(r...)
