@@ -233,5 +233,9 @@ func (s *Sentry) firstRun(t *Task) {
 		restoreArgs(t, t.fixArgs)
 		t.fixArgs = nil
 	}
+	// Right after its clone: rip follows a syscall instruction.
+	if s.injectNext(t) {
+		return
+	}
 	s.resume(t, 0)
 }

@@ -45,6 +45,9 @@ type Config struct {
 
 // proc is the sentry's per-thread-group bookkeeping.
 type proc struct {
+	// shim: the process is still herd's shim (until its exec); --strace
+	// does not show its calls.
+	shim    bool
 	threads int
 	stopped bool
 	// injected holds the siginfo herd-init's own signals must carry,
@@ -211,6 +214,9 @@ func (s *Sentry) event(tid int, ws unix.WaitStatus, ru *unix.Rusage) {
 		return
 	}
 	t.regsValid = false
+	// Any ptrace stop satisfies a pending PTRACE_INTERRUPT: the kernel
+	// clears the trap, so no separate interrupt stop will follow.
+	t.interrupted = false
 	if t.state == stateNewborn {
 		// The first stop of a child already recorded at its creator's
 		// event: let it run.
@@ -218,9 +224,26 @@ func (s *Sentry) event(tid int, ws unix.WaitStatus, ru *unix.Rusage) {
 		return
 	}
 	sig := ws.StopSignal()
+	if t.state == stateInjecting {
+		cause := int(ws>>16) & 0xff
+		if sig == unix.SIGTRAP|0x80 || (sig == unix.SIGTRAP && cause == unix.PTRACE_EVENT_SECCOMP) {
+			s.injectionStop(t, sig == unix.SIGTRAP|0x80)
+			return
+		}
+	}
 	// Not ws.TrapCause: it hides the event of a stop by any signal but
 	// SIGTRAP, and group-stops report their stop signal.
 	switch cause := int(ws>>16) & 0xff; {
+	case sig == unix.SIGTRAP|0x80 && t.state == stateAwaitEntry:
+		if syscallStopKind(t.TID) != syscallInfoEntry {
+			// The exit of a call already under way (an execve, a
+			// restarted call): go on to the next entry.
+			s.toNextEntry(t, 0)
+			return
+		}
+		if !s.injectAtEntry(t) {
+			s.resume(t, 0)
+		}
 	case sig == unix.SIGTRAP|0x80:
 		s.syscallExit(t)
 	case sig == unix.SIGTRAP && cause == unix.PTRACE_EVENT_SECCOMP:
@@ -238,8 +261,14 @@ func (s *Sentry) event(tid int, ws unix.WaitStatus, ru *unix.Rusage) {
 	}
 }
 
-// resume continues t with signal sig (0 for none).
+// resume continues t with signal sig (0 for none). A task with
+// injections pending goes on to its next syscall entry instead, where they
+// run.
 func (s *Sentry) resume(t *Task, sig int) {
+	if len(t.injections) > 0 {
+		s.toNextEntry(t, sig)
+		return
+	}
 	if err := t.flushRegs(); err != nil {
 		s.log.Debug("resume", "task", t, "err", err)
 	}
@@ -263,6 +292,9 @@ func (s *Sentry) resumeToExit(t *Task, state taskState) {
 }
 
 func (s *Sentry) syscallEntry(t *Task) {
+	if s.injectAtEntry(t) {
+		return
+	}
 	nr := int(int64(t.Regs().Orig_rax))
 	t.sysno = nr
 	t.entry = t.regs
@@ -273,13 +305,14 @@ func (s *Sentry) syscallEntry(t *Task) {
 		return
 	}
 	var args [6]uintptr
-	if s.cfg.Strace != nil && !t.shim {
+	quiet := s.procOf(t.TGID).shim
+	if s.cfg.Strace != nil && !quiet {
 		for i := range args {
 			args[i] = t.Arg(i)
 		}
 	}
 	act := row.Handler(t)
-	if s.cfg.Strace != nil && !t.shim {
+	if s.cfg.Strace != nil && !quiet {
 		act = s.trace(t, row, args, act)
 	}
 	s.apply(t, act)
@@ -409,7 +442,6 @@ func (s *Sentry) eventStop(t *Task, sig int) {
 			p.stopped = false
 			s.cfg.Hooks.Continued(t.TGID)
 		}
-		t.interrupted = false
 		s.resume(t, 0)
 		return
 	}
@@ -483,7 +515,7 @@ func (s *Sentry) execEvent(t *Task) {
 		}
 	}
 	t.park, t.after, t.clone = nil, nil, nil
-	t.shim = false
+	s.procOf(t.TGID).shim = false
 	s.cfg.Hooks.Execed(t)
 	s.resume(t, 0)
 }
@@ -497,6 +529,13 @@ func (s *Sentry) gone(t *Task, ws unix.WaitStatus, ru *unix.Rusage) {
 	if t.clone != nil {
 		s.forks.abandon(s, t)
 	}
+	for _, inj := range t.injections {
+		inj.done(-int64(unix.ESRCH))
+	}
+	if t.inject != nil {
+		t.inject.done(-int64(unix.ESRCH))
+	}
+	t.injections, t.inject = nil, nil
 	p := s.procOf(t.TGID)
 	p.threads--
 	if !t.IsLeader() {

@@ -93,8 +93,9 @@ func (s *Sentry) spawnLocked(spec SpawnSpec) (*Task, error) {
 		syscall.Kill(pid, syscall.SIGKILL)
 		return nil, fmt.Errorf("spawn %s: seize: %w", spec.Path, err)
 	}
-	t := &Task{TID: pid, TGID: pid, s: s, state: stateRunning, shim: true}
+	t := &Task{TID: pid, TGID: pid, s: s, state: stateRunning}
 	s.adopt(t)
+	s.procOf(pid).shim = true
 	data, err := json.Marshal(shimSpec{
 		Path: spec.Path, Argv: spec.Argv, Env: spec.Env, Dir: spec.Dir,
 		UID: spec.UID, GID: spec.GID, Groups: spec.Groups,

@@ -11,13 +11,15 @@ import (
 type taskState int
 
 const (
-	stateRunning   taskState = iota // resumed; the next event is the kernel's
-	stateNewborn                    // auto-attached child whose creator's event has not arrived
-	stateSyscall                    // stopped at a trapped syscall's entry
-	stateAwaitExit                  // resumed with PTRACE_SYSCALL, waiting for the exit stop
-	stateParked                     // parked in pause() while an emulation completes
-	stateGroupStop                  // in a group-stop, listening (PTRACE_LISTEN)
-	stateHeld                       // stopped and held by the sentry (e.g. waiting for the fork lock)
+	stateRunning    taskState = iota // resumed; the next event is the kernel's
+	stateNewborn                     // auto-attached child whose creator's event has not arrived
+	stateSyscall                     // stopped at a trapped syscall's entry
+	stateAwaitExit                   // resumed with PTRACE_SYSCALL, waiting for the exit stop
+	stateParked                      // parked in pause() while an emulation completes
+	stateGroupStop                   // in a group-stop, listening (PTRACE_LISTEN)
+	stateHeld                        // stopped and held by the sentry (e.g. waiting for the fork lock)
+	stateInjecting                   // running a syscall the sentry injected
+	stateAwaitEntry                  // resumed to its next syscall's entry, for an injection
 )
 
 // A Task is one traced thread. Tasks of one thread group share TGID.
@@ -56,9 +58,10 @@ type Task struct {
 	// stop (see CloneOp.entry).
 	fixArgs *unix.PtraceRegs
 
-	// shim is set from spawn until the program's exec: the task is
-	// still herd's own shim, whose calls --strace does not show.
-	shim bool
+	// injections wait for the task's next stop; inject is the one
+	// running.
+	injections []*injection
+	inject     *injection
 
 	// stopSig is the signal of the group-stop the task is in.
 	stopSig int

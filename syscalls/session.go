@@ -1,6 +1,8 @@
 package syscalls
 
 import (
+	"golang.org/x/sys/unix"
+
 	"herd/sentry"
 )
 
@@ -22,10 +24,33 @@ func (k *Kernel) setpgid(t *sentry.Task) sentry.Action {
 			}
 		})
 	}
-	// Another process (a child that has not exec'd): pidspace is the
-	// truth; the child usually makes the same call itself, which
-	// mirrors it into the kernel.
-	return sentry.Return(0)
+	// Another process (a child that has not exec'd): only the child can
+	// change its kernel group, so the call is injected into it, and the
+	// caller waits for that, so that a tcsetpgrp it makes next finds the
+	// group in the kernel.
+	if pgid == 0 {
+		pgid = pid
+	}
+	child := k.s.Task(pid)
+	if child == nil {
+		return sentry.Return(0)
+	}
+	var parked *sentry.Task
+	finished := false
+	soon := child.Inject(unix.SYS_SETPGID, [6]uintptr{0, uintptr(pgid)}, func(ret int64) {
+		if ret != 0 {
+			k.log.Debug("mirror setpgid into the kernel", "pid", pid, "pgid", pgid, "ret", ret)
+		}
+		finished = true
+		if parked != nil {
+			parked.Wake(0)
+		}
+	})
+	if !soon || finished {
+		return sentry.Return(0)
+	}
+	parked = t
+	return sentry.Park(func() { parked = nil })
 }
 
 func (k *Kernel) setsid(t *sentry.Task) sentry.Action {
