@@ -36,7 +36,7 @@ func nodesCommand() *cli.Command {
 				if c.NArg() != 1 {
 					return cli.Exit("herd nodes remove: usage: herd nodes remove ID", 2)
 				}
-				if _, err := query(c, ctlMsg{Op: "remove", Node: c.Args().First()}); err != nil {
+				if _, err := query(c, "nodes remove", ctlMsg{Op: "remove", Node: c.Args().First()}); err != nil {
 					return err
 				}
 				return nil
@@ -64,11 +64,11 @@ func psCommand() *cli.Command {
 
 // query sends one request to the daemon and collects its answer; procs
 // answers come in several messages.
-func query(c *cli.Context, req ctlMsg) (ctlMsg, error) {
+func query(c *cli.Context, name string, req ctlMsg) (ctlMsg, error) {
 	path := socketPath(c)
 	fd, err := dialSocket(path)
 	if err != nil {
-		return ctlMsg{}, cli.Exit(fmt.Sprintf("herd %s: no node daemon: %v", c.Command.FullName(), err), 1)
+		return ctlMsg{}, cli.Exit(fmt.Sprintf("herd %s: no node daemon: %v", name, err), 1)
 	}
 	defer unix.Close(fd)
 	if err := sendMsg(fd, req); err != nil {
@@ -83,9 +83,9 @@ func query(c *cli.Context, req ctlMsg) (ctlMsg, error) {
 		}
 		switch m.Op {
 		case "":
-			return ctlMsg{}, cli.Exit(fmt.Sprintf("herd %s: the node daemon hung up", c.Command.FullName()), 1)
+			return ctlMsg{}, cli.Exit(fmt.Sprintf("herd %s: the node daemon hung up", name), 1)
 		case "error":
-			return ctlMsg{}, cli.Exit(fmt.Sprintf("herd %s: %s", c.Command.FullName(), m.Error), 1)
+			return ctlMsg{}, cli.Exit(fmt.Sprintf("herd %s: %s", name, m.Error), 1)
 		case "procs":
 			all.Op = m.Op
 			all.Procs = append(all.Procs, m.Procs...)
@@ -108,7 +108,7 @@ func warnUnreachable(errs []string) {
 
 func nodesAction(c *cli.Context) error {
 	// A node that does not answer shows "-" for load and processes.
-	m, err := query(c, ctlMsg{Op: "nodes"})
+	m, err := query(c, "nodes", ctlMsg{Op: "nodes"})
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func psAction(c *cli.Context) error {
 		}
 		wantUID, byUser = uid, true
 	}
-	m, err := query(c, ctlMsg{Op: "ps", Node: c.String("node")})
+	m, err := query(c, "ps", ctlMsg{Op: "ps", Node: c.String("node")})
 	if err != nil {
 		return err
 	}
