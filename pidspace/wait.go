@@ -27,6 +27,16 @@ type WaitRequest struct {
 	idtype  int
 	id      int
 	options int
+	only    func(pid int) bool
+}
+
+// Only narrows the request to the children for which keep is true. The
+// sentry uses it for __WNOTHREAD: only the children the calling thread
+// made (threads are the sentry's, not the Space's). keep runs under the
+// Space's lock and must not call back into it.
+func (r WaitRequest) Only(keep func(pid int) bool) WaitRequest {
+	r.only = keep
+	return r
 }
 
 // Wait4 is wait4(pid, &status, options, &rusage): pid > 0 that child, 0
@@ -71,6 +81,7 @@ type WaitResult struct {
 
 // selector is a decoded request: which children, and what to report.
 type selector struct {
+	only    func(int) bool
 	all     bool // any child
 	pid     int  // that child (PIDTYPE_PID)
 	pgid    int  // children in that group (PIDTYPE_PGID), when pid == 0
@@ -78,7 +89,7 @@ type selector struct {
 }
 
 func (s *Space) decodeLocked(caller *proc, r WaitRequest) (selector, error) {
-	sel := selector{options: r.options}
+	sel := selector{options: r.options, only: r.only}
 	if !r.waitid {
 		if r.options&^wait4Options != 0 {
 			return sel, syscall.EINVAL
@@ -125,6 +136,9 @@ func (s *Space) decodeLocked(caller *proc, r WaitRequest) (selector, error) {
 }
 
 func (sel selector) matches(c *proc) bool {
+	if sel.only != nil && !sel.only(c.PID) {
+		return false
+	}
 	switch {
 	case sel.all:
 	case sel.pid != 0:
@@ -151,8 +165,9 @@ func (sel selector) matches(c *proc) bool {
 // WSTOPPED), else an unreported continue (WCONTINUED). Reporting consumes
 // the stop or continue, and reaps the zombie, unless WNOWAIT. Reaping adds
 // the child's usage and its children's to the caller's ChildrenRusage.
-// Children of all the caller's threads count (threads are not modelled,
-// so __WNOTHREAD is accepted and ignored).
+// Children of all the caller's threads count (threads are not modelled;
+// __WNOTHREAD is accepted, and a caller that knows which thread made
+// which child narrows the request with Only).
 //
 // Results, as Linux:
 //   - a report: the result and nil;

@@ -29,6 +29,10 @@ type Kernel struct {
 	waiters map[int][]*waiter
 	// launches are the programs started by launchers, by launcher PID.
 	launches map[int]*Launch
+	// creator is the thread that made each child process: Linux's real
+	// parent is a thread, which decides __WNOTHREAD and when a
+	// parent-death signal fires.
+	creator map[int]int
 	// pidfds remembers the target of each pidfd opened with pidfd_open.
 	pidfds map[pidfdKey]int
 	// idle is called when nothing runs here any more.
@@ -49,6 +53,7 @@ func NewKernel(node string, space *pidspace.Space, alloc pidspace.Allocator, log
 		waiters:  make(map[int][]*waiter),
 		launches: make(map[int]*Launch),
 		pidfds:   make(map[pidfdKey]int),
+		creator:  make(map[int]int),
 	}
 }
 
@@ -152,6 +157,9 @@ func (k *Kernel) Cloned(parent, child *sentry.Task, op *sentry.CloneOp) {
 	if err := k.space.Fork(posixParent, child.TID, exitSignal); err != nil {
 		k.log.Warn("record fork", "parent", posixParent, "child", child.TID, "err", err)
 	}
+	if posixParent == caller(parent) {
+		k.creator[child.TID] = parent.TID
+	}
 }
 
 // procComm reads what ps shows of a task: its comm and command line.
@@ -176,14 +184,37 @@ func (k *Kernel) Execed(t *sentry.Task) {
 }
 
 // ThreadExited implements sentry.Hooks: a thread's TID is the
-// allocator's alone, the Space does not model threads.
-func (k *Kernel) ThreadExited(tid, tgid int) { k.alloc.Free(tid) }
+// allocator's alone, the Space does not model threads. Its children pass
+// to the thread group (Linux reparents them to a live sibling thread),
+// and those that asked for a parent-death signal get it, as in Linux,
+// where the death of the creating thread is what fires it.
+func (k *Kernel) ThreadExited(tid, tgid int) {
+	k.alloc.Free(tid)
+	for child, c := range k.creator {
+		if c != tid {
+			continue
+		}
+		k.creator[child] = tgid
+		if sig, err := k.space.Pdeathsig(child); err == nil && sig != 0 {
+			var si sentry.SigInfo
+			si.SetSigno(sig)
+			si.SetCode(siUser)
+			si.SetPid(tgid)
+			k.signal(child, sig, &si)
+		}
+	}
+}
 
 // Exited implements sentry.Hooks.
 func (k *Kernel) Exited(tgid int, status unix.WaitStatus, ru *unix.Rusage) {
 	for key := range k.pidfds {
 		if key.pid == tgid {
 			delete(k.pidfds, key) // its fd table is gone
+		}
+	}
+	for child, c := range k.creator {
+		if c == tgid || k.s.Task(c) == nil {
+			delete(k.creator, child) // reparented away from this process
 		}
 	}
 	eff, err := k.space.Exit(tgid, pidspace.WaitStatus(status), rusageOf(ru))
@@ -247,6 +278,9 @@ func (k *Kernel) apply(eff pidspace.Effects) {
 				k.signal(m.PID, int(sig), &si)
 			}
 		}
+	}
+	for _, pid := range eff.Reaped {
+		delete(k.creator, pid)
 	}
 	for _, pid := range eff.Retry {
 		k.retryWaits(pid)

@@ -24,7 +24,18 @@ type waiter struct {
 // report (or with WNOHANG), else parked until pidspace says a child of the
 // caller changed state. finish writes the result to the task and returns
 // the syscall's value.
-func (k *Kernel) wait(t *sentry.Task, req pidspace.WaitRequest, finish func(pidspace.WaitResult) int64) sentry.Action {
+func (k *Kernel) wait(t *sentry.Task, req pidspace.WaitRequest, options int, finish func(pidspace.WaitResult) int64) sentry.Action {
+	if options&unix.WNOTHREAD != 0 {
+		tid := t.TID
+		req = req.Only(func(pid int) bool { return k.creator[pid] == tid })
+	}
+	reap := finish
+	finish = func(r pidspace.WaitResult) int64 {
+		if r.Reaped {
+			delete(k.creator, r.PID)
+		}
+		return reap(r)
+	}
 	res, err := k.space.Wait(caller(t), req)
 	if errors.Is(err, pidspace.ErrWouldBlock) {
 		w := &waiter{t: t, req: req, finish: finish}
@@ -77,7 +88,7 @@ func (k *Kernel) retryWaits(pid int) {
 func (k *Kernel) wait4(t *sentry.Task) sentry.Action {
 	pid := int(int32(t.Arg(0)))
 	statusAddr, options, ruAddr := t.Arg(1), int(uint32(t.Arg(2))), t.Arg(3)
-	return k.wait(t, pidspace.Wait4(pid, options), func(r pidspace.WaitResult) int64 {
+	return k.wait(t, pidspace.Wait4(pid, options), options, func(r pidspace.WaitResult) int64 {
 		if r.PID == 0 {
 			return 0
 		}
@@ -117,7 +128,7 @@ func (k *Kernel) waitid(t *sentry.Task) sentry.Action {
 		}
 		idtype, id = unix.P_PID, pid
 	}
-	return k.wait(t, pidspace.Waitid(idtype, id, options), func(r pidspace.WaitResult) int64 {
+	return k.wait(t, pidspace.Waitid(idtype, id, options), options, func(r pidspace.WaitResult) int64 {
 		if infoAddr != 0 {
 			var si sentry.SigInfo
 			if r.PID != 0 {
