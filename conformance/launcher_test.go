@@ -125,9 +125,6 @@ func TestLauncherStrace(t *testing.T) {
 			t.Errorf("--strace output lacks %q:\n%s", want, stderr)
 		}
 	}
-	if strings.Contains(stderr, "setresuid") {
-		t.Errorf("--strace shows herd's own shim:\n%s", stderr)
-	}
 }
 
 func TestLauncherForwardsSignals(t *testing.T) {
