@@ -76,10 +76,14 @@ func (b *PIDBlocks) LeaseBlock(ctx context.Context) (pidspace.Block, error) {
 	b.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, b.timeout())
 	defer cancel()
-	blk, err := b.w.LeasePIDBlock(ctx)
+	var blk PIDBlock
+	index, err := b.w.Apply(ctx, PIDLease{Node: b.w.store.NodeID()}, &blk)
 	if err != nil {
 		return pidspace.Block{}, fmt.Errorf("lease pid block: %w: %w", syscall.EAGAIN, err)
 	}
+	// Read-your-writes: once a node hands out a PID, its own replica shows
+	// the lease it came from. The block is ours already if this times out.
+	b.w.store.WaitApplied(ctx, index)
 	return pidspace.Block{Start: blk.Start, Len: blk.Len}, nil
 }
 

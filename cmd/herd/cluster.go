@@ -215,7 +215,11 @@ func startNode(exe, dir string, i int, addr string, extra []string) error {
 // quoting the end of its log.
 func checkStarted(dir string, i int, deadline time.Time) error {
 	ndir := nodeDir(dir, i)
-	_, alive := nodeRunning(ndir)
+	// Not nodeRunning: right after the fork the child's command line is
+	// still ours. It is our child, so its pid cannot have been recycled.
+	b, _ := os.ReadFile(filepath.Join(ndir, clusterPIDFile))
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	alive := pid > 0 && processAlive(pid)
 	if alive && time.Now().Before(deadline) {
 		return nil
 	}
@@ -258,6 +262,11 @@ func isLiveNode(pid int) bool {
 	if err != nil || !bytes.Contains(cmdline, []byte("\x00node\x00")) {
 		return false
 	}
+	return processAlive(pid)
+}
+
+// processAlive reports whether pid exists and is not a zombie.
+func processAlive(pid int) bool {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return false

@@ -45,13 +45,18 @@ func TestThreeNodes(t *testing.T) {
 		pid := c.startBackground(i, "/bin/sh", "-c", "echo $$; exec sleep 1000")
 		homes[pid] = "n" + strconv.Itoa(i)
 	}
-	ls := leases(c.nodes(2))
-	checkDisjoint(t, ls)
-	for pid, node := range homes {
-		if !inBlocks(pid, ls[node]) {
-			t.Errorf("PID %d started through %s is outside its leases %v", pid, node, ls[node])
+	// A follower's replica may trail the leader's by a heartbeat.
+	var ls map[string][][2]int
+	waitFor(t, 10*time.Second, "n2's replica to show every PID's lease", func() bool {
+		ls = leases(c.nodes(2))
+		for pid, node := range homes {
+			if !inBlocks(pid, ls[node]) {
+				return false
+			}
 		}
-	}
+		return true
+	})
+	checkDisjoint(t, ls)
 	for via := 1; via <= 3; via++ {
 		seen := map[int]string{}
 		for _, p := range c.ps(via) {
@@ -268,7 +273,16 @@ func TestRestartAll(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		c.pidOf(i)
 	}
-	before := c.nodes(1)
+	var before []nodeRow
+	waitFor(t, 10*time.Second, "n1's replica to show every node's lease", func() bool {
+		before = c.nodes(1)
+		for _, r := range before {
+			if len(r.PIDBlocks) == 0 {
+				return false
+			}
+		}
+		return true
+	})
 	c.down()
 	c.up(3)
 	var after []nodeRow
