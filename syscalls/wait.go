@@ -18,13 +18,14 @@ type waiter struct {
 	t      *sentry.Task
 	req    pidspace.WaitRequest
 	finish func(pidspace.WaitResult) int64
+	fail   func(unix.Errno) int64
 }
 
 // wait runs req for t's process: at once if a child has something to
 // report (or with WNOHANG), else parked until pidspace says a child of the
 // caller changed state. finish writes the result to the task and returns
 // the syscall's value.
-func (k *Kernel) wait(t *sentry.Task, req pidspace.WaitRequest, options int, finish func(pidspace.WaitResult) int64) sentry.Action {
+func (k *Kernel) wait(t *sentry.Task, req pidspace.WaitRequest, options int, finish func(pidspace.WaitResult) int64, fail func(unix.Errno) int64) sentry.Action {
 	if options&unix.WNOTHREAD != 0 {
 		tid := t.TID
 		req = req.Only(func(pid int) bool { return k.creator[pid] == tid })
@@ -38,13 +39,13 @@ func (k *Kernel) wait(t *sentry.Task, req pidspace.WaitRequest, options int, fin
 	}
 	res, err := k.space.Wait(caller(t), req)
 	if errors.Is(err, pidspace.ErrWouldBlock) {
-		w := &waiter{t: t, req: req, finish: finish}
+		w := &waiter{t: t, req: req, finish: finish, fail: fail}
 		pid := caller(t)
 		k.waiters[pid] = append(k.waiters[pid], w)
 		return sentry.Park(func() { k.dropWaiter(pid, w) })
 	}
 	if err != nil {
-		return sentry.Errno(errno(err))
+		return sentry.Return(fail(errno(err)))
 	}
 	return sentry.Return(finish(res))
 }
@@ -77,7 +78,7 @@ func (k *Kernel) retryWaits(pid int) {
 		}
 		k.dropWaiter(pid, w)
 		if err != nil {
-			w.t.Wake(-int64(errno(err)))
+			w.t.Wake(w.fail(errno(err)))
 			continue
 		}
 		w.t.Wake(w.finish(res))
@@ -104,7 +105,7 @@ func (k *Kernel) wait4(t *sentry.Task) sentry.Action {
 			}
 		}
 		return int64(r.PID)
-	})
+	}, func(e unix.Errno) int64 { return -int64(e) })
 }
 
 const pPIDFD = 3 // P_PIDFD
@@ -113,6 +114,16 @@ const pPIDFD = 3 // P_PIDFD
 func (k *Kernel) waitid(t *sentry.Task) sentry.Action {
 	idtype, id := int(int32(t.Arg(0))), int(int32(t.Arg(1)))
 	infoAddr, options, ruAddr := t.Arg(2), int(uint32(t.Arg(3))), t.Arg(4)
+	fail := func(e unix.Errno) int64 {
+		// Linux zeroes the caller's siginfo even when the wait fails.
+		if infoAddr != 0 {
+			var si sentry.SigInfo
+			if sentry.WriteStruct(t, infoAddr, &si) != nil {
+				return -int64(unix.EFAULT)
+			}
+		}
+		return -int64(e)
+	}
 	if idtype == pPIDFD {
 		pid, err := pidfdTarget(t.TID, id)
 		if err == unix.ECHILD {
@@ -124,7 +135,7 @@ func (k *Kernel) waitid(t *sentry.Task) sentry.Action {
 			}
 		}
 		if err != nil {
-			return sentry.Errno(errno(err))
+			return sentry.Return(fail(errno(err)))
 		}
 		idtype, id = unix.P_PID, pid
 	}
@@ -147,7 +158,7 @@ func (k *Kernel) waitid(t *sentry.Task) sentry.Action {
 			}
 		}
 		return 0
-	})
+	}, fail)
 }
 
 // pidfdTarget returns the PID a pidfd of task tid refers to, from the
