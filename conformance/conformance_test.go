@@ -17,6 +17,7 @@ type mode struct {
 
 var modes = []mode{
 	{"single", startSingle},
+	{"daemon", startDaemon},
 	{"spread", startSpread},
 }
 
@@ -32,8 +33,8 @@ func startSingle(t *testing.T) []string {
 }
 
 func startSpread(t *testing.T) []string {
-	// Three local nodes via `herd cluster up`, placement round-robin.
-	t.Skip("spread mode needs the cluster (issue: herd node)")
+	// Three local nodes, every new process placed round-robin.
+	t.Skip("spread mode needs processes placed on other nodes at fork and exec (not built yet); the daemon mode runs every program through a 3-node cluster meanwhile")
 	return nil
 }
 

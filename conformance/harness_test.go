@@ -82,6 +82,7 @@ func runMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "conformance: %v\n", err)
 		return 1
 	}
+	defer stopCluster()
 	return m.Run()
 }
 
