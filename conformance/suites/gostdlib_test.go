@@ -43,7 +43,10 @@ var (
 // toolchain into one directory, once per test binary.
 func buildGoTests(t *testing.T) (dir, goroot string) {
 	t.Helper()
-	goTool := requireProgram(t, "go", "the Go toolchain (GOROOT/bin)")
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("the Go toolchain is not in PATH: %v", err)
+	}
 	goBuildOnce.Do(func() {
 		out, err := exec.Command(goTool, "env", "GOROOT").Output()
 		if err != nil {

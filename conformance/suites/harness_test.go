@@ -70,15 +70,19 @@ func requireRoot(t *testing.T) {
 	}
 }
 
-// requireProgram returns the path of prog or skips the test, naming the
-// package that provides it.
+// requireProgram returns the path of prog in the PATH of the runs (see
+// baseEnv: the test's own PATH may hold shims, such as pyenv's) or skips
+// the test, naming the package that provides it.
 func requireProgram(t *testing.T, prog, pkg string) string {
 	t.Helper()
-	p, err := exec.LookPath(prog)
-	if err != nil {
-		t.Skipf("%s is not installed (Debian package %s; run .ci/deps): %v", prog, pkg, err)
+	for _, dir := range filepath.SplitList(strings.TrimPrefix(baseEnv()[0], "PATH=")) {
+		p := filepath.Join(dir, prog)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p
+		}
 	}
-	return p
+	t.Skipf("%s is not installed (Debian package %s; run .ci/deps)", prog, pkg)
+	return ""
 }
 
 // herd returns the herd binary under test, failing the test if there is
