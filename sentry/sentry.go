@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -33,6 +35,10 @@ type Hooks interface {
 	Stopped(tgid, sig int)
 	// Continued reports a stopped process resumed by SIGCONT.
 	Continued(tgid int)
+	// JobStops says whether a terminal stop signal (SIGTSTP, SIGTTIN,
+	// SIGTTOU) at its default action stops process tgid: false when its
+	// process group is orphaned (POSIX: the signal is discarded).
+	JobStops(tgid int) bool
 }
 
 // Config is what a Sentry needs.
@@ -51,6 +57,8 @@ type proc struct {
 	shim    bool
 	threads int
 	stopped bool
+	// stopAs is the job-control signal a SIGSTOP stands for (jobStop).
+	stopAs int
 	// injected holds the siginfo herd-init's own signals must carry,
 	// by signal: a standard signal coalesces as the kernel's do.
 	injected map[int][]SigInfo
@@ -453,13 +461,16 @@ func (s *Sentry) eventStop(t *Task, sig int) {
 		// PTRACE_INTERRUPT's stop, or a listening task woken by
 		// SIGCONT.
 		if t.state == stateGroupStop && p.stopped {
-			p.stopped = false
+			p.stopped, p.stopAs = false, 0
 			s.cfg.Hooks.Continued(t.TGID)
 		}
 		s.resume(t, 0)
 		return
 	}
 	// A group-stop: keep the task stopped but let SIGCONT wake it.
+	if sig == int(unix.SIGSTOP) && p.stopAs != 0 {
+		sig = p.stopAs // a job-control stop the sentry made a SIGSTOP
+	}
 	t.state = stateGroupStop
 	t.stopSig = sig
 	if !p.stopped {
@@ -475,7 +486,7 @@ func (s *Sentry) signalStop(t *Task, sig int) {
 	s.log.Debug("signal stop", "task", t, "sig", sig)
 	if sig == int(unix.SIGCONT) {
 		if p := s.procs[t.TGID]; p != nil && p.stopped {
-			p.stopped = false
+			p.stopped, p.stopAs = false, 0
 			s.cfg.Hooks.Continued(t.TGID)
 		}
 	}
@@ -489,7 +500,52 @@ func (s *Sentry) signalStop(t *Task, sig int) {
 			}
 		}
 	}
+	if isJobStop(sig) && defaultAction(t.TID, sig) {
+		sig = s.jobStop(t, sig)
+	}
 	s.resume(t, sig)
+}
+
+// isJobStop reports the stop signals the kernel discards for an orphaned
+// process group.
+func isJobStop(sig int) bool {
+	return sig == int(unix.SIGTSTP) || sig == int(unix.SIGTTIN) || sig == int(unix.SIGTTOU)
+}
+
+// jobStop decides a SIGTSTP, SIGTTIN or SIGTTOU about to take its default
+// action. The kernel discards them for an orphaned process group, and in
+// the flat kernel tree every group whose session herd-init is not in looks
+// orphaned (herd-init is every parent). So the POSIX answer, from the
+// Hooks, is carried out here: a stop becomes SIGSTOP for the kernel (which
+// it never discards), reported to the parent as the real signal; a
+// discard delivers nothing.
+func (s *Sentry) jobStop(t *Task, sig int) int {
+	if !s.cfg.Hooks.JobStops(t.TGID) {
+		return 0
+	}
+	s.procOf(t.TGID).stopAs = sig
+	return int(unix.SIGSTOP)
+}
+
+// defaultAction reports whether tid's process has sig at SIG_DFL, from
+// the SigIgn and SigCgt masks of /proc/tid/status.
+func defaultAction(tid, sig int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", tid))
+	if err != nil {
+		return false
+	}
+	bit := uint64(1) << (sig - 1)
+	for _, line := range strings.Split(string(b), "\n") {
+		for _, field := range []string{"SigIgn:", "SigCgt:"} {
+			if v, ok := strings.CutPrefix(line, field); ok {
+				mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+				if err != nil || mask&bit != 0 {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 // Signal sends sig to the thread group tgid from herd-init, and makes it

@@ -238,6 +238,13 @@ func (k *Kernel) Stopped(tgid, sig int) {
 	k.apply(eff)
 }
 
+// JobStops implements sentry.Hooks: POSIX discards terminal stop
+// signals sent to an orphaned process group.
+func (k *Kernel) JobStops(tgid int) bool {
+	pgid, err := k.space.Getpgid(tgid)
+	return err == nil && !k.space.OrphanedPgrp(pgid)
+}
+
 // Continued implements sentry.Hooks.
 func (k *Kernel) Continued(tgid int) {
 	eff, err := k.space.Continued(tgid)
