@@ -155,7 +155,7 @@ func (s *Sentry) cloneAction(t *Task, op *CloneOp) Action {
 
 // cloneEvent handles PTRACE_EVENT_FORK/VFORK/CLONE at the creator.
 func (s *Sentry) cloneEvent(t *Task) {
-	msg, err := unix.PtraceGetEventMsg(t.TID)
+	msg, err := ptraceGetEventMsg(t.TID)
 	if err != nil {
 		s.log.Warn("clone event", "task", t, "err", err)
 		s.resume(t, 0)

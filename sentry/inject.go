@@ -40,7 +40,7 @@ func (t *Task) Inject(nr uintptr, args [6]uintptr, done func(ret int64)) bool {
 	case stateNewborn:
 	case stateRunning, stateAwaitExit, stateParked:
 		if !t.interrupted {
-			if err := unix.PtraceInterrupt(t.TID); err != nil {
+			if err := ptraceInterrupt(t.TID); err != nil {
 				done(-int64(unix.ESRCH))
 				return false
 			}
@@ -62,7 +62,7 @@ func (s *Sentry) toNextEntry(t *Task, sig int) {
 	}
 	t.state = stateAwaitEntry
 	t.regsValid = false
-	if err := unix.PtraceSyscall(t.TID, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+	if err := ptraceSyscall(t.TID, sig); err != nil && !errors.Is(err, unix.ESRCH) {
 		s.log.Warn("ptrace syscall", "task", t, "err", err)
 	}
 }

@@ -18,12 +18,41 @@ const ptraceOptions = unix.PTRACE_O_TRACESYSGOOD |
 	unix.PTRACE_O_TRACESECCOMP |
 	unix.PTRACE_O_EXITKILL
 
+// ptrace makes a ptrace request with a raw system call. The tracer makes
+// three or four of them per trapped call; none blocks, so the Go
+// scheduler's syscall bookkeeping (entersyscall/exitsyscall) is overhead
+// the tracer's hot path does without. Only wait4 blocks, and it goes
+// through the scheduler.
 func ptrace(req int, pid int, addr, data uintptr) error {
-	_, _, e := unix.Syscall6(unix.SYS_PTRACE, uintptr(req), uintptr(pid), addr, data, 0, 0)
+	_, _, e := unix.RawSyscall6(unix.SYS_PTRACE, uintptr(req), uintptr(pid), addr, data, 0, 0)
 	if e != 0 {
 		return e
 	}
 	return nil
+}
+
+func ptraceCont(pid, sig int) error {
+	return ptrace(unix.PTRACE_CONT, pid, 0, uintptr(sig))
+}
+
+func ptraceSyscall(pid, sig int) error {
+	return ptrace(unix.PTRACE_SYSCALL, pid, 0, uintptr(sig))
+}
+
+func ptraceInterrupt(pid int) error { return ptrace(unix.PTRACE_INTERRUPT, pid, 0, 0) }
+
+func ptraceGetRegs(pid int, regs *unix.PtraceRegs) error {
+	return ptrace(unix.PTRACE_GETREGS, pid, 0, uintptr(unsafe.Pointer(regs)))
+}
+
+func ptraceSetRegs(pid int, regs *unix.PtraceRegs) error {
+	return ptrace(unix.PTRACE_SETREGS, pid, 0, uintptr(unsafe.Pointer(regs)))
+}
+
+func ptraceGetEventMsg(pid int) (uint, error) {
+	var msg uint
+	err := ptrace(unix.PTRACE_GETEVENTMSG, pid, 0, uintptr(unsafe.Pointer(&msg)))
+	return msg, err
 }
 
 func ptraceSeize(pid int) error {

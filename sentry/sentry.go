@@ -296,7 +296,7 @@ func (s *Sentry) resume(t *Task, sig int) {
 	}
 	t.state = stateRunning
 	t.regsValid = false
-	if err := unix.PtraceCont(t.TID, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+	if err := ptraceCont(t.TID, sig); err != nil && !errors.Is(err, unix.ESRCH) {
 		s.log.Warn("ptrace cont", "task", t, "err", err)
 	}
 }
@@ -308,7 +308,7 @@ func (s *Sentry) resumeToExit(t *Task, state taskState) {
 	}
 	t.state = state
 	t.regsValid = false
-	if err := unix.PtraceSyscall(t.TID, 0); err != nil && !errors.Is(err, unix.ESRCH) {
+	if err := ptraceSyscall(t.TID, 0); err != nil && !errors.Is(err, unix.ESRCH) {
 		s.log.Warn("ptrace syscall", "task", t, "err", err)
 	}
 }
@@ -424,7 +424,7 @@ func (t *Task) Wake(v int64) {
 		return
 	}
 	p.done, p.val = true, v
-	if err := unix.PtraceInterrupt(t.TID); err != nil && !errors.Is(err, unix.ESRCH) {
+	if err := ptraceInterrupt(t.TID); err != nil && !errors.Is(err, unix.ESRCH) {
 		t.s.log.Warn("ptrace interrupt", "task", t, "err", err)
 	}
 	t.interrupted = true
@@ -575,7 +575,7 @@ func (s *Sentry) Signal(tgid, sig int, info *SigInfo) error {
 }
 
 func (s *Sentry) execEvent(t *Task) {
-	former, _ := unix.PtraceGetEventMsg(t.TID)
+	former, _ := ptraceGetEventMsg(t.TID)
 	if int(former) != t.TID {
 		// A non-leader thread exec'd: it took the leader's TID.
 		if old := s.tasks[int(former)]; old != nil {

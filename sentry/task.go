@@ -79,7 +79,7 @@ func (t *Task) loadRegs() error {
 	if t.regsValid {
 		return nil
 	}
-	if err := unix.PtraceGetRegs(t.TID, &t.regs); err != nil {
+	if err := ptraceGetRegs(t.TID, &t.regs); err != nil {
 		return fmt.Errorf("get registers of %v: %w", t, err)
 	}
 	t.regsValid = true
@@ -105,7 +105,7 @@ func (t *Task) flushRegs() error {
 		return nil
 	}
 	t.regsDirty = false
-	if err := unix.PtraceSetRegs(t.TID, &t.regs); err != nil {
+	if err := ptraceSetRegs(t.TID, &t.regs); err != nil {
 		return fmt.Errorf("set registers of %v: %w", t, err)
 	}
 	return nil
