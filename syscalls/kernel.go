@@ -1,6 +1,7 @@
 package syscalls
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"log/slog"
@@ -159,6 +160,19 @@ func (k *Kernel) Cloned(parent, child *sentry.Task, op *sentry.CloneOp) {
 	}
 	if posixParent == caller(parent) {
 		k.creator[child.TID] = parent.TID
+	}
+	if op.Flags&unix.CLONE_PIDFD != 0 {
+		// clone(CLONE_PIDFD) wrote the new pidfd at parent_tid (arg 2)
+		// before this event. Remember its target as pidfd_open does:
+		// herd-init reaps the kernel task at once, after which fdinfo
+		// no longer names it, but waitid(P_PIDFD) must still find the
+		// zombie in pidspace.
+		var b [4]byte
+		if err := parent.ReadMem(parent.Arg(2), b[:]); err == nil {
+			if fd := int32(binary.NativeEndian.Uint32(b[:])); fd >= 0 {
+				k.pidfds[pidfdKey{caller(parent), int(fd)}] = child.TID
+			}
+		}
 	}
 }
 
