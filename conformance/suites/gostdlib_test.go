@@ -209,7 +209,7 @@ func compareGoTests(t *testing.T, pkg string, nat, hrd *result, accepted map[str
 		}
 		msg := fmt.Sprintf("%s: native %s, herd %s", name, no, ho)
 		if lines := h.output[name]; len(lines) > 0 {
-			msg += "\n" + indent(excerpt(lines, 20, 20))
+			msg += "\n" + indent(excerpt(lines, 20, 5))
 		}
 		problems = append(problems, msg)
 	}

@@ -38,4 +38,6 @@ wait $p; echo "group TERM: $?"
 # A pipeline job: all members in one group.
 sleep 30 | sleep 30 &
 p=$!
-kill %1; wait $p; echo "pipeline job killed: $?"
+kill %1; wait $p; st=$?
+wait
+echo "pipeline job killed: $st"
