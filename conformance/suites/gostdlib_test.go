@@ -245,7 +245,12 @@ func compareGoTests(t *testing.T, pkg string, nat, hrd *result, accepted map[str
 	if natOK != herdOK || len(problems) > 0 {
 		var b strings.Builder
 		fmt.Fprintf(&b, "%s's tests: native %s, herd %s\n", pkg, nat.summary(), hrd.summary())
-		for _, p := range problems {
+		const maxProblems = 40
+		for i, p := range problems {
+			if i == maxProblems {
+				fmt.Fprintf(&b, "... and %d more\n", len(problems)-maxProblems)
+				break
+			}
 			b.WriteString(p + "\n")
 		}
 		if len(problems) == 0 || hrd.failure != "" {
