@@ -1,10 +1,12 @@
 # What /proc says about processes that no debugger traces: TracerPid 0,
 # and state T for a stopped process, as ps shows it ("t", tracing stop,
 # is what a process under a debugger shows).
-grep '^TracerPid:' /proc/$$/status | tr -s '\t ' ' '
+# The tracer's own PID is not printed: only whether there is one.
+tracer() { awk '/^TracerPid:/ { print ($2 == 0 ? "TracerPid: 0" : "TracerPid: a tracer") }' "$1"; }
+tracer /proc/$$/status
 sleep 30 &
 p=$!
-grep '^TracerPid:' /proc/$p/status | tr -s '\t ' ' '
+tracer /proc/$p/status
 kill -STOP $p
 # Poll until the stop has happened, then print the state.
 i=0
