@@ -22,13 +22,17 @@ test: deps build
 unit:
 	$(GO) test -count=1 ./pidspace/ ./raftstate/ ./remote/ ./sentry/ ./syscalls/
 
+# bench measures herd against native in one run (conformance/bench), then
+# the control plane (conformance/bench/cluster: forks/s with Raft-leased
+# PIDs against a pre-filled pool, Raft apply latency, herd ps on 1-16
+# nodes), and writes both tables to docs/benchmarks.md.
 bench: build
-	HERD_BIN=$(CURDIR)/$(BIN) $(GO) run ./conformance/bench -markdown docs/benchmarks.md
+	HERD_BIN=$(CURDIR)/$(BIN) $(GO) run ./conformance/bench -markdown bin/bench-node.md
+	HERD_BIN=$(CURDIR)/$(BIN) $(GO) run ./conformance/bench/cluster -markdown bin/bench-cluster.md
+	cat bin/bench-node.md bin/bench-cluster.md > docs/benchmarks.md
 
-# bench-cluster measures the control plane: forks/s with Raft-leased PIDs
-# against a pre-filled pool, Raft apply latency, herd ps on 1-16 nodes.
 bench-cluster: build
-	HERD_BIN=$(CURDIR)/$(BIN) $(GO) run ./conformance/bench/cluster -markdown docs/benchmarks-cluster.md
+	HERD_BIN=$(CURDIR)/$(BIN) $(GO) run ./conformance/bench/cluster -markdown -
 
 lint:
 	gofmt -l . | tee /dev/stderr | (! read)
