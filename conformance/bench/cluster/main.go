@@ -13,7 +13,8 @@
 //   - herd ps latency with 1, 3, 8 and 16 local nodes and 1,000 processes
 //     spread over them.
 //
-//     make bench-cluster     # also writes docs/benchmarks-cluster.md
+//     make bench             # with conformance/bench, writes docs/benchmarks.md
+//     make bench-cluster     # this one alone, to stdout
 //     HERD_BIN=bin/herd go run ./conformance/bench/cluster [-nodes 1,3,8,16] [-procs 1000] [-markdown FILE]
 //
 // It needs root (node daemons and herd run do) and gcc. Benchmarks are not
