@@ -14,10 +14,12 @@ deps:
 	./.ci/deps
 
 # test runs the whole suite: unit tests, then the differential
-# conformance suites against the freshly built binary.
+# conformance suites against the freshly built binary. One package at a
+# time (-p 1): the suites compare timing-sensitive programs (shells, job
+# control) natively and under herd, and the whole run takes minutes.
 test: deps build
 	$(GO) vet ./...
-	HERD_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 40m ./...
+	HERD_BIN=$(CURDIR)/$(BIN) $(GO) test -p 1 -count=1 -timeout 40m ./...
 
 unit:
 	$(GO) test -count=1 ./pidspace/ ./raftstate/ ./remote/ ./sentry/ ./syscalls/
