@@ -473,6 +473,12 @@ func (s *Sentry) eventStop(t *Task, sig int) {
 	}
 	t.state = stateGroupStop
 	t.stopSig = sig
+	// A stopped task reaches no syscall entry until it is continued,
+	// perhaps by the very task waiting for its injection: give them up.
+	for _, inj := range t.injections {
+		inj.done(-int64(unix.EAGAIN))
+	}
+	t.injections = nil
 	if !p.stopped {
 		p.stopped = true
 		s.cfg.Hooks.Stopped(t.TGID, sig)
