@@ -50,7 +50,10 @@ func restoreArgs(t *Task, e *unix.PtraceRegs) {
 // ns_last_pid is one value per namespace, so only one clone may be in
 // flight between writing it and the kernel using it.
 type forkLock struct {
-	busy    bool
+	busy bool
+	// owner is the task whose clone holds the lock (nil for a spawn): if
+	// it vanishes or execs mid-clone, the lock is released for it.
+	owner   *Task
 	waiters []func()
 }
 
@@ -65,6 +68,7 @@ func (l *forkLock) acquire(f func()) {
 
 func (l *forkLock) release() {
 	l.busy = false
+	l.owner = nil
 	if len(l.waiters) > 0 {
 		f := l.waiters[0]
 		l.waiters = l.waiters[1:]
@@ -72,11 +76,10 @@ func (l *forkLock) release() {
 	}
 }
 
-// abandon drops the clone of a task that died mid-clone.
+// abandon drops the clone of a task that died or exec'd mid-clone.
 func (l *forkLock) abandon(s *Sentry, t *Task) {
-	op := t.clone
 	t.clone = nil
-	if op != nil && op.ChildPID == 0 && l.busy {
+	if l.busy && l.owner == t {
 		s.resetLastPid()
 		l.release()
 	}
@@ -134,6 +137,7 @@ func (s *Sentry) cloneAction(t *Task, op *CloneOp) Action {
 	op.PID = pid
 	op.entry = t.entry
 	t.clone = op
+	s.forks.owner = t
 	return NativeThen(func(t *Task, ret int64) {
 		op := t.clone
 		t.clone = nil

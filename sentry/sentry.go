@@ -585,11 +585,13 @@ func (s *Sentry) execEvent(t *Task) {
 	if int(former) != t.TID {
 		// A non-leader thread exec'd: it took the leader's TID.
 		if old := s.tasks[int(former)]; old != nil {
+			s.forks.abandon(s, old)
 			delete(s.tasks, int(former))
 			s.procOf(t.TGID).threads--
 			s.cfg.Hooks.ThreadExited(int(former), t.TGID)
 		}
 	}
+	s.forks.abandon(s, t) // the old leader, gone mid-clone?
 	t.park, t.after, t.clone = nil, nil, nil
 	s.procOf(t.TGID).shim = false
 	s.cfg.Hooks.Execed(t)
@@ -602,9 +604,7 @@ func (s *Sentry) gone(t *Task, ws unix.WaitStatus, ru *unix.Rusage) {
 		t.park.cancel()
 	}
 	t.park = nil
-	if t.clone != nil {
-		s.forks.abandon(s, t)
-	}
+	s.forks.abandon(s, t)
 	for _, inj := range t.injections {
 		inj.done(-int64(unix.ESRCH))
 	}
