@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"herd/remote/fuzzbrief"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -350,7 +352,7 @@ func TestPlanPromotions(t *testing.T) {
 // Each fuzz target is a function returning its seeds and its body, so that
 // the same body runs under `go test -fuzz` (make fuzz) and in
 // TestFuzzTargetsBriefly (every go test).
-type fuzzTarget func(tb testing.TB) (seeds [][]byte, body func(t *testing.T, data []byte))
+type fuzzTarget = fuzzbrief.Target
 
 var fuzzTargets = map[string]fuzzTarget{
 	"DecodeCommand": decodeCommandTarget,

@@ -9,6 +9,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"herd/remote/fuzzbrief"
 )
 
 func frameBytes(h Header, p []byte) []byte {
@@ -23,7 +25,7 @@ func frameBytes(h Header, p []byte) []byte {
 // the same body runs under `go test -fuzz` (coverage-guided, make fuzz) and
 // in TestFuzzTargetsBriefly (seeds plus a bounded random walk, every
 // `go test`).
-type fuzzTarget func(tb testing.TB) (seeds [][]byte, body func(t *testing.T, data []byte))
+type fuzzTarget = fuzzbrief.Target
 
 var fuzzTargets = map[string]fuzzTarget{
 	"Frame":       frameTarget,
