@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -78,7 +79,7 @@ type Sentry struct {
 
 	jobsMu sync.Mutex
 	jobs   []func()
-	bell   *bell
+	bell   atomic.Pointer[bell]
 
 	lastPid *os.File
 
@@ -126,7 +127,9 @@ func (s *Sentry) Post(f func()) {
 	s.jobsMu.Lock()
 	s.jobs = append(s.jobs, f)
 	s.jobsMu.Unlock()
-	s.bell.ring()
+	if b := s.bell.Load(); b != nil {
+		b.ring()
+	}
 }
 
 // Do runs f on the tracer thread and waits for it.
@@ -178,10 +181,11 @@ func (s *Sentry) loop() {
 		s.started <- fmt.Errorf("start tracer bell: %w", err)
 		return
 	}
-	s.bell = b
+	s.bell.Store(b)
 	s.started <- nil
 	for {
 		s.runJobs()
+		b := s.bell.Load()
 		var ws unix.WaitStatus
 		var ru unix.Rusage
 		tid, err := unix.Wait4(-1, &ws, unix.WALL|unix.WUNTRACED|unix.WCONTINUED, &ru)
@@ -196,8 +200,15 @@ func (s *Sentry) loop() {
 			if ws.Stopped() {
 				b.resume()
 			} else if ws.Exited() || ws.Signaled() {
-				s.log.Error("tracer bell died", "status", ws)
-				return
+				// Killed from outside (the OOM killer, an admin):
+				// without it no posted work would wake the tracer.
+				s.log.Error("tracer bell died; starting another", "status", ws)
+				nb, err := startBell()
+				if err != nil {
+					s.log.Error("restart tracer bell", "err", err)
+					return
+				}
+				s.bell.Store(nb)
 			}
 			continue
 		}
