@@ -219,8 +219,25 @@ func TestJobControlInTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	jobControl(t, bin+" run -- bash --norc --noprofile -i")
+}
+
+// Through a node daemon, which is not in the caller's session, herd run
+// gives the program a pseudo-terminal of its own and proxies it: job
+// control works the same.
+func TestJobControlThroughDaemon(t *testing.T) {
+	requireRoot(t)
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("terminal job control test needs tmux (apt-get install tmux)")
+	}
+	prefix := startDaemon(t) // herd run --socket SOCK --
+	jobControl(t, strings.Join(prefix, " ")+" bash --norc --noprofile -i")
+}
+
+// jobControl drives an interactive bash started by cmd in a terminal.
+func jobControl(t *testing.T, cmd string) {
 	s := newTmux(t)
-	s.send(bin+" run -- bash --norc --noprofile -i", "Enter")
+	s.send(cmd, "Enter")
 	s.send("PS1='herd> '", "Enter")
 	s.waitFor("herd> ")
 	s.send("echo parent=$PPID", "Enter")
@@ -242,6 +259,8 @@ func TestJobControlInTerminal(t *testing.T) {
 	s.send("sleep 60 &", "Enter")
 	s.send("kill %1; wait %1; echo killed=$?", "Enter")
 	s.waitFor("killed=143")
+	s.send("stty size", "Enter")
+	s.waitFor("50 150")
 	s.send("exit 5", "Enter")
 	s.send("echo herd-status=$?", "Enter")
 	s.waitFor("herd-status=5")

@@ -28,6 +28,9 @@ type SpawnSpec struct {
 	// Foreground makes the program's new process group the foreground
 	// group of the terminal on Stdio[0], as a shell does for a job.
 	Foreground bool
+	// Session makes the program lead a new session whose controlling
+	// terminal is Stdio[0] (a pseudo-terminal of its own).
+	Session bool
 	// Ignored are signals the caller ignores; the program inherits that.
 	Ignored []int
 }
@@ -60,7 +63,10 @@ func (s *Sentry) spawnLocked(spec SpawnSpec) (*Task, error) {
 		return nil, err
 	}
 	sys := &syscall.SysProcAttr{Setpgid: true}
-	if spec.Foreground {
+	if spec.Session {
+		// Setctty's Ctty is a descriptor of the child.
+		sys = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	} else if spec.Foreground {
 		// For Foreground, Ctty is a descriptor of the parent, not the child.
 		sys = &syscall.SysProcAttr{Foreground: true, Ctty: int(spec.Stdio[0].Fd())}
 	}

@@ -54,7 +54,11 @@ func (k *Kernel) Launch(spec sentry.SpawnSpec, creds pidspace.Creds, started fun
 			return
 		}
 		comm := spec.Argv[0]
-		if err := k.space.Spawn(pidspace.SpawnArgs{PPID: lpid, PID: t.TID, Creds: creds, Comm: comm, Args: comm}); err != nil {
+		args := pidspace.SpawnArgs{PPID: lpid, PID: t.TID, Creds: creds, Comm: comm, Args: comm}
+		if spec.Session {
+			args.PGID, args.SID = t.TID, t.TID
+		}
+		if err := k.space.Spawn(args); err != nil {
 			k.log.Warn("record spawn", "pid", t.TID, "err", err)
 		}
 		l := &Launch{LauncherPID: lpid, PID: t.TID, exited: exited}

@@ -35,7 +35,10 @@ type ctlMsg struct {
 	GID        uint32   `json:"gid,omitempty"`
 	Groups     []uint32 `json:"groups,omitempty"`
 	Foreground bool     `json:"foreground,omitempty"`
-	Ignored    []int    `json:"ignored,omitempty"`
+	// Session: the program leads a new session whose controlling
+	// terminal is its stdin (a pseudo-terminal herd run proxies).
+	Session bool  `json:"session,omitempty"`
+	Ignored []int `json:"ignored,omitempty"`
 
 	// signal
 	Sig int `json:"sig,omitempty"`

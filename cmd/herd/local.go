@@ -131,7 +131,7 @@ func (n *localNode) serveRun(c *ctlConn, m ctlMsg, files []*os.File) bool {
 		Path: m.Path, Argv: m.Argv, Env: m.Env, Dir: m.Dir,
 		UID: uid, GID: gid, Groups: groups,
 		Stdio:      [3]*os.File{files[0], files[1], files[2]},
-		Foreground: m.Foreground, Ignored: m.Ignored,
+		Foreground: m.Foreground, Session: m.Session, Ignored: m.Ignored,
 	}
 	if len(spec.Argv) == 0 {
 		spec.Argv = []string{m.Path}

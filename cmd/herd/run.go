@@ -126,7 +126,7 @@ func runAction(c *cli.Context) error {
 		foreground = true
 	}
 
-	ctl := -1
+	ctl, daemon := -1, false
 	if !c.Bool("strace") && c.String("debug-log") == "" {
 		// No daemon (no socket, or nobody listening on it): a private node.
 		// Any other failure, such as a socket we may not use, is an error:
@@ -134,7 +134,7 @@ func runAction(c *cli.Context) error {
 		fd, err := dialSocket(socketPath(c))
 		switch {
 		case err == nil:
-			ctl = fd
+			ctl, daemon = fd, true
 		case !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ECONNREFUSED):
 			return cli.Exit(fmt.Sprintf("herd run: %v", err), 125)
 		}
@@ -152,8 +152,24 @@ func runAction(c *cli.Context) error {
 		Op: "run", Path: path, Argv: args, Env: os.Environ(), Dir: wd,
 		Foreground: foreground, Ignored: ignored,
 	}
-	if err := sendMsg(ctl, req, os.Stdin, os.Stdout, os.Stderr); err != nil {
+	stdio := []*os.File{os.Stdin, os.Stdout, os.Stderr}
+	var pty *ptyProxy
+	if daemon && foreground && isTerminal(1) {
+		// The daemon cannot hand the program our terminal: give it one
+		// of its own, proxied (see ptyProxy).
+		if pty, err = startPTY(); err != nil {
+			return cli.Exit(fmt.Sprintf("herd run: %v", err), 125)
+		}
+		defer pty.finish()
+		req.Foreground, req.Session = false, true
+		stdio = []*os.File{pty.slave, pty.slave, pty.slave}
+	}
+	if err := sendMsg(ctl, req, stdio...); err != nil {
 		return err
+	}
+	if pty != nil {
+		pty.slave.Close()
+		pty.run()
 	}
 
 	// Forward the signals a user sends a foreground job.
@@ -182,7 +198,10 @@ func runAction(c *cli.Context) error {
 		case "error":
 			return cli.Exit("herd: "+m.Error, 126)
 		case "exited":
-			if foreground {
+			if pty != nil {
+				pty.finish()
+			}
+			if foreground && pty == nil {
 				signal.Ignore(syscall.SIGTTOU)
 				unix.IoctlSetPointerInt(0, unix.TIOCSPGRP, unix.Getpgrp())
 			}
@@ -255,4 +274,10 @@ func socketPath(c *cli.Context) string {
 		return p
 	}
 	return defaultSocket
+}
+
+// isTerminal reports whether fd is a terminal.
+func isTerminal(fd int) bool {
+	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	return err == nil
 }
