@@ -2,9 +2,7 @@ package sentry
 
 import (
 	"fmt"
-	"os"
 	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -185,17 +183,11 @@ func (s *Sentry) cloneEvent(t *Task) {
 
 // tgidOf reads the thread group of tid from /proc.
 func tgidOf(tid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", tid))
+	st, err := ReadProcStatus(tid)
 	if err != nil {
 		return 0
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSpace(v))
-			return n
-		}
-	}
-	return 0
+	return st.Int("Tgid")
 }
 
 // newborn handles the first stop of an auto-attached child whose

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -547,19 +545,14 @@ func (s *Sentry) jobStop(t *Task, sig int) int {
 // defaultAction reports whether tid's process has sig at SIG_DFL, from
 // the SigIgn and SigCgt masks of /proc/tid/status.
 func defaultAction(tid, sig int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", tid))
+	st, err := ReadProcStatus(tid)
 	if err != nil {
 		return false
 	}
 	bit := uint64(1) << (sig - 1)
-	for _, line := range strings.Split(string(b), "\n") {
-		for _, field := range []string{"SigIgn:", "SigCgt:"} {
-			if v, ok := strings.CutPrefix(line, field); ok {
-				mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-				if err != nil || mask&bit != 0 {
-					return false
-				}
-			}
+	for _, field := range []string{"SigIgn", "SigCgt"} {
+		if mask, err := st.Mask(field); err != nil || mask&bit != 0 {
+			return false
 		}
 	}
 	return true

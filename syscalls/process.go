@@ -1,11 +1,6 @@
 package syscalls
 
 import (
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
-
 	"golang.org/x/sys/unix"
 
 	"herd/pidspace"
@@ -171,37 +166,19 @@ func (k *Kernel) refreshCreds(pid, tid int) {
 	}
 }
 
-// readCreds parses the Uid and Gid lines of /proc/tid/status.
+// readCreds reads the real, effective and saved ids of task tid.
 func readCreds(tid int) (pidspace.Creds, error) {
-	var c pidspace.Creds
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", tid))
+	st, err := sentry.ReadProcStatus(tid)
 	if err != nil {
-		return c, err
+		return pidspace.Creds{}, err
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		var dst *[3]uint32
-		var ids [3]uint32
-		switch {
-		case strings.HasPrefix(line, "Uid:"):
-			dst = &ids
-		case strings.HasPrefix(line, "Gid:"):
-			dst = &ids
-		default:
-			continue
-		}
-		f := strings.Fields(line)
-		if len(f) < 4 {
-			continue
-		}
-		for i := 0; i < 3; i++ {
-			v, _ := strconv.ParseUint(f[i+1], 10, 32)
-			dst[i] = uint32(v)
-		}
-		if strings.HasPrefix(line, "Uid:") {
-			c.RUID, c.EUID, c.SUID = ids[0], ids[1], ids[2]
-		} else {
-			c.RGID, c.EGID, c.SGID = ids[0], ids[1], ids[2]
-		}
+	uid, err := st.IDs("Uid")
+	if err != nil {
+		return pidspace.Creds{}, err
 	}
-	return c, nil
+	gid, err := st.IDs("Gid")
+	if err != nil {
+		return pidspace.Creds{}, err
+	}
+	return pidspace.Creds{RUID: uid[0], EUID: uid[1], SUID: uid[2], RGID: gid[0], EGID: gid[1], SGID: gid[2]}, nil
 }
