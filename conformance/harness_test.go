@@ -193,23 +193,7 @@ func probeStatic(dir string) error {
 // herdBinary returns the herd executable under test: $HERD_BIN, else one
 // built from ../cmd/herd once per test binary.
 func herdBinary() (string, error) {
-	herdOnce.Do(func() {
-		if p := os.Getenv("HERD_BIN"); p != "" {
-			if _, err := os.Stat(p); err != nil {
-				herdErr = fmt.Errorf("HERD_BIN=%s: %w", p, err)
-				return
-			}
-			herdBin = p
-			return
-		}
-		out := filepath.Join(workDir, "herd")
-		cmd := exec.Command("go", "build", "-o", out, "../cmd/herd")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			herdErr = fmt.Errorf("cannot build the herd binary from cmd/herd (is `herd run` written yet?): %v\n%s\nset HERD_BIN=/path/to/herd to test a prebuilt binary", err, b)
-			return
-		}
-		herdBin = out
-	})
+	herdOnce.Do(func() { herdBin, herdErr = HerdBinary(workDir) })
 	return herdBin, herdErr
 }
 

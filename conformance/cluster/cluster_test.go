@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"herd/conformance"
 	"herd/remote"
 )
 
@@ -35,20 +36,15 @@ func run(m *testing.M) int {
 	if os.Geteuid() != 0 {
 		return m.Run() // every test skips
 	}
-	herdBin = os.Getenv("HERD_BIN")
-	if herdBin == "" {
-		dir, err := os.MkdirTemp("", "herd-cluster-test-")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer os.RemoveAll(dir)
-		herdBin = filepath.Join(dir, "herd")
-		out, err := exec.Command("go", "build", "-o", herdBin, "herd/cmd/herd").CombinedOutput()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "build herd: %v\n%s", err, out)
-			return 1
-		}
+	dir, err := os.MkdirTemp("", "herd-cluster-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if herdBin, err = conformance.HerdBinary(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	return m.Run()
 }

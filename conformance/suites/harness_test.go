@@ -91,23 +91,7 @@ func requireProgram(t *testing.T, prog, pkg string) string {
 // none.
 func herd(t *testing.T) string {
 	t.Helper()
-	herdOnce.Do(func() {
-		if p := os.Getenv("HERD_BIN"); p != "" {
-			if _, err := os.Stat(p); err != nil {
-				herdErr = fmt.Errorf("HERD_BIN=%s: %w", p, err)
-				return
-			}
-			herdBin = p
-			return
-		}
-		out := filepath.Join(workDir, "herd")
-		cmd := exec.Command("go", "build", "-o", out, "../../cmd/herd")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			herdErr = fmt.Errorf("build herd from cmd/herd: %v\n%s\nset HERD_BIN=/path/to/herd to test a prebuilt binary", err, b)
-			return
-		}
-		herdBin = out
-	})
+	herdOnce.Do(func() { herdBin, herdErr = conformance.HerdBinary(workDir) })
 	if herdErr != nil {
 		t.Fatal(herdErr)
 	}
