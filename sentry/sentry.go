@@ -563,7 +563,12 @@ func defaultAction(tid, sig int) bool {
 // sentry rewrites it at the signal-delivery stop. A standard signal
 // already pending from herd-init coalesces, as in the kernel.
 func (s *Sentry) Signal(tgid, sig int, info *SigInfo) error {
-	p := s.procOf(tgid)
+	p := s.procs[tgid]
+	if p == nil || p.threads == 0 {
+		// Not a traced process (gone, or never ours): no kill from
+		// herd-init, and no bookkeeping left behind for it.
+		return fmt.Errorf("signal %d to %d: %w", sig, tgid, unix.ESRCH)
+	}
 	if p.injected == nil {
 		p.injected = make(map[int][]SigInfo)
 	}
