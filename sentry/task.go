@@ -12,7 +12,7 @@ type taskState int
 
 const (
 	stateRunning    taskState = iota // resumed; the next event is the kernel's
-	stateNewborn                     // auto-attached child whose creator's event has not arrived
+	stateNewborn                     // new child that has not run: its first stop is pending or being handled
 	stateSyscall                     // stopped at a trapped syscall's entry
 	stateAwaitExit                   // resumed with PTRACE_SYSCALL, waiting for the exit stop
 	stateParked                      // parked in pause() while an emulation completes
