@@ -176,25 +176,24 @@ func (k *Kernel) Cloned(parent, child *sentry.Task, op *sentry.CloneOp) {
 	}
 }
 
-// procComm reads what ps shows of a task: its comm and command line.
-func procComm(pid int) (comm, args string) {
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil {
-		comm = strings.TrimSpace(string(b))
+// Execed implements sentry.Hooks: pidspace learns the new command (for
+// ps) and, from the same /proc status read, the credentials a set-uid or
+// set-gid program changed at exec.
+func (k *Kernel) Execed(t *sentry.Task) {
+	var comm, args string
+	st, err := sentry.ReadProcStatus(t.TID)
+	if err == nil {
+		comm = st["Name"]
 	}
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil {
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", t.TID)); err == nil {
 		args = strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
 	}
-	return comm, args
-}
-
-// Execed implements sentry.Hooks.
-func (k *Kernel) Execed(t *sentry.Task) {
-	comm, args := procComm(t.TID)
 	if err := k.space.Exec(t.TGID, comm, args); err != nil {
 		k.log.Debug("record exec", "pid", t.TGID, "err", err)
 	}
-	// A set-uid or set-gid program changed credentials at exec.
-	k.refreshCreds(t.TGID, t.TID)
+	if st != nil {
+		k.recordCreds(t.TGID, st)
+	}
 }
 
 // ThreadExited implements sentry.Hooks: a thread's TID is the

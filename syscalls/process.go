@@ -157,28 +157,24 @@ func (k *Kernel) setCreds(t *sentry.Task) sentry.Action {
 
 // refreshCreds copies the kernel's credentials of task tid into pidspace.
 func (k *Kernel) refreshCreds(pid, tid int) {
-	c, err := readCreds(tid)
-	if err != nil {
-		return
-	}
-	if err := k.space.SetCreds(pid, c); err != nil {
-		k.log.Debug("record creds", "pid", pid, "err", err)
+	if st, err := sentry.ReadProcStatus(tid); err == nil {
+		k.recordCreds(pid, st)
 	}
 }
 
-// readCreds reads the real, effective and saved ids of task tid.
-func readCreds(tid int) (pidspace.Creds, error) {
-	st, err := sentry.ReadProcStatus(tid)
-	if err != nil {
-		return pidspace.Creds{}, err
-	}
+// recordCreds stores the real, effective and saved ids of a /proc status
+// as pid's credentials.
+func (k *Kernel) recordCreds(pid int, st sentry.ProcStatus) {
 	uid, err := st.IDs("Uid")
 	if err != nil {
-		return pidspace.Creds{}, err
+		return
 	}
 	gid, err := st.IDs("Gid")
 	if err != nil {
-		return pidspace.Creds{}, err
+		return
 	}
-	return pidspace.Creds{RUID: uid[0], EUID: uid[1], SUID: uid[2], RGID: gid[0], EGID: gid[1], SGID: gid[2]}, nil
+	c := pidspace.Creds{RUID: uid[0], EUID: uid[1], SUID: uid[2], RGID: gid[0], EGID: gid[1], SGID: gid[2]}
+	if err := k.space.SetCreds(pid, c); err != nil {
+		k.log.Debug("record creds", "pid", pid, "err", err)
+	}
 }
