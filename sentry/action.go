@@ -68,12 +68,6 @@ func Park(cancel func()) Action {
 	return Action{kind: actPark, cancel: cancel, interrupted: -ERESTARTSYS}
 }
 
-// ParkNoRestart is Park for calls that Linux never restarts after a handler
-// ran (pause, sigsuspend): a signal with a handler ends them with EINTR.
-func ParkNoRestart(cancel func()) Action {
-	return Action{kind: actPark, cancel: cancel, interrupted: -ERESTARTNOHAND}
-}
-
 // Hold leaves the task stopped at syscall entry with no signal delivery,
 // until the sentry resumes it itself (used for the fork lock).
 func hold() Action { return Action{kind: actHold} }

@@ -53,11 +53,9 @@ func (b *bell) ring() {
 
 func (b *bell) resume() { unix.Kill(b.pid, unix.SIGCONT) }
 
+// exePath is the herd binary, found once (BecomeInit does it before
+// /proc/1 is masked) and then used by the tracer thread only.
 var exePath string
-
-// SetSelfExe records the path of the herd binary, for re-executing it
-// as a helper after /proc/self is out of reach.
-func SetSelfExe(path string) { exePath = path }
 
 func selfExe() (string, error) {
 	if exePath != "" {

@@ -81,9 +81,7 @@ type Sentry struct {
 
 	lastPid *os.File
 
-	idle     chan struct{}
-	stopping bool
-	started  chan error
+	started chan error
 }
 
 // New makes a sentry. Start runs it.
@@ -128,13 +126,6 @@ func (s *Sentry) Post(f func()) {
 	if b := s.bell.Load(); b != nil {
 		b.ring()
 	}
-}
-
-// Do runs f on the tracer thread and waits for it.
-func (s *Sentry) Do(f func()) {
-	done := make(chan struct{})
-	s.Post(func() { f(); close(done) })
-	<-done
 }
 
 func (s *Sentry) runJobs() {
@@ -335,15 +326,16 @@ func (s *Sentry) syscallEntry(t *Task) {
 		s.resume(t, 0)
 		return
 	}
+	// The shim's own calls are not the user's program: not traced.
+	tracing := s.cfg.Strace != nil && !s.procOf(t.TGID).shim
 	var args [6]uintptr
-	quiet := s.procOf(t.TGID).shim
-	if s.cfg.Strace != nil && !quiet {
+	if tracing {
 		for i := range args {
 			args[i] = t.Arg(i)
 		}
 	}
 	act := row.Handler(t)
-	if s.cfg.Strace != nil && !quiet {
+	if tracing {
 		act = s.trace(t, row, args, act)
 	}
 	s.apply(t, act)
@@ -481,7 +473,6 @@ func (s *Sentry) eventStop(t *Task, sig int) {
 		sig = p.stopAs // a job-control stop the sentry made a SIGSTOP
 	}
 	t.state = stateGroupStop
-	t.stopSig = sig
 	// A stopped task reaches no syscall entry until it is continued,
 	// perhaps by the very task waiting for its injection: give them up.
 	for _, inj := range t.injections {

@@ -62,9 +62,6 @@ type Task struct {
 	// running.
 	injections []*injection
 	inject     *injection
-
-	// stopSig is the signal of the group-stop the task is in.
-	stopSig int
 }
 
 func (t *Task) String() string { return fmt.Sprintf("task %d/%d", t.TGID, t.TID) }

@@ -2,6 +2,7 @@ package syscalls
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -70,25 +71,10 @@ func caller(t *sentry.Task) int { return t.TGID }
 // errno turns an error from pidspace into the errno the caller gets.
 func errno(err error) unix.Errno {
 	var e unix.Errno
-	if asErrno(err, &e) {
+	if errors.As(err, &e) {
 		return e
 	}
 	return unix.EINVAL
-}
-
-func asErrno(err error, out *unix.Errno) bool {
-	for err != nil {
-		if e, ok := err.(unix.Errno); ok {
-			*out = e
-			return true
-		}
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return false
-		}
-		err = u.Unwrap()
-	}
-	return false
 }
 
 // clockTicks converts a duration to USER_HZ ticks, as siginfo and times()
