@@ -31,12 +31,11 @@ type Kernel struct {
 	waiters map[int][]*waiter
 	// launches are the programs started by launchers, by launcher PID.
 	launches map[int]*Launch
-	// creator is the thread that made each child process: Linux's real
-	// parent is a thread, which decides __WNOTHREAD and when a
-	// parent-death signal fires.
-	creator map[int]int
-	// pidfds remembers the target of each pidfd opened with pidfd_open.
-	pidfds map[pidfdKey]int
+	// creators knows which thread made each child process.
+	creators creators
+	// pidfds remembers the target of each pidfd a process made, by
+	// process and fd.
+	pidfds map[int]map[int]int
 	// idle is called when nothing runs here any more.
 	idle func()
 }
@@ -54,8 +53,8 @@ func NewKernel(node string, space *pidspace.Space, alloc pidspace.Allocator, log
 		log:      log,
 		waiters:  make(map[int][]*waiter),
 		launches: make(map[int]*Launch),
-		pidfds:   make(map[pidfdKey]int),
-		creator:  make(map[int]int),
+		pidfds:   make(map[int]map[int]int),
+		creators: newCreators(),
 	}
 }
 
@@ -145,7 +144,7 @@ func (k *Kernel) Cloned(parent, child *sentry.Task, op *sentry.CloneOp) {
 		k.log.Warn("record fork", "parent", posixParent, "child", child.TID, "err", err)
 	}
 	if posixParent == caller(parent) {
-		k.creator[child.TID] = parent.TID
+		k.creators.set(child.TID, parent.TID)
 	}
 	if op.Flags&unix.CLONE_PIDFD != 0 {
 		// clone(CLONE_PIDFD) wrote the new pidfd at parent_tid (arg 2)
@@ -156,7 +155,7 @@ func (k *Kernel) Cloned(parent, child *sentry.Task, op *sentry.CloneOp) {
 		var b [4]byte
 		if err := parent.ReadMem(parent.Arg(2), b[:]); err == nil {
 			if fd := int32(binary.NativeEndian.Uint32(b[:])); fd >= 0 {
-				k.pidfds[pidfdKey{caller(parent), int(fd)}] = child.TID
+				k.rememberPidfd(caller(parent), int(fd), child.TID)
 			}
 		}
 	}
@@ -189,11 +188,8 @@ func (k *Kernel) Execed(t *sentry.Task) {
 // where the death of the creating thread is what fires it.
 func (k *Kernel) ThreadExited(tid, tgid int) {
 	k.alloc.Free(tid)
-	for child, c := range k.creator {
-		if c != tid {
-			continue
-		}
-		k.creator[child] = tgid
+	for _, child := range k.creators.children(tid) {
+		k.creators.set(child, tgid)
 		if sig, err := k.space.Pdeathsig(child); err == nil && sig != 0 {
 			var si sentry.SigInfo
 			si.SetSigno(sig)
@@ -206,17 +202,11 @@ func (k *Kernel) ThreadExited(tid, tgid int) {
 
 // Exited implements sentry.Hooks.
 func (k *Kernel) Exited(tgid int, status unix.WaitStatus, ru *unix.Rusage) {
-	for key := range k.pidfds {
-		if key.pid == tgid {
-			delete(k.pidfds, key) // its fd table is gone
-		}
-	}
-	for child, c := range k.creator {
-		if c == tgid || k.s.Task(c) == nil {
-			delete(k.creator, child) // reparented away from this process
-		}
-	}
+	delete(k.pidfds, tgid) // its fd table is gone
 	eff, err := k.space.Exit(tgid, pidspace.WaitStatus(status), rusageOf(ru))
+	for _, r := range eff.Reparented {
+		k.creators.drop(r.PID) // no longer a child of this process's threads
+	}
 	if err != nil {
 		k.log.Debug("record exit", "pid", tgid, "err", err)
 	}
@@ -286,7 +276,7 @@ func (k *Kernel) apply(eff pidspace.Effects) {
 		}
 	}
 	for _, pid := range eff.Reaped {
-		delete(k.creator, pid)
+		k.creators.drop(pid)
 	}
 	for _, pid := range eff.Retry {
 		k.retryWaits(pid)

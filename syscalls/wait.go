@@ -28,12 +28,12 @@ type waiter struct {
 func (k *Kernel) wait(t *sentry.Task, req pidspace.WaitRequest, options int, finish func(pidspace.WaitResult) int64, fail func(unix.Errno) int64) sentry.Action {
 	if options&unix.WNOTHREAD != 0 {
 		tid := t.TID
-		req = req.Only(func(pid int) bool { return k.creator[pid] == tid })
+		req = req.Only(func(pid int) bool { return k.creators.of[pid] == tid })
 	}
 	reap := finish
 	finish = func(r pidspace.WaitResult) int64 {
 		if r.Reaped {
-			delete(k.creator, r.PID)
+			k.creators.drop(r.PID)
 		}
 		return reap(r)
 	}
@@ -130,7 +130,7 @@ func (k *Kernel) waitid(t *sentry.Task) sentry.Action {
 			// Gone from the kernel (herd-init reaps at once) but
 			// perhaps a zombie in pidspace: the PID this process
 			// opened the pidfd for.
-			if p, ok := k.pidfds[pidfdKey{caller(t), id}]; ok {
+			if p, ok := k.pidfds[caller(t)][id]; ok {
 				pid, err = p, nil
 			}
 		}
@@ -224,9 +224,6 @@ func (k *Kernel) times(t *sentry.Task) sentry.Action {
 	})
 }
 
-// pidfdKey names a pidfd: the opening process and its fd number.
-type pidfdKey struct{ pid, fd int }
-
 // pidfdOpen runs natively (a pidfd of a local process is the kernel's)
 // and remembers which PID the new fd refers to: once herd-init has reaped
 // the kernel task, its fdinfo no longer says, but the child may still be
@@ -238,7 +235,15 @@ func (k *Kernel) pidfdOpen(t *sentry.Task) sentry.Action {
 	}
 	return sentry.NativeThen(func(t *sentry.Task, ret int64) {
 		if ret >= 0 {
-			k.pidfds[pidfdKey{caller(t), int(ret)}] = pid
+			k.rememberPidfd(caller(t), int(ret), pid)
 		}
 	})
+}
+
+// rememberPidfd records that process owner's fd is a pidfd of target.
+func (k *Kernel) rememberPidfd(owner, fd, target int) {
+	if k.pidfds[owner] == nil {
+		k.pidfds[owner] = make(map[int]int)
+	}
+	k.pidfds[owner][fd] = target
 }
