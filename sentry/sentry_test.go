@@ -75,6 +75,15 @@ func runScenario(name, prog string) int {
 				time.AfterFunc(100*time.Millisecond, func() { s.Post(func() { t.Wake(77) }) })
 				return Park(nil)
 			}})
+	case "bell-killed":
+		// The bell dies while a call is parked; work posted later must
+		// still wake the tracer (through a new bell).
+		tb.Add(Row{Nr: unix.SYS_GETPPID, Name: "getppid", Disp: Trap, Note: "test",
+			Handler: func(t *Task) Action {
+				unix.Kill(s.bell.Load().pid, unix.SIGKILL)
+				time.AfterFunc(300*time.Millisecond, func() { s.Post(func() { t.Wake(77) }) })
+				return Park(nil)
+			}})
 	case "park-forever":
 		// getppid parks and is never woken: only a signal ends it.
 		tb.Add(Row{Nr: unix.SYS_GETPPID, Name: "getppid", Disp: Trap, Note: "test",
@@ -281,5 +290,12 @@ func TestParkedCallRestartsUnderSARestart(t *testing.T) {
 	out, code := scenario(t, "restart", buildProgram(t, "restart"))
 	if code != 0 || out != "r=55 errno=0\n" {
 		t.Fatalf("exit %d, output %q; want the restarted call's 55", code, out)
+	}
+}
+
+func TestKilledBellIsReplaced(t *testing.T) {
+	out, code := scenario(t, "bell-killed", buildProgram(t, "ppid"))
+	if code != 0 || !strings.HasPrefix(out, "getppid=77 errno=0 ") {
+		t.Fatalf("exit %d, output %q; want the value posted after the bell died", code, out)
 	}
 }
