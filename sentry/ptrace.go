@@ -104,13 +104,20 @@ func (si *SigInfo) SetChildTimes(utime, stime int64) {
 	si.seti64(40, stime)
 }
 
-// NewChildSigInfo builds the siginfo of a SIGCHLD about child pid.
-func NewChildSigInfo(pid int, uid uint32, code, status int) SigInfo {
+// NewSigInfo builds the siginfo of a signal sent by process pid (0: by
+// the kernel) of real uid uid, with si_code code (SI_USER for kill).
+func NewSigInfo(sig, code, pid int, uid uint32) SigInfo {
 	var si SigInfo
-	si.SetSigno(int(unix.SIGCHLD))
+	si.SetSigno(sig)
 	si.SetCode(code)
 	si.SetPid(pid)
 	si.SetUID(uid)
+	return si
+}
+
+// NewChildSigInfo builds the siginfo of a SIGCHLD about child pid.
+func NewChildSigInfo(pid int, uid uint32, code, status int) SigInfo {
+	si := NewSigInfo(int(unix.SIGCHLD), code, pid, uid)
 	si.SetStatus(status)
 	return si
 }

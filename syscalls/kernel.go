@@ -191,11 +191,7 @@ func (k *Kernel) ThreadExited(tid, tgid int) {
 	for _, child := range k.creators.children(tid) {
 		k.creators.set(child, tgid)
 		if sig, err := k.space.Pdeathsig(child); err == nil && sig != 0 {
-			var si sentry.SigInfo
-			si.SetSigno(sig)
-			si.SetCode(siUser)
-			si.SetPid(tgid)
-			k.signal(child, sig, &si)
+			k.signalAs(child, sig, siUser, tgid, 0)
 		}
 	}
 }
@@ -259,19 +255,12 @@ func (k *Kernel) apply(eff pidspace.Effects) {
 		k.signal(n.Parent.PID, n.Signal, &si)
 	}
 	for _, d := range eff.DeathSignals {
-		var si sentry.SigInfo
-		si.SetSigno(d.Signal)
-		si.SetCode(siUser)
-		si.SetPid(d.Sender)
-		k.signal(d.Target.PID, d.Signal, &si)
+		k.signalAs(d.Target.PID, d.Signal, siUser, d.Sender, 0)
 	}
 	for _, g := range eff.OrphanedGroups {
 		for _, sig := range []unix.Signal{unix.SIGHUP, unix.SIGCONT} {
 			for _, m := range g.Members {
-				var si sentry.SigInfo
-				si.SetSigno(int(sig))
-				si.SetCode(siKernel)
-				k.signal(m.PID, int(sig), &si)
+				k.signalAs(m.PID, int(sig), siKernel, 0, 0)
 			}
 		}
 	}
@@ -281,6 +270,13 @@ func (k *Kernel) apply(eff pidspace.Effects) {
 	for _, pid := range eff.Retry {
 		k.retryWaits(pid)
 	}
+}
+
+// signalAs delivers sig to pid as sent with si_code code by process from
+// (0: the kernel) of real uid uid.
+func (k *Kernel) signalAs(pid, sig, code, from int, uid uint32) {
+	si := sentry.NewSigInfo(sig, code, from, uid)
+	k.signal(pid, sig, &si)
 }
 
 // signal delivers sig with info to a process of this node.

@@ -112,10 +112,7 @@ func (k *Kernel) SignalLaunch(lpid, sig int) {
 		if !k.deliverable(tg) {
 			continue
 		}
-		var si sentry.SigInfo
-		si.SetSigno(sig)
-		si.SetCode(siKernel)
-		k.signal(tg.PID, sig, &si)
+		k.signalAs(tg.PID, sig, siKernel, 0, 0)
 	}
 }
 

@@ -56,12 +56,7 @@ func (k *Kernel) sendFrom(t *sentry.Task, targets []pidspace.Target, sig int) {
 		if !k.deliverable(tg) {
 			continue // herd-init ignores signals; launchers are outside
 		}
-		var si sentry.SigInfo
-		si.SetSigno(sig)
-		si.SetCode(siUser)
-		si.SetPid(caller(t))
-		si.SetUID(uid)
-		k.signal(tg.PID, sig, &si)
+		k.signalAs(tg.PID, sig, siUser, caller(t), uid)
 	}
 }
 
