@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -340,4 +341,19 @@ var pidPattern = regexp.MustCompile(`\b(pid=|pid |line \d+: )\s*\d+\b`)
 // normalisePIDs replaces printed PIDs with a placeholder.
 func normalisePIDs(s string) string {
 	return pidPattern.ReplaceAllString(s, "${1}PID")
+}
+
+// testdata lists testdata/DIR/PATTERN in order, failing if there is none:
+// a suite that finds nothing to run must not pass.
+func testdata(t *testing.T, dir, pattern string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", dir, pattern))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(files)
+	if len(files) == 0 {
+		t.Fatalf("nothing in testdata/%s", dir)
+	}
+	return files
 }

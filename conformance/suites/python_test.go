@@ -3,7 +3,6 @@ package suites
 import (
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -16,14 +15,7 @@ import (
 // signal handling.
 func TestPython(t *testing.T) {
 	requireRoot(t)
-	cases, err := filepath.Glob(filepath.Join("testdata", "python", "*.py"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(cases)
-	if len(cases) == 0 {
-		t.Fatal("no cases in testdata/python")
-	}
+	cases := testdata(t, "python", "*.py")
 	for _, c := range cases {
 		name := strings.TrimSuffix(filepath.Base(c), ".py")
 		t.Run(name, func(t *testing.T) {

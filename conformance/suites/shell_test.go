@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -30,14 +29,7 @@ var shells = []shell{
 // run under busybox sh and bash; NAME.bash scripts run under bash only.
 func TestShell(t *testing.T) {
 	requireRoot(t)
-	scripts, err := filepath.Glob(filepath.Join("testdata", "shell", "*"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(scripts)
-	if len(scripts) == 0 {
-		t.Fatal("no scripts in testdata/shell")
-	}
+	scripts := testdata(t, "shell", "*")
 	for _, script := range scripts {
 		ext := filepath.Ext(script)
 		if ext != ".sh" && ext != ".bash" {
