@@ -35,13 +35,23 @@ var variants = []variant{
 	{"dynamic", nil},
 }
 
-// program is one conformance/c/NAME.c, built once per test binary.
+// program is one conformance/c/NAME.c. Its variants are compiled when a
+// test first needs them (a single subtest builds only its own program),
+// and the next program's are compiled meanwhile in the background, so a
+// full run keeps two compilers busy while the tests run.
 type program struct {
 	name      string
 	src       string
-	ignoreErr bool              // "conformance: ignore-stderr" in the source
-	bins      map[string]string // variant name -> path
-	buildErrs map[string]error  // variant name -> compiler failure
+	ignoreErr bool // "conformance: ignore-stderr" in the source
+	next      *program
+	builds    map[string]*build // variant name -> its build
+}
+
+// build is one variant of one program, compiled at most once.
+type build struct {
+	once sync.Once
+	path string
+	err  error
 }
 
 var (
@@ -78,10 +88,11 @@ func runMain(m *testing.M) int {
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	if err := buildPrograms(dir); err != nil {
+	if err := listPrograms(dir); err != nil {
 		fmt.Fprintf(os.Stderr, "conformance: %v\n", err)
 		return 1
 	}
+	defer prefetch.Wait()
 	defer stopCluster()
 	return m.Run()
 }
@@ -94,9 +105,8 @@ func requireRoot(t *testing.T) {
 	}
 }
 
-// buildPrograms compiles every c/*.c as a static and a dynamic executable,
-// two compilers at a time (the machine is shared).
-func buildPrograms(dir string) error {
+// listPrograms reads c/*.c; nothing is compiled yet.
+func listPrograms(dir string) error {
 	srcs, err := filepath.Glob(filepath.Join("c", "*.c"))
 	if err != nil {
 		return fmt.Errorf("list C programs: %w", err)
@@ -109,12 +119,6 @@ func buildPrograms(dir string) error {
 		return fmt.Errorf("gcc is needed to build the conformance programs: %w", err)
 	}
 	staticErr = probeStatic(dir)
-
-	type job struct {
-		p *program
-		v variant
-	}
-	var jobs []job
 	for _, src := range srcs {
 		text, err := os.ReadFile(src)
 		if err != nil {
@@ -124,40 +128,48 @@ func buildPrograms(dir string) error {
 			name:      strings.TrimSuffix(filepath.Base(src), ".c"),
 			src:       src,
 			ignoreErr: bytes.Contains(text, []byte("conformance: ignore-stderr")),
-			bins:      map[string]string{},
-			buildErrs: map[string]error{},
+			builds:    map[string]*build{},
+		}
+		for _, v := range variants {
+			p.builds[v.name] = &build{}
+		}
+		if n := len(programs); n > 0 {
+			programs[n-1].next = p
 		}
 		programs = append(programs, p)
-		for _, v := range variants {
-			if v.name == "static" && staticErr != nil {
-				continue
-			}
-			jobs = append(jobs, job{p, v})
-		}
 	}
+	return nil
+}
 
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 2)
-	for _, j := range jobs {
-		wg.Add(1)
-		sem <- struct{}{}
+// prefetch compiles in the background while tests run; TestMain waits for
+// it before removing the build directory.
+var prefetch sync.WaitGroup
+
+// binary compiles variant v of p once and returns its path, then starts
+// compiling the next program's variants in the background.
+func (p *program) binary(v variant) (string, error) {
+	b := p.compileOnce(v)
+	if n := p.next; n != nil {
+		prefetch.Add(1)
 		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			out := filepath.Join(dir, "bin", j.v.name, j.p.name)
-			err := compile(j.p.src, out, j.v.flags)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				j.p.buildErrs[j.v.name] = err
-			} else {
-				j.p.bins[j.v.name] = out
+			defer prefetch.Done()
+			for _, v := range variants {
+				if v.name != "static" || staticErr == nil {
+					n.compileOnce(v)
+				}
 			}
 		}()
 	}
-	wg.Wait()
-	return nil
+	return b.path, b.err
+}
+
+func (p *program) compileOnce(v variant) *build {
+	b := p.builds[v.name]
+	b.once.Do(func() {
+		b.path = filepath.Join(workDir, "bin", v.name, p.name)
+		b.err = compile(p.src, b.path, v.flags)
+	})
+	return b
 }
 
 func compile(src, out string, extra []string) error {
