@@ -31,7 +31,7 @@ func cloneFlags(t task) uint64 {
 func (k *Kernel) clone(t task) action {
 	flags := cloneFlags(t)
 	thread := flags&unix.CLONE_THREAD != 0
-	req := &cloneRequest{exitSignal: int(flags & 0xff), parent: flags&unix.CLONE_PARENT != 0}
+	req := &cloneRequest{exitSignal: int(flags & unix.CSIGNAL), parent: flags&unix.CLONE_PARENT != 0}
 	rewritten := flags &^ unix.CLONE_UNTRACED
 	if !thread {
 		rewritten |= unix.CLONE_PARENT

@@ -2,6 +2,7 @@ package syscalls
 
 import (
 	"fmt"
+	"log/slog"
 
 	"golang.org/x/sys/unix"
 
@@ -22,15 +23,30 @@ type Launch struct {
 
 // launches is the launcher's bookkeeping: the programs started by
 // launchers, by launcher PID, and the idle callback that waits for them.
-// It uses the Kernel's services and runs on the tracer thread.
+// It runs on the tracer thread, with the process model and allocator of
+// its Kernel and what it needs of the sentry and the Kernel as functions.
 type launches struct {
-	k      *Kernel
+	procs     ProcessModel
+	alloc     pidspace.Allocator
+	log       *slog.Logger
+	spawn     func(spec sentry.SpawnSpec, started func(t *sentry.Task, err error))
+	taskCount func() int
+	apply     func(pidspace.Effects)
+
 	byPID  map[int]*Launch
 	onIdle func()
 }
 
 func newLaunches(k *Kernel) *launches {
-	return &launches{k: k, byPID: make(map[int]*Launch)}
+	return &launches{
+		procs:     k.procs,
+		alloc:     k.alloc,
+		log:       k.log,
+		spawn:     func(spec sentry.SpawnSpec, started func(*sentry.Task, error)) { k.s.Spawn(spec, started) },
+		taskCount: func() int { return k.s.TaskCount() },
+		apply:     k.apply,
+		byPID:     make(map[int]*Launch),
+	}
 }
 
 // Launch starts spec (its PID is chosen here) for a launcher with creds;
@@ -41,31 +57,30 @@ func (k *Kernel) Launch(spec sentry.SpawnSpec, creds pidspace.Creds, started fun
 }
 
 func (ls *launches) start(spec sentry.SpawnSpec, creds pidspace.Creds, started func(pid int, err error), exited func(unix.WaitStatus)) {
-	k := ls.k
-	lpid, err := k.alloc.Alloc()
+	lpid, err := ls.alloc.Alloc()
 	if err != nil {
 		started(0, fmt.Errorf("launch: allocate launcher pid: %w", err))
 		return
 	}
-	if err := k.procs.AddVirtual(lpid, creds, "herd-run"); err != nil {
-		k.alloc.Free(lpid)
+	if err := ls.procs.AddVirtual(lpid, creds, "herd-run"); err != nil {
+		ls.alloc.Free(lpid)
 		started(0, fmt.Errorf("launch: %w", err))
 		return
 	}
-	pid, err := k.alloc.Alloc()
+	pid, err := ls.alloc.Alloc()
 	if err != nil {
 		ls.end(lpid)
 		started(0, fmt.Errorf("launch: allocate pid: %w", err))
 		return
 	}
 	spec.PID = pid
-	k.s.Spawn(spec, func(t *sentry.Task, err error) {
+	ls.spawn(spec, func(t *sentry.Task, err error) {
 		if t != nil && t.TID != pid {
-			k.alloc.Reserve(t.TID)
+			ls.alloc.Reserve(t.TID)
 		}
 		if err != nil {
 			if t == nil {
-				k.alloc.Free(pid)
+				ls.alloc.Free(pid)
 			}
 			ls.end(lpid)
 			started(0, err)
@@ -83,8 +98,8 @@ func (ls *launches) spawned(spec sentry.SpawnSpec, creds pidspace.Creds, lpid, p
 	if spec.Session {
 		args.PGID, args.SID = pid, pid
 	}
-	if err := ls.k.procs.Spawn(args); err != nil {
-		ls.k.log.Warn("record spawn", "pid", pid, "err", err)
+	if err := ls.procs.Spawn(args); err != nil {
+		ls.log.Warn("record spawn", "pid", pid, "err", err)
 	}
 	ls.byPID[lpid] = &Launch{LauncherPID: lpid, PID: pid, exited: exited}
 }
@@ -96,7 +111,7 @@ func (ls *launches) childChanged(lpid int) {
 	if l == nil || l.done {
 		return
 	}
-	res, err := ls.k.procs.Wait(l.LauncherPID, pidspace.Wait4(l.PID, unix.WNOHANG|unix.WALL))
+	res, err := ls.procs.Wait(l.LauncherPID, pidspace.Wait4(l.PID, unix.WNOHANG|unix.WALL))
 	if err != nil || res.PID == 0 {
 		return
 	}
@@ -109,12 +124,12 @@ func (ls *launches) childChanged(lpid int) {
 
 // end retires a launcher's record; it has no kernel task.
 func (ls *launches) end(lpid int) {
-	eff, err := ls.k.procs.Exit(lpid, pidspace.ExitedStatus(0), pidspace.Rusage{})
+	eff, err := ls.procs.Exit(lpid, pidspace.ExitedStatus(0), pidspace.Rusage{})
 	if err != nil {
-		ls.k.log.Debug("retire launcher", "pid", lpid, "err", err)
+		ls.log.Debug("retire launcher", "pid", lpid, "err", err)
 		return
 	}
-	ls.k.apply(eff)
+	ls.apply(eff)
 }
 
 // SignalLaunch forwards sig from launcher lpid to its program's
@@ -154,7 +169,7 @@ func (k *Kernel) LauncherOf(pid int) int {
 func (k *Kernel) OnIdle(f func()) { k.launches.onIdle = f }
 
 func (ls *launches) checkIdle() {
-	if ls.onIdle != nil && len(ls.byPID) == 0 && ls.k.s.TaskCount() == 0 {
+	if ls.onIdle != nil && len(ls.byPID) == 0 && ls.taskCount() == 0 {
 		f := ls.onIdle
 		ls.onIdle = nil
 		f()

@@ -2,6 +2,7 @@ package syscalls
 
 import (
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -40,9 +41,9 @@ func (k *Kernel) times(t task) action {
 		if err != nil {
 			return
 		}
-		// struct tms: tms_utime, tms_stime, then the children's.
+		// struct tms ends with the children's tms_cutime, tms_cstime.
 		children := [2]int64{clockTicks(cu.Utime), clockTicks(cu.Stime)}
-		if writeStruct(t, buf+16, &children) != nil {
+		if writeStruct(t, buf+unsafe.Offsetof(unix.Tms{}.Cutime), &children) != nil {
 			t.SetReturn(-int64(unix.EFAULT))
 		}
 	})

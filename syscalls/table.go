@@ -1,6 +1,8 @@
 package syscalls
 
 import (
+	"fmt"
+
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/seccomp"
 
@@ -77,9 +79,10 @@ func (k *Kernel) Table() *sentry.Table {
 
 	// The sandbox's edge (sandbox.go, pidfd.go).
 	trap(unix.SYS_PTRACE, "ptrace", k.ptrace, []sentry.ArgKind{I, I, P, P}, "EPERM: the sentry is the only tracer (a second would escape interception).")
-	outside := "ESRCH for herd-init and its threads (PIDs below 4096); native otherwise."
-	trapIf(unix.SYS_PROCESS_VM_READV, "process_vm_readv", seccomp.PerArg{seccomp.LessThan(pidspace.FirstPID)}, "pid < 4096 only", k.processVMReadv, []sentry.ArgKind{I}, outside)
-	trapIf(unix.SYS_PROCESS_VM_WRITEV, "process_vm_writev", seccomp.PerArg{seccomp.LessThan(pidspace.FirstPID)}, "pid < 4096 only", k.processVMWritev, []sentry.ArgKind{I}, outside)
+	outside := fmt.Sprintf("ESRCH for herd-init and its threads (PIDs below %d); native otherwise.", pidspace.FirstPID)
+	belowCluster := fmt.Sprintf("pid < %d only", pidspace.FirstPID)
+	trapIf(unix.SYS_PROCESS_VM_READV, "process_vm_readv", seccomp.PerArg{seccomp.LessThan(pidspace.FirstPID)}, belowCluster, k.processVMReadv, []sentry.ArgKind{I}, outside)
+	trapIf(unix.SYS_PROCESS_VM_WRITEV, "process_vm_writev", seccomp.PerArg{seccomp.LessThan(pidspace.FirstPID)}, belowCluster, k.processVMWritev, []sentry.ArgKind{I}, outside)
 	trap(unix.SYS_PIDFD_OPEN, "pidfd_open", k.pidfdOpen, []sentry.ArgKind{I, H}, "Runs natively for sandboxed processes (pidfd_send_signal and poll on it are then the kernel's); the target is remembered for waitid(P_PIDFD) after herd-init reaped the kernel task. ESRCH for herd-init's threads, and for the launcher, which stands for the caller's shell outside the cluster.")
 	deny(unix.SYS_IO_URING_SETUP, "io_uring_setup", unix.ENOSYS, "Refused: io_uring would issue calls the filter never sees. Programs fall back to ordinary syscalls.")
 	return tb
