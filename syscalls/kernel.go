@@ -3,112 +3,103 @@ package syscalls
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"herd/pidspace"
 	"herd/sentry"
 )
 
-// Kernel is the emulated part of the node's kernel: the process model,
-// the handlers that read and change it, and the Hooks through which the
-// sentry reports what tasks did. Its methods run on the tracer thread
-// unless they say otherwise.
+// Kernel is the emulated part of the node's kernel: the handlers, which
+// read and change the process model through the services, and the Hooks
+// through which the sentry reports what tasks did. Its methods run on the
+// tracer thread unless they say otherwise.
 type Kernel struct {
-	node  string
-	space *pidspace.Space
-	alloc pidspace.Allocator
-	s     *sentry.Sentry
-	log   *slog.Logger
+	node    string
+	space   *pidspace.Space
+	procs   ProcessModel
+	signals Signaller
+	place   Placement
+	alloc   pidspace.Allocator
+	s       *sentry.Sentry
+	tasks   tasks
+	log     *slog.Logger
 
 	// waiters are the parked wait calls, by waiting process.
-	waiters map[int][]*waiter
-	// launches are the programs started by launchers, by launcher PID.
-	launches map[int]*Launch
+	waiters waiters
+	// launches are the programs started by launchers.
+	launches *launches
 	// creators knows which thread made each child process.
 	creators creators
-	// pidfds remembers the target of each pidfd a process made, by
-	// process and fd.
-	pidfds map[int]map[int]int
-	// idle is called when nothing runs here any more.
-	idle func()
+	// pidfds remembers the target of each pidfd a process made.
+	pidfds pidfds
 }
 
 // NewKernel makes the emulated kernel of node over space, whose PIDs come
-// from alloc.
+// from alloc, with the node-local services: space is the process model,
+// signals go through the sentry Attach binds, and every process is
+// placed here.
 func NewKernel(node string, space *pidspace.Space, alloc pidspace.Allocator, log *slog.Logger) *Kernel {
+	var procs ProcessModel
+	if space != nil {
+		procs = space
+	}
+	k := newKernel(node, procs, alloc, log)
+	k.space = space
+	return k
+}
+
+func newKernel(node string, procs ProcessModel, alloc pidspace.Allocator, log *slog.Logger) *Kernel {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Kernel{
+	k := &Kernel{
 		node:     node,
-		space:    space,
+		procs:    procs,
+		place:    LocalPlacement(node),
 		alloc:    alloc,
 		log:      log,
-		waiters:  make(map[int][]*waiter),
-		launches: make(map[int]*Launch),
-		pidfds:   make(map[int]map[int]int),
+		waiters:  make(waiters),
+		pidfds:   make(pidfds),
 		creators: newCreators(),
+	}
+	k.launches = newLaunches(k)
+	return k
+}
+
+// Attach binds the kernel to the sentry that runs its table. Unless
+// SetSignaller chose another, signals are delivered by a LocalSignaller
+// over s.
+func (k *Kernel) Attach(s *sentry.Sentry) {
+	k.s = s
+	k.tasks = liveTasks{s}
+	if k.signals == nil {
+		k.signals = LocalSignaller{Node: k.node, Sentry: s}
 	}
 }
 
-// Attach binds the kernel to the sentry that runs its table.
-func (k *Kernel) Attach(s *sentry.Sentry) { k.s = s }
+// SetSignaller replaces the signal delivery service (before Attach, or on
+// the tracer thread).
+func (k *Kernel) SetSignaller(sig Signaller) { k.signals = sig }
+
+// SetPlacement replaces the placement service (before Attach, or on the
+// tracer thread).
+func (k *Kernel) SetPlacement(p Placement) { k.place = p }
 
 // Space is the process model.
 func (k *Kernel) Space() *pidspace.Space { return k.space }
 
-// caller is the POSIX process a task belongs to.
-func caller(t *sentry.Task) int { return t.TGID }
-
-// errno turns an error from pidspace into the errno the caller gets.
+// errno turns an error from the process model into the errno the caller
+// gets.
 func errno(err error) unix.Errno {
 	var e unix.Errno
 	if errors.As(err, &e) {
 		return e
 	}
 	return unix.EINVAL
-}
-
-// clockTicks converts a duration to USER_HZ ticks, as siginfo and times()
-// report them.
-func clockTicks(d time.Duration) int64 { return int64(d / (time.Second / 100)) }
-
-func rusageOf(ru *unix.Rusage) pidspace.Rusage {
-	if ru == nil {
-		return pidspace.Rusage{}
-	}
-	return pidspace.Rusage{
-		Utime:   time.Duration(ru.Utime.Nano()),
-		Stime:   time.Duration(ru.Stime.Nano()),
-		Maxrss:  ru.Maxrss,
-		Minflt:  ru.Minflt,
-		Majflt:  ru.Majflt,
-		Inblock: ru.Inblock,
-		Oublock: ru.Oublock,
-		Nvcsw:   ru.Nvcsw,
-		Nivcsw:  ru.Nivcsw,
-	}
-}
-
-func kernelRusage(r pidspace.Rusage) unix.Rusage {
-	return unix.Rusage{
-		Utime:   unix.NsecToTimeval(r.Utime.Nanoseconds()),
-		Stime:   unix.NsecToTimeval(r.Stime.Nanoseconds()),
-		Maxrss:  r.Maxrss,
-		Minflt:  r.Minflt,
-		Majflt:  r.Majflt,
-		Inblock: r.Inblock,
-		Oublock: r.Oublock,
-		Nvcsw:   r.Nvcsw,
-		Nivcsw:  r.Nivcsw,
-	}
 }
 
 // Cloned implements sentry.Hooks.
@@ -130,20 +121,20 @@ func (k *Kernel) Cloned(parent, child *sentry.Task, op *sentry.CloneOp) {
 	if c == nil {
 		c = &cloneRequest{exitSignal: int(unix.SIGCHLD)}
 	}
-	posixParent := caller(parent)
+	posixParent := parent.TGID
 	exitSignal := c.exitSignal
 	if c.parent {
 		// CLONE_PARENT: the caller's parent, with the caller's exit
 		// signal, as copy_process does.
-		if p, ok := k.space.Lookup(posixParent); ok {
+		if p, ok := k.procs.Lookup(posixParent); ok {
 			posixParent = p.PPID
 			exitSignal = p.ExitSignal
 		}
 	}
-	if err := k.space.Fork(posixParent, child.TID, exitSignal); err != nil {
+	if err := k.procs.Fork(posixParent, child.TID, exitSignal); err != nil {
 		k.log.Warn("record fork", "parent", posixParent, "child", child.TID, "err", err)
 	}
-	if posixParent == caller(parent) {
+	if posixParent == parent.TGID {
 		k.creators.set(child.TID, parent.TID)
 	}
 	if op.Flags&unix.CLONE_PIDFD != 0 {
@@ -151,33 +142,13 @@ func (k *Kernel) Cloned(parent, child *sentry.Task, op *sentry.CloneOp) {
 		// before this event. Remember its target as pidfd_open does:
 		// herd-init reaps the kernel task at once, after which fdinfo
 		// no longer names it, but waitid(P_PIDFD) must still find the
-		// zombie in pidspace.
+		// zombie in the process model.
 		var b [4]byte
 		if err := parent.ReadMem(parent.Arg(2), b[:]); err == nil {
 			if fd := int32(binary.NativeEndian.Uint32(b[:])); fd >= 0 {
-				k.rememberPidfd(caller(parent), int(fd), child.TID)
+				k.pidfds.remember(parent.TGID, int(fd), child.TID)
 			}
 		}
-	}
-}
-
-// Execed implements sentry.Hooks: pidspace learns the new command (for
-// ps) and, from the same /proc status read, the credentials a set-uid or
-// set-gid program changed at exec.
-func (k *Kernel) Execed(t *sentry.Task) {
-	var comm, args string
-	st, err := sentry.ReadProcStatus(t.TID)
-	if err == nil {
-		comm = st["Name"]
-	}
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", t.TID)); err == nil {
-		args = strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
-	}
-	if err := k.space.Exec(t.TGID, comm, args); err != nil {
-		k.log.Debug("record exec", "pid", t.TGID, "err", err)
-	}
-	if st != nil {
-		k.recordCreds(t.TGID, st)
 	}
 }
 
@@ -190,33 +161,33 @@ func (k *Kernel) ThreadExited(tid, tgid int) {
 	k.alloc.Free(tid)
 	for _, child := range k.creators.children(tid) {
 		k.creators.set(child, tgid)
-		if sig, err := k.space.Pdeathsig(child); err == nil && sig != 0 {
-			k.signalAs(child, sig, siUser, tgid, 0)
+		if sig, err := k.procs.Pdeathsig(child); err == nil && sig != 0 {
+			k.signalPID(child, sig, siUser, tgid, 0)
 		}
 	}
 }
 
 // Exited implements sentry.Hooks.
 func (k *Kernel) Exited(tgid int, status unix.WaitStatus, ru *unix.Rusage) {
-	delete(k.pidfds, tgid) // its fd table is gone
-	eff, err := k.space.Exit(tgid, pidspace.WaitStatus(status), rusageOf(ru))
+	k.pidfds.forget(tgid) // its fd table is gone
+	eff, err := k.procs.Exit(tgid, pidspace.WaitStatus(status), rusageOf(ru))
 	for _, r := range eff.Reparented {
 		k.creators.drop(r.PID) // no longer a child of this process's threads
 	}
 	if err != nil {
 		k.log.Debug("record exit", "pid", tgid, "err", err)
 	}
-	if err := k.space.KernelGone(tgid); err != nil {
+	if err := k.procs.KernelGone(tgid); err != nil {
 		// Not a process the Space knew (a helper): its PID is ours.
 		k.alloc.Free(tgid)
 	}
 	k.apply(eff)
-	k.checkIdle()
+	k.launches.checkIdle()
 }
 
 // Stopped implements sentry.Hooks.
 func (k *Kernel) Stopped(tgid, sig int) {
-	eff, err := k.space.Stopped(tgid, sig)
+	eff, err := k.procs.Stopped(tgid, sig)
 	if err != nil {
 		k.log.Debug("record stop", "pid", tgid, "err", err)
 	}
@@ -226,25 +197,28 @@ func (k *Kernel) Stopped(tgid, sig int) {
 // JobStops implements sentry.Hooks: POSIX discards terminal stop
 // signals sent to an orphaned process group.
 func (k *Kernel) JobStops(tgid int) bool {
-	pgid, err := k.space.Getpgid(tgid)
-	return err == nil && !k.space.OrphanedPgrp(pgid)
+	pgid, err := k.procs.Getpgid(tgid)
+	return err == nil && !k.procs.OrphanedPgrp(pgid)
 }
 
 // Continued implements sentry.Hooks.
 func (k *Kernel) Continued(tgid int) {
-	eff, err := k.space.Continued(tgid)
+	eff, err := k.procs.Continued(tgid)
 	if err != nil {
 		k.log.Debug("record continue", "pid", tgid, "err", err)
 	}
 	k.apply(eff)
 }
 
+// The si_code of signals the kernel sends for a process (kill, a parent's
+// death) and on its own account (orphaned groups, a terminal).
 const (
-	siUser   = 0    // SI_USER
-	siKernel = 0x80 // SI_KERNEL
+	siUser   = linux.SI_USER
+	siKernel = linux.SI_KERNEL
 )
 
-// apply carries out effects in the kernel's order.
+// apply carries out effects in the kernel's order, each signal through
+// the Signaller, so a target on another node is the Signaller's to reach.
 func (k *Kernel) apply(eff pidspace.Effects) {
 	for _, n := range eff.Notify {
 		if n.Parent.Virtual {
@@ -252,15 +226,15 @@ func (k *Kernel) apply(eff pidspace.Effects) {
 		}
 		si := sentry.NewChildSigInfo(n.Info.PID, n.Info.UID, n.Info.Code, n.Info.Status)
 		si.SetChildTimes(clockTicks(n.Info.Utime), clockTicks(n.Info.Stime))
-		k.signal(n.Parent.PID, n.Signal, &si)
+		k.signal(n.Parent, n.Signal, &si)
 	}
 	for _, d := range eff.DeathSignals {
-		k.signalAs(d.Target.PID, d.Signal, siUser, d.Sender, 0)
+		k.signalAs(d.Target, d.Signal, siUser, d.Sender, 0)
 	}
 	for _, g := range eff.OrphanedGroups {
 		for _, sig := range []unix.Signal{unix.SIGHUP, unix.SIGCONT} {
 			for _, m := range g.Members {
-				k.signalAs(m.PID, int(sig), siKernel, 0, 0)
+				k.signalAs(m, int(sig), siKernel, 0, 0)
 			}
 		}
 	}
@@ -272,16 +246,26 @@ func (k *Kernel) apply(eff pidspace.Effects) {
 	}
 }
 
-// signalAs delivers sig to pid as sent with si_code code by process from
-// (0: the kernel) of real uid uid.
-func (k *Kernel) signalAs(pid, sig, code, from int, uid uint32) {
+// signalAs delivers sig to target as sent with si_code code by process
+// from (0: the kernel) of real uid uid.
+func (k *Kernel) signalAs(target pidspace.Target, sig, code, from int, uid uint32) {
 	si := sentry.NewSigInfo(sig, code, from, uid)
-	k.signal(pid, sig, &si)
+	k.signal(target, sig, &si)
 }
 
-// signal delivers sig with info to a process of this node.
-func (k *Kernel) signal(pid, sig int, info *sentry.SigInfo) {
-	if err := k.s.Signal(pid, sig, info); err != nil {
-		k.log.Debug("deliver signal", "pid", pid, "sig", sig, "err", err)
+// signalPID is signalAs for a process known by PID only; one the model
+// does not know is assumed to run here.
+func (k *Kernel) signalPID(pid, sig, code, from int, uid uint32) {
+	tg := pidspace.Target{PID: pid, Node: k.node}
+	if p, ok := k.procs.Lookup(pid); ok {
+		tg = pidspace.Target{PID: p.PID, Node: p.Node, Virtual: p.Virtual}
+	}
+	k.signalAs(tg, sig, code, from, uid)
+}
+
+// signal delivers sig with info to target through the Signaller.
+func (k *Kernel) signal(target pidspace.Target, sig int, info *sentry.SigInfo) {
+	if err := k.signals.Signal(target, sig, info); err != nil {
+		k.log.Debug("deliver signal", "pid", target.PID, "sig", sig, "err", err)
 	}
 }

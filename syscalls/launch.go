@@ -2,6 +2,7 @@ package syscalls
 
 import (
 	"fmt"
+	"log/slog"
 
 	"golang.org/x/sys/unix"
 
@@ -20,105 +21,142 @@ type Launch struct {
 	done        bool
 }
 
+// launches is the launcher's bookkeeping: the programs started by
+// launchers, by launcher PID, and the idle callback that waits for them.
+// It runs on the tracer thread, with the process model and allocator of
+// its Kernel and what it needs of the sentry and the Kernel as functions.
+type launches struct {
+	procs     ProcessModel
+	alloc     pidspace.Allocator
+	log       *slog.Logger
+	spawn     func(spec sentry.SpawnSpec, started func(t *sentry.Task, err error))
+	taskCount func() int
+	apply     func(pidspace.Effects)
+
+	byPID  map[int]*Launch
+	onIdle func()
+}
+
+func newLaunches(k *Kernel) *launches {
+	return &launches{
+		procs:     k.procs,
+		alloc:     k.alloc,
+		log:       k.log,
+		spawn:     func(spec sentry.SpawnSpec, started func(*sentry.Task, error)) { k.s.Spawn(spec, started) },
+		taskCount: func() int { return k.s.TaskCount() },
+		apply:     k.apply,
+		byPID:     make(map[int]*Launch),
+	}
+}
+
 // Launch starts spec (its PID is chosen here) for a launcher with creds;
 // started reports the program's PID, exited its wait status. Tracer
 // thread only; use Sentry.Post from elsewhere.
 func (k *Kernel) Launch(spec sentry.SpawnSpec, creds pidspace.Creds, started func(pid int, err error), exited func(unix.WaitStatus)) {
-	lpid, err := k.alloc.Alloc()
+	k.launches.start(spec, creds, started, exited)
+}
+
+func (ls *launches) start(spec sentry.SpawnSpec, creds pidspace.Creds, started func(pid int, err error), exited func(unix.WaitStatus)) {
+	lpid, err := ls.alloc.Alloc()
 	if err != nil {
 		started(0, fmt.Errorf("launch: allocate launcher pid: %w", err))
 		return
 	}
-	if err := k.space.AddVirtual(lpid, creds, "herd-run"); err != nil {
-		k.alloc.Free(lpid)
+	if err := ls.procs.AddVirtual(lpid, creds, "herd-run"); err != nil {
+		ls.alloc.Free(lpid)
 		started(0, fmt.Errorf("launch: %w", err))
 		return
 	}
-	pid, err := k.alloc.Alloc()
+	pid, err := ls.alloc.Alloc()
 	if err != nil {
-		k.endLauncher(lpid)
+		ls.end(lpid)
 		started(0, fmt.Errorf("launch: allocate pid: %w", err))
 		return
 	}
 	spec.PID = pid
-	k.s.Spawn(spec, func(t *sentry.Task, err error) {
+	ls.spawn(spec, func(t *sentry.Task, err error) {
 		if t != nil && t.TID != pid {
-			k.alloc.Reserve(t.TID)
+			ls.alloc.Reserve(t.TID)
 		}
 		if err != nil {
 			if t == nil {
-				k.alloc.Free(pid)
+				ls.alloc.Free(pid)
 			}
-			k.endLauncher(lpid)
+			ls.end(lpid)
 			started(0, err)
 			return
 		}
-		comm := spec.Argv[0]
-		args := pidspace.SpawnArgs{PPID: lpid, PID: t.TID, Creds: creds, Comm: comm, Args: comm}
-		if spec.Session {
-			args.PGID, args.SID = t.TID, t.TID
-		}
-		if err := k.space.Spawn(args); err != nil {
-			k.log.Warn("record spawn", "pid", t.TID, "err", err)
-		}
-		l := &Launch{LauncherPID: lpid, PID: t.TID, exited: exited}
-		k.launches[lpid] = l
+		ls.spawned(spec, creds, lpid, t.TID, exited)
 		started(t.TID, nil)
 	})
 }
 
-// launchChildChanged reaps the launched program once it has exited.
-func (k *Kernel) launchChildChanged(l *Launch) {
-	if l.done {
+// spawned records the program pid the launcher lpid started.
+func (ls *launches) spawned(spec sentry.SpawnSpec, creds pidspace.Creds, lpid, pid int, exited func(unix.WaitStatus)) {
+	comm := spec.Argv[0]
+	args := pidspace.SpawnArgs{PPID: lpid, PID: pid, Creds: creds, Comm: comm, Args: comm}
+	if spec.Session {
+		args.PGID, args.SID = pid, pid
+	}
+	if err := ls.procs.Spawn(args); err != nil {
+		ls.log.Warn("record spawn", "pid", pid, "err", err)
+	}
+	ls.byPID[lpid] = &Launch{LauncherPID: lpid, PID: pid, exited: exited}
+}
+
+// childChanged reaps the program of launcher lpid (if lpid is one) once
+// it has exited, as the launcher's wait.
+func (ls *launches) childChanged(lpid int) {
+	l := ls.byPID[lpid]
+	if l == nil || l.done {
 		return
 	}
-	res, err := k.space.Wait(l.LauncherPID, pidspace.Wait4(l.PID, unix.WNOHANG|unix.WALL))
+	res, err := ls.procs.Wait(l.LauncherPID, pidspace.Wait4(l.PID, unix.WNOHANG|unix.WALL))
 	if err != nil || res.PID == 0 {
 		return
 	}
 	l.done = true
-	delete(k.launches, l.LauncherPID)
-	k.endLauncher(l.LauncherPID)
+	delete(ls.byPID, l.LauncherPID)
+	ls.end(l.LauncherPID)
 	l.exited(unix.WaitStatus(res.Status))
-	k.checkIdle()
+	ls.checkIdle()
 }
 
-// endLauncher retires a launcher's record; it has no kernel task.
-func (k *Kernel) endLauncher(lpid int) {
-	eff, err := k.space.Exit(lpid, pidspace.ExitedStatus(0), pidspace.Rusage{})
+// end retires a launcher's record; it has no kernel task.
+func (ls *launches) end(lpid int) {
+	eff, err := ls.procs.Exit(lpid, pidspace.ExitedStatus(0), pidspace.Rusage{})
 	if err != nil {
-		k.log.Debug("retire launcher", "pid", lpid, "err", err)
+		ls.log.Debug("retire launcher", "pid", lpid, "err", err)
 		return
 	}
-	k.apply(eff)
+	ls.apply(eff)
 }
 
 // SignalLaunch forwards sig from launcher lpid to its program's
 // foreground process group, as a terminal would.
 func (k *Kernel) SignalLaunch(lpid, sig int) {
-	l := k.launches[lpid]
+	l := k.launches.byPID[lpid]
 	if l == nil {
 		return
 	}
-	pgid, err := k.space.Getpgid(l.PID)
+	pgid, err := k.procs.Getpgid(l.PID)
 	if err != nil {
 		return
 	}
-	targets, err := k.space.SignalTargets(lpid, -pgid, sig)
+	targets, err := k.procs.SignalTargets(lpid, -pgid, sig)
 	if err != nil {
 		return
 	}
 	for _, tg := range targets {
-		if !k.deliverable(tg) {
-			continue
+		if receives(tg) {
+			k.signalAs(tg, sig, siKernel, 0, 0)
 		}
-		k.signalAs(tg.PID, sig, siKernel, 0, 0)
 	}
 }
 
 // LauncherOf returns the launcher PID of the launch whose program is pid.
 func (k *Kernel) LauncherOf(pid int) int {
-	for lpid, l := range k.launches {
+	for lpid, l := range k.launches.byPID {
 		if l.PID == pid {
 			return lpid
 		}
@@ -128,12 +166,12 @@ func (k *Kernel) LauncherOf(pid int) int {
 
 // OnIdle is called (on the tracer thread) when the node has no launch in
 // progress and no sandboxed task left.
-func (k *Kernel) OnIdle(f func()) { k.idle = f }
+func (k *Kernel) OnIdle(f func()) { k.launches.onIdle = f }
 
-func (k *Kernel) checkIdle() {
-	if k.idle != nil && len(k.launches) == 0 && k.s.TaskCount() == 0 {
-		f := k.idle
-		k.idle = nil
+func (ls *launches) checkIdle() {
+	if ls.onIdle != nil && len(ls.byPID) == 0 && ls.taskCount() == 0 {
+		f := ls.onIdle
+		ls.onIdle = nil
 		f()
 	}
 }

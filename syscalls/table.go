@@ -1,9 +1,12 @@
 package syscalls
 
 import (
+	"fmt"
+
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/seccomp"
 
+	"herd/pidspace"
 	"herd/sentry"
 )
 
@@ -12,19 +15,20 @@ import (
 // PIDs are the kernel's own) cost nothing under herd.
 func (k *Kernel) Table() *sentry.Table {
 	tb := sentry.NewTable()
-	trap := func(nr uintptr, name string, h sentry.Handler, args []sentry.ArgKind, note string) {
-		tb.Add(sentry.Row{Nr: nr, Name: name, Disp: sentry.Trap, Handler: h, Args: args, Note: note})
+	trap := func(nr uintptr, name string, h handler, args []sentry.ArgKind, note string) {
+		tb.Add(sentry.Row{Nr: nr, Name: name, Disp: sentry.Trap, Handler: live(h), Args: args, Note: note})
 	}
-	trapIf := func(nr uintptr, name string, m seccomp.SyscallRule, when string, h sentry.Handler, args []sentry.ArgKind, note string) {
-		tb.Add(sentry.Row{Nr: nr, Name: name, Disp: sentry.Trap, Match: m, MatchNote: when, Handler: h, Args: args, Note: note})
+	trapIf := func(nr uintptr, name string, m seccomp.SyscallRule, when string, h handler, args []sentry.ArgKind, note string) {
+		tb.Add(sentry.Row{Nr: nr, Name: name, Disp: sentry.Trap, Match: m, MatchNote: when, Handler: live(h), Args: args, Note: note})
 	}
 	deny := func(nr uintptr, name string, e unix.Errno, note string) {
 		tb.Add(sentry.Row{Nr: nr, Name: name, Disp: sentry.Deny, Errno: e, Note: note})
 	}
 	I, H, S, P := sentry.ArgInt, sentry.ArgHex, sentry.ArgSignal, sentry.ArgPtr
 	low32 := func(v uint32) seccomp.ValueMatcher { return seccomp.MaskedEqual(0xffffffff, uintptr(v)) }
+	rusageChildren := int32(unix.RUSAGE_CHILDREN)
 
-	// Process creation and the POSIX tree (process.go).
+	// Process creation (clone.go), the POSIX tree (identity.go, prctl.go).
 	cloneNote := "Made a kernel child of herd-init (CLONE_PARENT) with the PID pidspace allocates (ns_last_pid under the fork lock); CLONE_UNTRACED stripped. The POSIX parent is recorded in pidspace."
 	trap(unix.SYS_CLONE, "clone", k.clone, []sentry.ArgKind{H, P, P, P, H}, cloneNote)
 	trap(unix.SYS_FORK, "fork", k.clone, nil, "Run as the equivalent clone. "+cloneNote)
@@ -33,8 +37,8 @@ func (k *Kernel) Table() *sentry.Table {
 	trap(unix.SYS_GETPPID, "getppid", k.getppid, nil, "The POSIX parent from pidspace (the kernel parent is always herd-init).")
 	trapIf(unix.SYS_PRCTL, "prctl",
 		seccomp.Or{
-			seccomp.PerArg{low32(prSetPdeathsig)}, seccomp.PerArg{low32(prGetPdeathsig)},
-			seccomp.PerArg{low32(prSetChildSubreaper)}, seccomp.PerArg{low32(prGetChildSubreaper)},
+			seccomp.PerArg{low32(unix.PR_SET_PDEATHSIG)}, seccomp.PerArg{low32(unix.PR_GET_PDEATHSIG)},
+			seccomp.PerArg{low32(unix.PR_SET_CHILD_SUBREAPER)}, seccomp.PerArg{low32(unix.PR_GET_CHILD_SUBREAPER)},
 		}, "PR_SET/GET_PDEATHSIG, PR_SET/GET_CHILD_SUBREAPER only",
 		k.prctl, []sentry.ArgKind{I, H}, "Parent-death signals and subreapers act on the POSIX tree in pidspace. Other options run natively.")
 	trapIf(unix.SYS_RT_SIGACTION, "rt_sigaction", seccomp.PerArg{low32(uint32(unix.SIGCHLD))}, "SIGCHLD only",
@@ -49,22 +53,22 @@ func (k *Kernel) Table() *sentry.Table {
 		{unix.SYS_SETREUID, "setreuid"}, {unix.SYS_SETREGID, "setregid"},
 		{unix.SYS_SETRESUID, "setresuid"}, {unix.SYS_SETRESGID, "setresgid"},
 	} {
-		trap(c.nr, c.name, k.setCreds, []sentry.ArgKind{I, I, I}, credNote)
+		trap(c.nr, c.name, k.setid, []sentry.ArgKind{I, I, I}, credNote)
 	}
 
-	// Waiting (wait.go).
+	// Waiting (wait.go) and children's usage (rusage.go).
 	trap(unix.SYS_WAIT4, "wait4", k.wait4, []sentry.ArgKind{I, P, H, P}, "Emulated from pidspace; blocks in pause() so signals give EINTR or restart as in Linux.")
 	trap(unix.SYS_WAITID, "waitid", k.waitid, []sentry.ArgKind{I, I, P, H, P}, "Emulated from pidspace (P_PID, P_PGID, P_ALL, P_PIDFD); blocks like wait4.")
-	trapIf(unix.SYS_GETRUSAGE, "getrusage", seccomp.PerArg{low32(uint32(0xffffffff))}, "RUSAGE_CHILDREN only",
+	trapIf(unix.SYS_GETRUSAGE, "getrusage", seccomp.PerArg{low32(uint32(rusageChildren))}, "RUSAGE_CHILDREN only",
 		k.getrusage, []sentry.ArgKind{I, P}, "Children's usage accumulated in pidspace as children are reaped.")
 	trap(unix.SYS_TIMES, "times", k.times, []sentry.ArgKind{P}, "Runs natively; the children's times are filled in from pidspace.")
 
 	// Signals (signal.go).
 	trap(unix.SYS_KILL, "kill", k.kill, []sentry.ArgKind{I, S}, "Targets and permission from pidspace (pid, 0, -pgid, -1); one live target is signalled by the kernel, several by herd-init with the sender's siginfo.")
-	trap(unix.SYS_TKILL, "tkill", k.threadSignal, []sentry.ArgKind{I, S}, "The thread must be a sandboxed task; delivered natively.")
-	trap(unix.SYS_TGKILL, "tgkill", k.threadSignal, []sentry.ArgKind{I, I, S}, "The thread must be a sandboxed task; delivered natively.")
+	trap(unix.SYS_TKILL, "tkill", k.tkill, []sentry.ArgKind{I, S}, "The thread must be a sandboxed task; delivered natively.")
+	trap(unix.SYS_TGKILL, "tgkill", k.tgkill, []sentry.ArgKind{I, I, S}, "The thread must be a sandboxed task; delivered natively.")
 	trap(unix.SYS_RT_SIGQUEUEINFO, "rt_sigqueueinfo", k.rtSigqueueinfo, []sentry.ArgKind{I, S, P}, "Target and permission from pidspace; delivered natively.")
-	trap(unix.SYS_RT_TGSIGQUEUEINFO, "rt_tgsigqueueinfo", k.threadSignal, []sentry.ArgKind{I, I, S, P}, "The thread must be a sandboxed task; delivered natively.")
+	trap(unix.SYS_RT_TGSIGQUEUEINFO, "rt_tgsigqueueinfo", k.rtTgsigqueueinfo, []sentry.ArgKind{I, I, S, P}, "The thread must be a sandboxed task; delivered natively.")
 
 	// Groups and sessions (session.go).
 	trap(unix.SYS_SETPGID, "setpgid", k.setpgid, []sentry.ArgKind{I, I}, "Decided by pidspace; mirrored into the kernel when a process moves itself, so terminal job control agrees.")
@@ -73,11 +77,12 @@ func (k *Kernel) Table() *sentry.Table {
 	trap(unix.SYS_SETSID, "setsid", k.setsid, nil, "Decided by pidspace, then run natively so the terminal sees the new session.")
 	trap(unix.SYS_GETSID, "getsid", k.getsid, []sentry.ArgKind{I}, "From pidspace.")
 
-	// The sandbox's edge.
-	trap(unix.SYS_PTRACE, "ptrace", k.ptraceDenied, []sentry.ArgKind{I, I, P, P}, "EPERM: the sentry is the only tracer (a second would escape interception).")
-	outside := "ESRCH for herd-init and its threads (PIDs below 4096); native otherwise."
-	trapIf(unix.SYS_PROCESS_VM_READV, "process_vm_readv", seccomp.PerArg{seccomp.LessThan(4096)}, "pid < 4096 only", k.outsideSandbox, []sentry.ArgKind{I}, outside)
-	trapIf(unix.SYS_PROCESS_VM_WRITEV, "process_vm_writev", seccomp.PerArg{seccomp.LessThan(4096)}, "pid < 4096 only", k.outsideSandbox, []sentry.ArgKind{I}, outside)
+	// The sandbox's edge (sandbox.go, pidfd.go).
+	trap(unix.SYS_PTRACE, "ptrace", k.ptrace, []sentry.ArgKind{I, I, P, P}, "EPERM: the sentry is the only tracer (a second would escape interception).")
+	outside := fmt.Sprintf("ESRCH for herd-init and its threads (PIDs below %d); native otherwise.", pidspace.FirstPID)
+	belowCluster := fmt.Sprintf("pid < %d only", pidspace.FirstPID)
+	trapIf(unix.SYS_PROCESS_VM_READV, "process_vm_readv", seccomp.PerArg{seccomp.LessThan(pidspace.FirstPID)}, belowCluster, k.processVMReadv, []sentry.ArgKind{I}, outside)
+	trapIf(unix.SYS_PROCESS_VM_WRITEV, "process_vm_writev", seccomp.PerArg{seccomp.LessThan(pidspace.FirstPID)}, belowCluster, k.processVMWritev, []sentry.ArgKind{I}, outside)
 	trap(unix.SYS_PIDFD_OPEN, "pidfd_open", k.pidfdOpen, []sentry.ArgKind{I, H}, "Runs natively for sandboxed processes (pidfd_send_signal and poll on it are then the kernel's); the target is remembered for waitid(P_PIDFD) after herd-init reaped the kernel task. ESRCH for herd-init's threads, and for the launcher, which stands for the caller's shell outside the cluster.")
 	deny(unix.SYS_IO_URING_SETUP, "io_uring_setup", unix.ENOSYS, "Refused: io_uring would issue calls the filter never sees. Programs fall back to ordinary syscalls.")
 	return tb

@@ -44,7 +44,7 @@ func TestFilterFollowsTable(t *testing.T) {
 		{"rt_sigaction(SIGCHLD) is trapped", linux.SeccompData{Nr: unix.SYS_RT_SIGACTION, Arch: arch, Args: [6]uint64{uint64(unix.SIGCHLD)}}, trace},
 		{"rt_sigaction(SIGINT) runs natively", linux.SeccompData{Nr: unix.SYS_RT_SIGACTION, Arch: arch, Args: [6]uint64{uint64(unix.SIGINT)}}, allow},
 		{"rt_sigaction(SIGCHLD) with garbage high bits is trapped", linux.SeccompData{Nr: unix.SYS_RT_SIGACTION, Arch: arch, Args: [6]uint64{0xdead000000000000 | uint64(unix.SIGCHLD)}}, trace},
-		{"prctl(PR_SET_CHILD_SUBREAPER) is trapped", linux.SeccompData{Nr: unix.SYS_PRCTL, Arch: arch, Args: [6]uint64{prSetChildSubreaper}}, trace},
+		{"prctl(PR_SET_CHILD_SUBREAPER) is trapped", linux.SeccompData{Nr: unix.SYS_PRCTL, Arch: arch, Args: [6]uint64{unix.PR_SET_CHILD_SUBREAPER}}, trace},
 		{"prctl(PR_SET_NAME) runs natively", linux.SeccompData{Nr: unix.SYS_PRCTL, Arch: arch, Args: [6]uint64{unix.PR_SET_NAME}}, allow},
 		{"getrusage(RUSAGE_CHILDREN) is trapped", linux.SeccompData{Nr: unix.SYS_GETRUSAGE, Arch: arch, Args: [6]uint64{0xffffffff}}, trace},
 		{"getrusage(RUSAGE_SELF) runs natively", linux.SeccompData{Nr: unix.SYS_GETRUSAGE, Arch: arch}, allow},

@@ -2,10 +2,6 @@ package syscalls
 
 import (
 	"errors"
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -15,19 +11,39 @@ import (
 
 // A waiter is a parked wait4 or waitid.
 type waiter struct {
-	t      *sentry.Task
+	t      task
 	req    pidspace.WaitRequest
 	finish func(pidspace.WaitResult) int64
 	fail   func(unix.Errno) int64
 }
 
+// waiters are the parked wait calls, by waiting process.
+type waiters map[int][]*waiter
+
+func (ws waiters) add(pid int, w *waiter) { ws[pid] = append(ws[pid], w) }
+
+func (ws waiters) drop(pid int, w *waiter) {
+	list := ws[pid]
+	for i, x := range list {
+		if x == w {
+			list = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(ws, pid)
+	} else {
+		ws[pid] = list
+	}
+}
+
 // wait runs req for t's process: at once if a child has something to
-// report (or with WNOHANG), else parked until pidspace says a child of the
-// caller changed state. finish writes the result to the task and returns
-// the syscall's value.
-func (k *Kernel) wait(t *sentry.Task, req pidspace.WaitRequest, options int, finish func(pidspace.WaitResult) int64, fail func(unix.Errno) int64) sentry.Action {
+// report (or with WNOHANG), else parked until the process model says a
+// child of the caller changed state. finish writes the result to the task
+// and returns the syscall's value; fail does for an error.
+func (k *Kernel) wait(t task, req pidspace.WaitRequest, options int, finish func(pidspace.WaitResult) int64, fail func(unix.Errno) int64) action {
 	if options&unix.WNOTHREAD != 0 {
-		tid := t.TID
+		tid := t.TID()
 		req = req.Only(func(pid int) bool { return k.creators.of[pid] == tid })
 	}
 	reap := finish
@@ -37,46 +53,29 @@ func (k *Kernel) wait(t *sentry.Task, req pidspace.WaitRequest, options int, fin
 		}
 		return reap(r)
 	}
-	res, err := k.space.Wait(caller(t), req)
+	pid := caller(t)
+	res, err := k.procs.Wait(pid, req)
 	if errors.Is(err, pidspace.ErrWouldBlock) {
 		w := &waiter{t: t, req: req, finish: finish, fail: fail}
-		pid := caller(t)
-		k.waiters[pid] = append(k.waiters[pid], w)
-		return sentry.Park(func() { k.dropWaiter(pid, w) })
+		k.waiters.add(pid, w)
+		return park(func() { k.waiters.drop(pid, w) })
 	}
 	if err != nil {
-		return sentry.Return(fail(errno(err)))
+		return ret(fail(errno(err)))
 	}
-	return sentry.Return(finish(res))
-}
-
-func (k *Kernel) dropWaiter(pid int, w *waiter) {
-	ws := k.waiters[pid]
-	for i, x := range ws {
-		if x == w {
-			ws = append(ws[:i:i], ws[i+1:]...)
-			break
-		}
-	}
-	if len(ws) == 0 {
-		delete(k.waiters, pid)
-	} else {
-		k.waiters[pid] = ws
-	}
+	return ret(finish(res))
 }
 
 // retryWaits re-runs the parked waits of process pid after a child of it
 // changed state.
 func (k *Kernel) retryWaits(pid int) {
-	if l := k.launches[pid]; l != nil {
-		k.launchChildChanged(l)
-	}
+	k.launches.childChanged(pid)
 	for _, w := range append([]*waiter(nil), k.waiters[pid]...) {
-		res, err := k.space.Wait(pid, w.req)
+		res, err := k.procs.Wait(pid, w.req)
 		if errors.Is(err, pidspace.ErrWouldBlock) {
 			continue
 		}
-		k.dropWaiter(pid, w)
+		k.waiters.drop(pid, w)
 		if err != nil {
 			w.t.Wake(w.fail(errno(err)))
 			continue
@@ -85,8 +84,11 @@ func (k *Kernel) retryWaits(pid int) {
 	}
 }
 
+// failErrno is a wait's fail for calls that write nothing on error.
+func failErrno(e unix.Errno) int64 { return -int64(e) }
+
 // wait4(pid, wstatus, options, rusage)
-func (k *Kernel) wait4(t *sentry.Task) sentry.Action {
+func (k *Kernel) wait4(t task) action {
 	pid := int(int32(t.Arg(0)))
 	statusAddr, options, ruAddr := t.Arg(1), int(uint32(t.Arg(2))), t.Arg(3)
 	return k.wait(t, pidspace.Wait4(pid, options), options, func(r pidspace.WaitResult) int64 {
@@ -94,48 +96,44 @@ func (k *Kernel) wait4(t *sentry.Task) sentry.Action {
 			return 0
 		}
 		if statusAddr != 0 {
-			if t.WriteInt32(statusAddr, int32(r.Status)) != nil {
+			if writeInt32(t, statusAddr, int32(r.Status)) != nil {
 				return -int64(unix.EFAULT)
 			}
 		}
-		if ruAddr != 0 {
-			ru := kernelRusage(r.Rusage)
-			if sentry.WriteStruct(t, ruAddr, &ru) != nil {
-				return -int64(unix.EFAULT)
-			}
+		if putRusage(t, ruAddr, r.Rusage) != nil {
+			return -int64(unix.EFAULT)
 		}
 		return int64(r.PID)
-	}, func(e unix.Errno) int64 { return -int64(e) })
+	}, failErrno)
 }
 
-const pPIDFD = 3 // P_PIDFD
+// putRusage writes r at addr unless addr is 0.
+func putRusage(t task, addr uintptr, r pidspace.Rusage) error {
+	if addr == 0 {
+		return nil
+	}
+	ru := kernelRusage(r)
+	return writeStruct(t, addr, &ru)
+}
 
 // waitid(idtype, id, infop, options, rusage)
-func (k *Kernel) waitid(t *sentry.Task) sentry.Action {
+func (k *Kernel) waitid(t task) action {
 	idtype, id := int(int32(t.Arg(0))), int(int32(t.Arg(1)))
 	infoAddr, options, ruAddr := t.Arg(2), int(uint32(t.Arg(3))), t.Arg(4)
 	fail := func(e unix.Errno) int64 {
 		// Linux zeroes the caller's siginfo even when the wait fails.
 		if infoAddr != 0 {
 			var si sentry.SigInfo
-			if sentry.WriteStruct(t, infoAddr, &si) != nil {
+			if writeStruct(t, infoAddr, &si) != nil {
 				return -int64(unix.EFAULT)
 			}
 		}
 		return -int64(e)
 	}
-	if idtype == pPIDFD {
-		pid, err := pidfdTarget(t.TID, id)
-		if err == unix.ECHILD {
-			// Gone from the kernel (herd-init reaps at once) but
-			// perhaps a zombie in pidspace: the PID this process
-			// opened the pidfd for.
-			if p, ok := k.pidfds[caller(t)][id]; ok {
-				pid, err = p, nil
-			}
-		}
+	if idtype == unix.P_PIDFD {
+		pid, err := k.pidfdWaitTarget(t, id)
 		if err != nil {
-			return sentry.Return(fail(errno(err)))
+			return ret(fail(errno(err)))
 		}
 		idtype, id = unix.P_PID, pid
 	}
@@ -147,103 +145,13 @@ func (k *Kernel) waitid(t *sentry.Task) sentry.Action {
 			}
 			// With WNOHANG and nothing ready the kernel still writes
 			// a zeroed siginfo: callers test si_pid == 0.
-			if sentry.WriteStruct(t, infoAddr, &si) != nil {
+			if writeStruct(t, infoAddr, &si) != nil {
 				return -int64(unix.EFAULT)
 			}
 		}
-		if ruAddr != 0 {
-			ru := kernelRusage(r.Rusage)
-			if sentry.WriteStruct(t, ruAddr, &ru) != nil {
-				return -int64(unix.EFAULT)
-			}
+		if putRusage(t, ruAddr, r.Rusage) != nil {
+			return -int64(unix.EFAULT)
 		}
 		return 0
 	}, fail)
-}
-
-// pidfdTarget returns the PID a pidfd of task tid refers to, from the
-// kernel's fdinfo. EBADF if fd is not open, EINVAL if it is no pidfd.
-func pidfdTarget(tid, fd int) (int, error) {
-	if fd < 0 {
-		return 0, unix.EINVAL // as kernel_waitid checks before the fd
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%d", tid, fd))
-	if err != nil {
-		return 0, unix.EBADF
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "Pid:"); ok {
-			pid, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil || pid <= 0 {
-				// -1: the process is gone from the kernel (reaped by
-				// herd-init); POSIX-wise it may still be a zombie.
-				return 0, unix.ECHILD
-			}
-			return pid, nil
-		}
-	}
-	return 0, unix.EINVAL
-}
-
-// rusageChildren is the trapped case of getrusage: RUSAGE_CHILDREN. The
-// kernel's answer would count herd-init's reaping, not the caller's.
-func (k *Kernel) getrusage(t *sentry.Task) sentry.Action {
-	if int32(t.Arg(0)) != unix.RUSAGE_CHILDREN {
-		return sentry.Native()
-	}
-	cu, err := k.space.ChildrenRusage(caller(t))
-	if err != nil {
-		return sentry.Errno(errno(err))
-	}
-	ru := kernelRusage(cu)
-	if sentry.WriteStruct(t, t.Arg(1), &ru) != nil {
-		return sentry.Errno(unix.EFAULT)
-	}
-	return sentry.Return(0)
-}
-
-// times runs natively for the caller's own times and the return value,
-// then fills in the children's times from pidspace.
-func (k *Kernel) times(t *sentry.Task) sentry.Action {
-	buf := t.Arg(0)
-	if buf == 0 {
-		return sentry.Native()
-	}
-	return sentry.NativeThen(func(t *sentry.Task, ret int64) {
-		if ret < 0 && ret > -4096 {
-			return
-		}
-		cu, err := k.space.ChildrenRusage(caller(t))
-		if err != nil {
-			return
-		}
-		children := [2]int64{clockTicks(cu.Utime), clockTicks(cu.Stime)}
-		if sentry.WriteStruct(t, buf+16, &children) != nil {
-			t.SetReturn(-int64(unix.EFAULT))
-		}
-	})
-}
-
-// pidfdOpen runs natively (a pidfd of a local process is the kernel's)
-// and remembers which PID the new fd refers to: once herd-init has reaped
-// the kernel task, its fdinfo no longer says, but the child may still be
-// a zombie for waitid(P_PIDFD). PIDs of herd-init's threads are refused.
-func (k *Kernel) pidfdOpen(t *sentry.Task) sentry.Action {
-	pid := int(int32(t.Arg(0)))
-	if pid > 0 && pid <= herdInitMaxTID {
-		return sentry.Errno(unix.ESRCH)
-	}
-	return sentry.NativeThen(func(t *sentry.Task, ret int64) {
-		if ret >= 0 {
-			k.rememberPidfd(caller(t), int(ret), pid)
-		}
-	})
-}
-
-// rememberPidfd records that process owner's fd is a pidfd of target.
-func (k *Kernel) rememberPidfd(owner, fd, target int) {
-	if k.pidfds[owner] == nil {
-		k.pidfds[owner] = make(map[int]int)
-	}
-	k.pidfds[owner][fd] = target
 }

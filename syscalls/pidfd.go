@@ -1,0 +1,85 @@
+package syscalls
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// pidfdOpen runs natively (a pidfd of a local process is the kernel's)
+// and remembers which PID the new fd refers to: once herd-init has reaped
+// the kernel task, its fdinfo no longer says, but the child may still be
+// a zombie for waitid(P_PIDFD). PIDs of herd-init's threads are refused.
+func (k *Kernel) pidfdOpen(t task) action {
+	pid := int(int32(t.Arg(0)))
+	if pid > 0 && pid <= herdInitMaxTID {
+		return fail(unix.ESRCH)
+	}
+	return nativeThen(func(t task, ret int64) {
+		if ret >= 0 {
+			k.pidfds.remember(caller(t), int(ret), pid)
+		}
+	})
+}
+
+// pidfdWaitTarget is the PID waitid(P_PIDFD, fd) of t waits for.
+func (k *Kernel) pidfdWaitTarget(t task, fd int) (int, error) {
+	pid, err := t.PidfdTarget(fd)
+	if err == unix.ECHILD {
+		// Gone from the kernel (herd-init reaps at once) but perhaps
+		// a zombie in the process model: the PID this process opened
+		// the pidfd for.
+		if p, ok := k.pidfds.target(caller(t), fd); ok {
+			return p, nil
+		}
+	}
+	return pid, err
+}
+
+// pidfds remembers the target of each pidfd a process made, by process
+// and fd.
+type pidfds map[int]map[int]int
+
+// remember records that process owner's fd is a pidfd of target.
+func (p pidfds) remember(owner, fd, target int) {
+	if p[owner] == nil {
+		p[owner] = make(map[int]int)
+	}
+	p[owner][fd] = target
+}
+
+func (p pidfds) target(owner, fd int) (int, bool) {
+	pid, ok := p[owner][fd]
+	return pid, ok
+}
+
+// forget drops owner's pidfds (it exited: its fd table is gone).
+func (p pidfds) forget(owner int) { delete(p, owner) }
+
+// pidfdTarget returns the PID a pidfd of task tid refers to, from the
+// kernel's fdinfo. EBADF if fd is not open, EINVAL if it is no pidfd,
+// ECHILD if the process is gone from the kernel.
+func pidfdTarget(tid, fd int) (int, error) {
+	if fd < 0 {
+		return 0, unix.EINVAL // as kernel_waitid checks before the fd
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%d", tid, fd))
+	if err != nil {
+		return 0, unix.EBADF
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Pid:"); ok {
+			pid, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || pid <= 0 {
+				// -1: the process is gone from the kernel (reaped by
+				// herd-init); POSIX-wise it may still be a zombie.
+				return 0, unix.ECHILD
+			}
+			return pid, nil
+		}
+	}
+	return 0, unix.EINVAL
+}
