@@ -39,6 +39,7 @@ import (
 	"syscall"
 	"time"
 
+	"herd/node"
 	"herd/raftstate"
 	"herd/remote"
 )
@@ -254,13 +255,13 @@ func applyLatency(work string, n int) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	type node struct {
+	type benchNode struct {
 		store *raftstate.Store
 		lis   *remote.Listener
 		rpc   *remote.Server
 		pool  *remote.Pool
 	}
-	var nodes []*node
+	var nodes []*benchNode
 	defer func() {
 		for _, nd := range nodes {
 			nd.store.Shutdown()
@@ -285,14 +286,8 @@ func applyLatency(work string, n int) ([]row, error) {
 			lis.Close()
 			return nil, err
 		}
-		nd := &node{store: st, lis: lis, rpc: remote.NewServer(quiet), pool: remote.NewPool(creds)}
-		nd.rpc.Handle(remote.MsgForward, func(ctx context.Context, req *remote.Request) (any, error) {
-			var fr raftstate.ForwardRequest
-			if err := req.Decode(&fr); err != nil {
-				return nil, err
-			}
-			return st.ServeForwarded(ctx, req.Peer, &fr), nil
-		})
+		nd := &benchNode{store: st, lis: lis, rpc: remote.NewServer(quiet), pool: remote.NewPool(creds)}
+		nd.rpc.Handle(remote.MsgForward, node.ForwardHandler(st))
 		go nd.rpc.Serve(lis)
 		nodes = append(nodes, nd)
 	}
@@ -322,7 +317,7 @@ func applyLatency(work string, n int) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := raftstate.NewWriter(nodes[1].store, forwarder{nodes[1].pool})
+	w := raftstate.NewWriter(nodes[1].store, node.Forwarder{Pool: nodes[1].pool})
 	ds := make([]time.Duration, 0, n)
 	for range n {
 		t0 := time.Now()
@@ -340,16 +335,6 @@ func applyLatency(work string, n int) ([]row, error) {
 }
 
 func round(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
-
-type forwarder struct{ pool *remote.Pool }
-
-func (f forwarder) Forward(ctx context.Context, addr string, req *raftstate.ForwardRequest) (*raftstate.ForwardResponse, error) {
-	var resp raftstate.ForwardResponse
-	if err := f.pool.Client(addr).Call(ctx, remote.MsgForward, req, &resp); err != nil {
-		return nil, err
-	}
-	return &resp, nil
-}
 
 // psLatency starts n nodes, procs sleeping processes spread over them, and
 // times herd ps through n1.
