@@ -72,7 +72,9 @@ func nodeFlags() []cli.Flag {
 // nodeAction is herd node: the user's process checks the flags and
 // starts the daemon; the daemon (daemonEnv set) runs the node.
 func nodeAction(c *cli.Context) error {
-	if os.Getenv(daemonEnv) != "" {
+	// Only the re-executed process is pid 1 of a new namespace; set by
+	// anyone else, the variable means nothing.
+	if os.Getenv(daemonEnv) != "" && os.Getpid() == 1 {
 		os.Unsetenv(daemonEnv)
 		return daemonMain(c)
 	}
