@@ -50,13 +50,24 @@ func TestCLIUnknownCommand(t *testing.T) {
 	}
 }
 
-// An unknown flag: one error on stderr, written as the user wrote it,
-// a usage hint, nothing on stdout; status 2.
-func TestCLIUnknownFlag(t *testing.T) {
-	out, errOut, st := herdCLI(t, nil, "run", "--bogus", "--", "/bin/true")
-	if st != 2 || out != "" || strings.Count(errOut, "bogus") != 1 || !strings.Contains(errOut, "--bogus") ||
-		!strings.Contains(errOut, "herd run --help") {
-		t.Errorf("herd run --bogus: status %d, stdout %q, stderr %q; want 2, nothing, one error naming --bogus and a hint", st, out, errOut)
+// An unknown or missing flag: one error on stderr, written as the user
+// wrote it, a usage hint, nothing on stdout; status 2.
+func TestCLIUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args         []string
+		want, cmd    string
+		mentionsOnce string
+	}{
+		{[]string{"run", "--bogus", "--", "/bin/true"}, "--bogus", "herd run", "bogus"},
+		{[]string{"cluster", "down"}, "missing --dir", "herd cluster down", "--dir"},
+		{[]string{"cluster", "up", "--nodes", "x", "--dir", "/nonexistent"}, "--nodes", "herd cluster up", "nodes"},
+	} {
+		out, errOut, st := herdCLI(t, nil, tc.args...)
+		if st != 2 || out != "" || !strings.Contains(errOut, tc.want) || strings.Count(errOut, tc.mentionsOnce) != 1 ||
+			!strings.Contains(errOut, tc.cmd+" --help") {
+			t.Errorf("herd %q: status %d, stdout %q, stderr %q; want 2, nothing, one error with %q and a hint",
+				tc.args, st, out, errOut, tc.want)
+		}
 	}
 }
 

@@ -101,10 +101,30 @@ func unknownCommand(c *cli.Context, name string) {
 }
 
 // setUsageErrors gives c and its subcommands one clear message for a bad
-// flag, where cli's default prints the error twice and the whole help.
+// or missing flag, where cli's default prints the error twice, or the
+// whole help on stdout, and exits 1 or 125.
 func setUsageErrors(c *cli.Command, name string) {
 	if c.OnUsageError == nil {
 		c.OnUsageError = usageError(name)
+	}
+	var required []string
+	for _, f := range c.Flags {
+		if rf, ok := f.(cli.RequiredFlag); ok && rf.IsRequired() {
+			required = append(required, f.Names()[0])
+			if sf, ok := f.(*cli.StringFlag); ok {
+				sf.Required = false
+			}
+		}
+	}
+	if action := c.Action; action != nil && len(required) > 0 {
+		c.Action = func(ctx *cli.Context) error {
+			for _, f := range required {
+				if !ctx.IsSet(f) {
+					return usageExit(name, "missing --"+f)
+				}
+			}
+			return action(ctx)
+		}
 	}
 	for _, sub := range c.Subcommands {
 		setUsageErrors(sub, name+" "+sub.Name)
@@ -113,8 +133,14 @@ func setUsageErrors(c *cli.Command, name string) {
 
 func usageError(name string) cli.OnUsageErrorFunc {
 	return func(c *cli.Context, err error, _ bool) error {
-		return cli.Exit(fmt.Sprintf("%s: %s\nRun '%s --help' for usage.", name, flagMessage(err.Error()), name), 2)
+		return usageExit(name, flagMessage(err.Error()))
 	}
+}
+
+// usageExit is a usage error of command name: the message and a hint on
+// stderr, status 2.
+func usageExit(name, msg string) error {
+	return cli.Exit(fmt.Sprintf("%s: %s\nRun '%s --help' for usage.", name, msg, name), 2)
 }
 
 // longFlag is a flag name of two or more characters in a message of the
