@@ -1,15 +1,14 @@
 package main
 
 import (
-	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
 
 	"github.com/urfave/cli/v2"
 
-	"herd/pidspace"
-	"herd/sentry"
+	"herd/node"
 )
 
 // initCommand is herd-init: pid 1 of an embedded node's namespace, started
@@ -27,9 +26,6 @@ func initCommand() *cli.Command {
 	}
 }
 
-// embeddedNode is the node name of a private single-node cluster.
-const embeddedNode = "local"
-
 func initAction(c *cli.Context) error {
 	var logw io.Writer = io.Discard
 	level := slog.LevelInfo
@@ -38,35 +34,13 @@ func initAction(c *cli.Context) error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level}))
-	ctl := c.Int("ctl-fd")
-	fail := func(err error) error {
-		sendMsg(ctl, ctlMsg{Op: "error", Error: err.Error()})
-		return err
-	}
-	if err := sentry.BecomeInit(); err != nil {
-		return fail(err)
-	}
-	// A private node owns the whole PID space: its blocks come from an
-	// in-process source, already there when the first fork asks.
-	alloc := pidspace.NewBlockAllocator(context.Background(), pidspace.NewLocalBlocks(sentry.PIDMax), 0)
 	var strace io.Writer
 	if c.Bool("strace") {
 		strace = os.Stderr
 	}
-	n, err := startLocalNode(embeddedNode, alloc, strace, log)
-	if err != nil {
-		return fail(err)
+	err := node.RunEmbedded(c.Int("ctl-fd"), strace, log)
+	if errors.Is(err, node.ErrNothingLaunched) {
+		os.Exit(125) // nothing to wait for
 	}
-	idle := make(chan struct{})
-	n.s.Post(func() { n.k.OnIdle(func() { close(idle) }) })
-	// The embedded node serves exactly one launcher: the herd run that
-	// started it, on the socketpair it inherited. It lives until the
-	// launched program and everything it started are gone.
-	served := make(chan bool, 1)
-	go func() { served <- n.serveConn(ctl) }()
-	if !<-served {
-		os.Exit(125) // nothing was launched: nothing to wait for
-	}
-	<-idle
-	return nil
+	return err
 }

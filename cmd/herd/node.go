@@ -1,29 +1,32 @@
 package main
 
 import (
-	"bufio"
+	"context"
 	"errors"
 	"fmt"
-	"net"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 
-	"herd/remote"
+	"herd/launch"
+	"herd/node"
 	"herd/sentry"
 )
 
-// defaultSocket is where herd run looks for the local daemon.
-const defaultSocket = "/run/herd/herd.sock"
+// daemonEnv marks the re-executed herd node as the daemon, pid 1 of the
+// node's namespace. It is internal: not a flag, so users never see it.
+const daemonEnv = "HERD_INTERNAL_NODE_DAEMON"
+
+// tokenEnv carries a join token into herd node (and from herd node to its
+// daemon): the environment of a process is readable only by its owner,
+// where its command line is readable by every user of the host.
+const tokenEnv = "HERD_JOIN_TOKEN"
 
 func nodeCommand() *cli.Command {
 	return &cli.Command{
@@ -32,65 +35,116 @@ func nodeCommand() *cli.Command {
 		ArgsUsage: " ",
 		Description: "Runs this machine's node of a herd cluster: the cluster port (mutual TLS;\n" +
 			"Raft and herd RPC), the sentry, and the launcher socket herd run uses.\n" +
-			"--bootstrap creates a cluster and prints a join token; --join adds this node\n" +
-			"to one. Restarting with the same --data-dir rejoins with the node's identity\n" +
-			"(neither flag is needed then). SIGTERM stops the node cleanly; it stays a\n" +
-			"member (shown down) until `herd nodes remove`.",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "data-dir", Usage: "node state: certificates, Raft log and snapshots", Required: true},
-			&cli.StringFlag{Name: "listen", Usage: "cluster port `HOST:PORT`", Required: true},
-			&cli.StringFlag{Name: "advertise", Usage: "address other nodes dial, if not --listen's (`HOST:PORT`)"},
-			&cli.BoolFlag{Name: "bootstrap", Usage: "create a new cluster with this node as its first member"},
-			&cli.StringFlag{Name: "join", Usage: "join the cluster of the node at `HOST:PORT`"},
-			&cli.StringFlag{Name: "token", Usage: "join token printed by the bootstrap node", EnvVars: []string{"HERD_TOKEN"}},
-			&cli.StringFlag{Name: "name", Usage: "node id (default: the host name)"},
-			&cli.StringFlag{Name: "cpus", Usage: "CPUs to offer, as a `LIST` like 0-3,6 (default: all)"},
-			&cli.StringFlag{Name: "memory", Usage: "memory to offer, like 8G (default: all)"},
-			&cli.StringFlag{Name: "socket", Usage: "launcher socket `PATH`", Value: defaultSocket},
-			&cli.IntFlag{Name: "voters", Usage: "how many nodes vote in Raft (3 or 5)", Value: 3},
-			&cli.DurationFlag{Name: "election-timeout", Usage: "Raft heartbeat and election timeout", Value: time.Second, Hidden: true},
-			&cli.DurationFlag{Name: "suspect-after", Usage: "silence before a node is suspect", Value: 3 * time.Second, Hidden: true},
-			&cli.DurationFlag{Name: "down-after", Usage: "silence before a node is down", Value: 10 * time.Second, Hidden: true},
-			&cli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error", Value: "info"},
-			&cli.BoolFlag{Name: "pid1", Hidden: true, Usage: "internal: this is the daemon, pid 1 of the node's namespace"},
-		},
-		Action: func(c *cli.Context) error {
-			if c.Bool("pid1") {
-				return daemonMain(c)
-			}
-			return nodeAction(c)
-		},
+			"--bootstrap creates a cluster and prints a join token (also written to\n" +
+			"DIR/join-token); --join adds this node to one, with the token from\n" +
+			"--token-file or $" + tokenEnv + " (never on the command line, where every user\n" +
+			"of the host could read it). Restarting with the same --data-dir rejoins with\n" +
+			"the node's identity (neither flag is needed then). SIGTERM stops the node\n" +
+			"cleanly; it stays a member (shown down) until `herd nodes remove`.",
+		Flags:  nodeFlags(),
+		Action: nodeAction,
 	}
 }
 
-// nodeAction checks the flags, then re-executes herd as pid 1 of a new PID
-// and mount namespace (the network namespace is shared: the node listens on
-// the host's addresses), forwards SIGTERM, SIGINT and SIGHUP to it and exits
-// with its status. If this process is killed, the daemon gets SIGKILL and
-// the namespace dies with it.
-func nodeAction(c *cli.Context) error {
-	if c.Bool("bootstrap") && c.String("join") != "" {
-		return cli.Exit("herd node: --bootstrap and --join exclude each other", 2)
+func nodeFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "data-dir", Usage: "node state: certificates, Raft log and snapshots", Required: true},
+		&cli.StringFlag{Name: "listen", Usage: "cluster port `HOST:PORT`", Required: true},
+		&cli.StringFlag{Name: "advertise", Usage: "address other nodes dial, if not --listen's (`HOST:PORT`)"},
+		&cli.BoolFlag{Name: "bootstrap", Usage: "create a new cluster with this node as its first member"},
+		&cli.StringFlag{Name: "join", Usage: "join the cluster of the node at `HOST:PORT`"},
+		&cli.StringFlag{Name: "token-file", Usage: "read the join token from `FILE` (default $" + tokenEnv + ")"},
+		// Refused with a pointer to the safe ways; hidden so that nobody
+		// starts using it.
+		&cli.StringFlag{Name: "token", Hidden: true},
+		&cli.StringFlag{Name: "name", Usage: "node id (default: the host name)"},
+		&cli.StringFlag{Name: "cpus", Usage: "CPUs to offer, as a `LIST` like 0-3,6 (default: all)"},
+		&cli.StringFlag{Name: "memory", Usage: "memory to offer, like 8G (default: all)"},
+		&cli.StringFlag{Name: "socket", Usage: "launcher socket `PATH`", Value: launch.DefaultSocket},
+		&cli.IntFlag{Name: "voters", Usage: "how many nodes vote in Raft (3 or 5)", Value: node.DefaultVoters},
+		&cli.DurationFlag{Name: "election-timeout", Usage: "Raft heartbeat and election timeout", Value: node.DefaultElectionTimeout},
+		&cli.DurationFlag{Name: "suspect-after", Usage: "silence before a node is shown suspect", Value: node.DefaultSuspectAfter},
+		&cli.DurationFlag{Name: "down-after", Usage: "silence before a node is shown down", Value: node.DefaultDownAfter},
+		&cli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error", Value: "info"},
 	}
-	if c.String("join") != "" && c.String("token") == "" {
-		return cli.Exit("herd node: --join needs --token", 2)
+}
+
+// nodeAction is herd node: the user's process checks the flags and
+// starts the daemon; the daemon (daemonEnv set) runs the node.
+func nodeAction(c *cli.Context) error {
+	// Only the re-executed process is pid 1 of a new namespace; set by
+	// anyone else, the variable means nothing.
+	if os.Getenv(daemonEnv) != "" && os.Getpid() == 1 {
+		os.Unsetenv(daemonEnv)
+		return daemonMain(c)
+	}
+	cfg, err := nodeConfig(c)
+	if err != nil {
+		return err
+	}
+	if err := cfg.Check(); err != nil {
+		return cli.Exit("herd node: "+err.Error(), 2)
 	}
 	if os.Geteuid() != 0 {
 		return cli.Exit("herd node: must run as root (it creates namespaces and traces processes)", 1)
 	}
+	return startDaemon(cfg.Token)
+}
+
+// nodeConfig is the node.Config the flags say, but for the logger.
+func nodeConfig(c *cli.Context) (node.Config, error) {
+	token, err := joinToken(c)
+	if err != nil {
+		return node.Config{}, err
+	}
+	return node.Config{
+		DataDir: c.String("data-dir"), Listen: c.String("listen"), Advertise: c.String("advertise"),
+		Bootstrap: c.Bool("bootstrap"), Join: c.String("join"), Token: token,
+		Name: c.String("name"), CPUs: c.String("cpus"), Memory: c.String("memory"),
+		Socket: c.String("socket"), Voters: c.Int("voters"),
+		ElectionTimeout: c.Duration("election-timeout"),
+		SuspectAfter:    c.Duration("suspect-after"),
+		DownAfter:       c.Duration("down-after"),
+	}, nil
+}
+
+// joinToken is the join token from --token-file or the environment. A
+// token on the command line is refused: ps shows it to every user.
+func joinToken(c *cli.Context) (string, error) {
+	if c.IsSet("token") {
+		return "", cli.Exit("herd node: --token would show the join token to every user of this host (ps):\n"+
+			"give it with --token-file FILE or in $"+tokenEnv, 2)
+	}
+	if path := c.String("token-file"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", cli.Exit(fmt.Sprintf("herd node: --token-file: %v", err), 2)
+		}
+		tok := strings.TrimSpace(string(b))
+		if tok == "" {
+			return "", cli.Exit(fmt.Sprintf("herd node: --token-file %s is empty", path), 2)
+		}
+		return tok, nil
+	}
+	return strings.TrimSpace(os.Getenv(tokenEnv)), nil
+}
+
+// startDaemon re-executes herd node as pid 1 of a new PID and mount
+// namespace (the network namespace is shared: the node listens on the
+// host's addresses), forwards SIGTERM, SIGINT and SIGHUP to it and exits
+// with its status. If this process is killed, the daemon gets SIGKILL and
+// the namespace dies with it. The token goes in the environment.
+func startDaemon(token string) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find the herd binary: %w", err)
 	}
-	args := append([]string{"herd"}, os.Args[1:]...)
-	// After "node", so the flag belongs to the subcommand.
-	for i, a := range args {
-		if a == "node" {
-			args = append(args[:i+1], append([]string{"--pid1"}, args[i+1:]...)...)
-			break
-		}
+	env := append(os.Environ(), daemonEnv+"=1")
+	if token != "" {
+		env = append(env, tokenEnv+"="+token)
 	}
-	cmd := &exec.Cmd{Path: exe, Args: args, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+	cmd := &exec.Cmd{Path: exe, Args: append([]string{"herd"}, os.Args[1:]...), Env: env,
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
@@ -108,7 +162,11 @@ func nodeAction(c *cli.Context) error {
 			cmd.Process.Signal(s)
 		}
 	}()
-	err = cmd.Wait()
+	return exitStatus(cmd.Wait(), "run node daemon")
+}
+
+// exitStatus makes a child's end this process's exit status.
+func exitStatus(err error, what string) error {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		ws := ee.Sys().(syscall.WaitStatus)
@@ -118,181 +176,47 @@ func nodeAction(c *cli.Context) error {
 		return cli.Exit("", ws.ExitStatus())
 	}
 	if err != nil {
-		return fmt.Errorf("run node daemon: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }
 
-// nodeResources are the CPUs and memory a node offers.
-func nodeResources(cpus, memory string) ([]int, uint64, error) {
-	var list []int
-	if cpus == "" {
-		var set unix.CPUSet
-		if err := unix.SchedGetaffinity(0, &set); err != nil {
-			return nil, 0, fmt.Errorf("read cpu affinity: %w", err)
-		}
-		for i := 0; i < len(set)*64; i++ {
-			if set.IsSet(i) {
-				list = append(list, i)
-			}
-		}
-	} else {
-		var err error
-		if list, err = parseCPUList(cpus); err != nil {
-			return nil, 0, err
-		}
-	}
-	var mem uint64
-	if memory == "" {
-		var err error
-		if mem, err = memTotal(); err != nil {
-			return nil, 0, err
-		}
-	} else {
-		var err error
-		if mem, err = parseSize(memory); err != nil {
-			return nil, 0, err
-		}
-	}
-	return list, mem, nil
-}
-
-// parseCPUList parses a kernel-style CPU list: "0-3,6".
-func parseCPUList(s string) ([]int, error) {
-	var out []int
-	seen := map[int]bool{}
-	for _, part := range strings.Split(s, ",") {
-		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
-		a, err := strconv.Atoi(lo)
-		b := a
-		if err == nil && isRange {
-			b, err = strconv.Atoi(hi)
-		}
-		if err != nil || a < 0 || b < a || b >= 1<<16 {
-			return nil, fmt.Errorf("cpu list %q: bad element %q", s, part)
-		}
-		for i := a; i <= b; i++ {
-			if !seen[i] {
-				seen[i] = true
-				out = append(out, i)
-			}
-		}
-	}
-	return out, nil
-}
-
-// parseSize parses a byte count with an optional K, M, G or T suffix
-// (powers of 1024).
-func parseSize(s string) (uint64, error) {
-	t := strings.TrimSuffix(strings.ToUpper(strings.TrimSpace(s)), "B")
-	mult := uint64(1)
-	if n := len(t); n > 0 {
-		switch t[n-1] {
-		case 'K':
-			mult = 1 << 10
-		case 'M':
-			mult = 1 << 20
-		case 'G':
-			mult = 1 << 30
-		case 'T':
-			mult = 1 << 40
-		}
-		if mult != 1 {
-			t = t[:n-1]
-		}
-	}
-	v, err := strconv.ParseUint(t, 10, 64)
-	if err != nil || v == 0 || v > (1<<63)/mult {
-		return 0, fmt.Errorf("memory size %q: want a number with an optional K, M, G or T", s)
-	}
-	return v * mult, nil
-}
-
-func memTotal() (uint64, error) {
-	f, err := os.Open("/proc/meminfo")
+// daemonMain is the node daemon, pid 1 of the node's namespace: it runs
+// the node until SIGTERM or SIGINT, even while joining.
+func daemonMain(c *cli.Context) error {
+	cfg, err := nodeConfig(c)
 	if err != nil {
-		return 0, fmt.Errorf("read memory size: %w", err)
+		return err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
-			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("read memory size: %w", err)
-			}
-			return kb << 10, nil
-		}
+	os.Unsetenv(tokenEnv)
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
+		return cli.Exit(fmt.Sprintf("herd node: --log-level: %v", err), 2)
 	}
-	return 0, errors.New("read memory size: no MemTotal in /proc/meminfo")
+	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	err = node.Run(ctx, cfg)
+	var ue *node.UsageError
+	if errors.As(err, &ue) {
+		return cli.Exit("herd node: "+ue.Msg, 2)
+	}
+	return err
 }
 
-// nodeName is the default node id: the host name, made a valid id.
-func nodeName() string {
-	h, err := os.Hostname()
-	if err != nil || h == "" {
-		return "node"
-	}
-	h, _, _ = strings.Cut(h, ".")
-	if remote.ValidateNodeID(h) != nil {
-		return "node"
-	}
-	return h
+// socketFlag is the --socket flag of the commands that talk to a daemon.
+func socketFlag() cli.Flag {
+	return &cli.StringFlag{Name: "socket", Usage: "node daemon socket `PATH` (default $HERD_SOCKET, else " + launch.DefaultSocket + ")"}
 }
 
-// advertiseHosts are the names a node's certificate is issued for: the
-// host of its advertised address.
-func advertiseHosts(addr string) ([]string, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("address %q: %w", addr, err)
+// socketPath is the daemon socket to use: --socket, $HERD_SOCKET, or the
+// default.
+func socketPath(c *cli.Context) string {
+	if p := c.String("socket"); p != "" {
+		return p
 	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
-		return nil, fmt.Errorf("address %q is not dialable: give --advertise", addr)
+	if p := os.Getenv("HERD_SOCKET"); p != "" {
+		return p
 	}
-	return []string{host}, nil
-}
-
-// listenUnix makes the launcher socket at path: SOCK_SEQPACKET, mode 0666
-// so that every user can run programs (as themselves). A stale socket
-// whose daemon is gone is replaced; a live one is an error.
-func listenUnix(path string) (int, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return -1, fmt.Errorf("launcher socket: %w", err)
-	}
-	if fd, err := dialSocket(path); err == nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("launcher socket %s: another node daemon is serving it", path)
-	}
-	os.Remove(path)
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return -1, fmt.Errorf("launcher socket: %w", err)
-	}
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("launcher socket %s: %w", path, err)
-	}
-	if err := os.Chmod(path, 0o666); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("launcher socket %s: %w", path, err)
-	}
-	if err := unix.Listen(fd, 128); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("launcher socket %s: %w", path, err)
-	}
-	return fd, nil
-}
-
-// dialSocket connects to a node daemon's launcher socket.
-func dialSocket(path string) (int, error) {
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return -1, err
-	}
-	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("connect to %s: %w", path, err)
-	}
-	return fd, nil
+	return launch.DefaultSocket
 }

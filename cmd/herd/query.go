@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -13,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"herd/launch"
 	"herd/remote"
 )
 
@@ -36,7 +38,7 @@ func nodesCommand() *cli.Command {
 				if c.NArg() != 1 {
 					return cli.Exit("herd nodes remove: usage: herd nodes remove ID", 2)
 				}
-				if _, err := query(c, "nodes remove", ctlMsg{Op: "remove", Node: c.Args().First()}); err != nil {
+				if _, err := query(c, "nodes remove", launch.Msg{Op: launch.OpRemove, Node: c.Args().First()}); err != nil {
 					return err
 				}
 				return nil
@@ -62,42 +64,22 @@ func psCommand() *cli.Command {
 	}
 }
 
-// query sends one request to the daemon and collects its answer; procs
-// answers come in several messages.
-func query(c *cli.Context, name string, req ctlMsg) (ctlMsg, error) {
-	path := socketPath(c)
-	fd, err := dialSocket(path)
+// query sends one request to the daemon and collects its answer.
+func query(c *cli.Context, name string, req launch.Msg) (launch.Msg, error) {
+	fd, err := launch.Dial(socketPath(c))
 	if err != nil {
-		return ctlMsg{}, cli.Exit(fmt.Sprintf("herd %s: no node daemon: %v", name, err), 1)
+		return launch.Msg{}, cli.Exit(fmt.Sprintf("herd %s: no node daemon: %v", name, err), 1)
 	}
 	defer unix.Close(fd)
-	if err := sendMsg(fd, req); err != nil {
-		return ctlMsg{}, err
+	m, err := launch.Query(fd, req)
+	var ne *launch.NodeError
+	switch {
+	case errors.Is(err, launch.ErrHungUp):
+		return launch.Msg{}, cli.Exit(fmt.Sprintf("herd %s: the node daemon hung up", name), 1)
+	case errors.As(err, &ne):
+		return launch.Msg{}, cli.Exit(fmt.Sprintf("herd %s: %s", name, ne.Msg), 1)
 	}
-	var all ctlMsg
-	for {
-		m, files, err := recvMsg(fd)
-		closeAll(files)
-		if err != nil {
-			return ctlMsg{}, err
-		}
-		switch m.Op {
-		case "":
-			return ctlMsg{}, cli.Exit(fmt.Sprintf("herd %s: the node daemon hung up", name), 1)
-		case "error":
-			return ctlMsg{}, cli.Exit(fmt.Sprintf("herd %s: %s", name, m.Error), 1)
-		case "procs":
-			all.Op = m.Op
-			all.Procs = append(all.Procs, m.Procs...)
-			all.Errors = append(all.Errors, m.Errors...)
-			if m.More {
-				continue
-			}
-			return all, nil
-		default:
-			return m, nil
-		}
-	}
+	return m, err
 }
 
 func warnUnreachable(errs []string) {
@@ -108,14 +90,14 @@ func warnUnreachable(errs []string) {
 
 func nodesAction(c *cli.Context) error {
 	// A node that does not answer shows "-" for load and processes.
-	m, err := query(c, "nodes", ctlMsg{Op: "nodes"})
+	m, err := query(c, "nodes", launch.Msg{Op: launch.OpNodes})
 	if err != nil {
 		return err
 	}
 	if c.Bool("json") {
 		rows := m.Nodes
 		if rows == nil {
-			rows = []nodeRow{}
+			rows = []launch.NodeRow{}
 		}
 		return printJSON(rows)
 	}
@@ -147,7 +129,7 @@ func psAction(c *cli.Context) error {
 		}
 		wantUID, byUser = uid, true
 	}
-	m, err := query(c, "ps", ctlMsg{Op: "ps", Node: c.String("node")})
+	m, err := query(c, "ps", launch.Msg{Op: launch.OpPs, Node: c.String("node")})
 	if err != nil {
 		return err
 	}

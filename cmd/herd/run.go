@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"herd/launch"
 	"herd/sentry"
 )
 
@@ -109,122 +111,113 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	ignored := ignoredSignals()
-	isIgnored := func(sig syscall.Signal) bool {
-		for _, s := range ignored {
-			if s == int(sig) {
-				return true
-			}
-		}
-		return false
-	}
-
 	// The caller's terminal: the program becomes its foreground job if
 	// we are the foreground job now.
 	foreground := false
 	if pgrp, err := unix.IoctlGetInt(0, unix.TIOCGPGRP); err == nil && pgrp == unix.Getpgrp() {
 		foreground = true
 	}
-
-	ctl, daemon := -1, false
-	if !c.Bool("strace") && c.String("debug-log") == "" {
-		// No daemon (no socket, or nobody listening on it): a private node.
-		// Any other failure, such as a socket we may not use, is an error:
-		// a program silently run outside the cluster would surprise.
-		fd, err := dialSocket(socketPath(c))
-		switch {
-		case err == nil:
-			ctl, daemon = fd, true
-		case !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ECONNREFUSED):
-			return cli.Exit(fmt.Sprintf("herd run: %v", err), 125)
-		}
+	conn, daemon, err := connect(c)
+	if err != nil {
+		return err
 	}
-	if ctl < 0 {
-		if ctl, err = startEmbeddedNode(c); err != nil {
-			return err
-		}
-	}
-
 	wd, _ := os.Getwd()
 	// Who runs the program is not said here: the node reads it from the
 	// socket (SO_PEERCRED, SO_PEERGROUPS).
-	req := ctlMsg{
-		Op: "run", Path: path, Argv: args, Env: os.Environ(), Dir: wd,
-		Foreground: foreground, Ignored: ignored,
-	}
-	stdio := []*os.File{os.Stdin, os.Stdout, os.Stderr}
-	var pty *ptyProxy
+	cmd := &launch.Cmd{Conn: conn, Path: path, Args: args, Env: os.Environ(), Dir: wd,
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Foreground: foreground, Ignored: ignoredSignals()}
+	var pty *launch.PTY
 	if daemon && foreground && isTerminal(1) {
 		// The daemon cannot hand the program our terminal: give it one
-		// of its own, proxied (see ptyProxy).
-		if pty, err = startPTY(); err != nil {
+		// of its own, proxied (see launch.PTY).
+		if pty, err = launch.OpenPTY(); err != nil {
 			return cli.Exit(fmt.Sprintf("herd run: %v", err), 125)
 		}
-		defer pty.finish()
-		req.Foreground, req.Session = false, true
-		stdio = []*os.File{pty.slave, pty.slave, pty.slave}
+		defer pty.Finish()
+		cmd.Foreground, cmd.Session = false, true
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = pty.Slave, pty.Slave, pty.Slave
 	}
-	if err := sendMsg(ctl, req, stdio...); err != nil {
+	if err := cmd.Start(); err != nil {
 		return err
 	}
 	if pty != nil {
-		pty.slave.Close()
-		pty.run()
+		pty.Slave.Close()
+		pty.Run()
 	}
+	forwardSignals(cmd, cmd.Ignored)
+	return waitProgram(cmd, pty, foreground)
+}
 
-	// Forward the signals a user sends a foreground job.
+// connect connects to the local node daemon, or, with no daemon (no
+// socket, or nobody listening on it) or with --strace or --debug-log,
+// starts a private node. Any other failure, such as a socket we may not
+// use, is an error: a program silently run outside the cluster would
+// surprise.
+func connect(c *cli.Context) (conn int, daemon bool, err error) {
+	if !c.Bool("strace") && c.String("debug-log") == "" {
+		fd, err := launch.Dial(socketPath(c))
+		switch {
+		case err == nil:
+			return fd, true, nil
+		case !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ECONNREFUSED):
+			return -1, false, cli.Exit(fmt.Sprintf("herd run: %v", err), 125)
+		}
+	}
+	fd, err := startEmbeddedNode(c)
+	return fd, false, err
+}
+
+// forwardSignals forwards the signals a user sends a foreground job, but
+// those the caller ignores.
+func forwardSignals(cmd *launch.Cmd, ignored []int) {
 	sigs := make(chan os.Signal, 8)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
-		if !isIgnored(sig) {
+		if !slices.Contains(ignored, int(sig)) {
 			signal.Notify(sigs, sig)
 		}
 	}
 	go func() {
 		for sig := range sigs {
-			sendMsg(ctl, ctlMsg{Op: "signal", Sig: int(sig.(syscall.Signal))})
+			cmd.Signal(sig.(syscall.Signal))
 		}
 	}()
+}
 
-	for {
-		m, files, err := recvMsg(ctl)
-		for _, f := range files {
-			f.Close()
-		}
-		if err != nil {
-			return err
-		}
-		switch m.Op {
-		case "started":
-		case "error":
-			return cli.Exit("herd: "+m.Error, 126)
-		case "exited":
-			if pty != nil {
-				pty.finish()
-			}
-			if foreground && pty == nil {
-				signal.Ignore(syscall.SIGTTOU)
-				unix.IoctlSetPointerInt(0, unix.TIOCSPGRP, unix.Getpgrp())
-			}
-			ws := syscall.WaitStatus(m.Status)
-			if ws.Signaled() {
-				return cli.Exit("", 128+int(ws.Signal()))
-			}
-			return cli.Exit("", ws.ExitStatus())
-		case "":
-			return cli.Exit("herd: the node stopped before the program exited", 125)
-		}
+// waitProgram waits for the program and exits as it did; the caller's
+// terminal is given back to us first.
+func waitProgram(cmd *launch.Cmd, pty *launch.PTY, foreground bool) error {
+	ws, err := cmd.Wait()
+	var ne *launch.NodeError
+	switch {
+	case errors.As(err, &ne):
+		return cli.Exit("herd: "+ne.Msg, 126)
+	case errors.Is(err, launch.ErrHungUp):
+		return cli.Exit("herd: the node stopped before the program exited", 125)
+	case err != nil:
+		return err
 	}
+	if pty != nil {
+		pty.Finish()
+	}
+	if foreground && pty == nil {
+		signal.Ignore(syscall.SIGTTOU)
+		unix.IoctlSetPointerInt(0, unix.TIOCSPGRP, unix.Getpgrp())
+	}
+	if ws.Signaled() {
+		return cli.Exit("", 128+int(ws.Signal()))
+	}
+	return cli.Exit("", ws.ExitStatus())
 }
 
 // startEmbeddedNode starts a private node, herd-init in new namespaces,
 // and returns the launcher's end of its control socket.
 func startEmbeddedNode(c *cli.Context) (int, error) {
-	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	ctl, nodeFD, err := launch.Pair()
 	if err != nil {
-		return -1, fmt.Errorf("make control socket: %w", err)
+		return -1, err
 	}
-	ctl := pair[0]
-	nodeEnd := os.NewFile(uintptr(pair[1]), "ctl")
+	nodeEnd := os.NewFile(uintptr(nodeFD), "ctl")
 	defer nodeEnd.Close()
 	exe, err := os.Executable()
 	if err != nil {
@@ -254,26 +247,8 @@ func startEmbeddedNode(c *cli.Context) (int, error) {
 	nodeEnd.Close()
 	// herd-init outlives us while the program's background children
 	// run; never wait for it here.
-	defer cmd.Process.Release()
-
+	cmd.Process.Release()
 	return ctl, nil
-}
-
-// socketFlag is the --socket flag of the commands that talk to a daemon.
-func socketFlag() cli.Flag {
-	return &cli.StringFlag{Name: "socket", Usage: "node daemon socket `PATH` (default $HERD_SOCKET, else " + defaultSocket + ")"}
-}
-
-// socketPath is the daemon socket to use: --socket, $HERD_SOCKET, or the
-// default.
-func socketPath(c *cli.Context) string {
-	if p := c.String("socket"); p != "" {
-		return p
-	}
-	if p := os.Getenv("HERD_SOCKET"); p != "" {
-		return p
-	}
-	return defaultSocket
 }
 
 // isTerminal reports whether fd is a terminal.

@@ -360,3 +360,35 @@ func (c *testCluster) pidOf(i int) int {
 	}
 	return pid
 }
+
+// eval "$(herd cluster up ...)" sets HERD_SOCKET for the commands after
+// it: cluster up prints one export line on stdout, and the rest on
+// stderr.
+func TestClusterUpEval(t *testing.T) {
+	needRoot(t)
+	c := &testCluster{t: t, dir: t.TempDir(), n: 1}
+	t.Cleanup(c.destroy)
+	script := `out=$("$HERD" cluster up --nodes 1 --dir "$DIR") || exit 1
+printf '%s\n' "$out" >"$DIR/up.out"
+eval "$out"
+exec "$HERD" nodes --json`
+	cmd := exec.Command("/bin/sh", "-c", script)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "HERD_SOCKET=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "HERD="+herdBin, "DIR="+c.dir)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("eval \"$(herd cluster up)\"; herd nodes: %v\n%s", err, out)
+	}
+	up, _ := os.ReadFile(filepath.Join(c.dir, "up.out"))
+	if want := "export HERD_SOCKET=" + c.sock(1) + "\n"; string(up) != want {
+		t.Errorf("herd cluster up printed %q on stdout, want only %q", up, want)
+	}
+	var rows []nodeRow
+	if err := json.Unmarshal(out, &rows); err != nil || len(rows) != 1 || rows[0].Address != c.addr(1) {
+		t.Errorf("herd nodes after eval: %v %s; want this cluster's n1 at %s", err, out, c.addr(1))
+	}
+}

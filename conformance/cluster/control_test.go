@@ -151,7 +151,18 @@ func TestRefusals(t *testing.T) {
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		cmd := exec.CommandContext(ctx, herdBin, "node", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0",
-			"--socket", filepath.Join(t.TempDir(), "s.sock"), "--name", "intruder", "--join", addr, "--token", tc.token)
+			"--socket", filepath.Join(t.TempDir(), "s.sock"), "--name", "intruder", "--join", addr)
+		// The token never goes on a command line: one case through
+		// --token-file, the others through the environment.
+		if tc.name == "wrong secret" {
+			file := filepath.Join(t.TempDir(), "token")
+			if err := os.WriteFile(file, []byte(tc.token+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cmd.Args = append(cmd.Args, "--token-file", file)
+		} else {
+			cmd.Env = append(os.Environ(), "HERD_JOIN_TOKEN="+tc.token)
+		}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		out, err := cmd.CombinedOutput()
 		cancel()

@@ -39,6 +39,7 @@ import (
 	"syscall"
 	"time"
 
+	"herd/node"
 	"herd/raftstate"
 	"herd/remote"
 )
@@ -245,6 +246,70 @@ func spread(xs []float64) string {
 	return fmt.Sprintf("%.0f–%.0f", s[0], s[len(s)-1])
 }
 
+// benchNode is a Raft replica on a real cluster port, without the rest
+// of a node.
+type benchNode struct {
+	store *raftstate.Store
+	lis   *remote.Listener
+	rpc   *remote.Server
+	pool  *remote.Pool
+}
+
+func (nd *benchNode) close() {
+	nd.store.Shutdown()
+	nd.rpc.Close()
+	nd.pool.Close()
+	nd.lis.Close()
+}
+
+// startBenchNode opens replica id of the CA's cluster on a free port,
+// serving forwarded writes as a node does.
+func startBenchNode(work string, ca *remote.CA, id string, log *slog.Logger) (*benchNode, error) {
+	creds, err := ca.Issue(id, []string{"127.0.0.1"})
+	if err != nil {
+		return nil, err
+	}
+	lis, err := remote.Listen("127.0.0.1:0", remote.ListenerConfig{Credentials: creds, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	st, err := raftstate.Open(raftstate.Config{NodeID: id, DataDir: filepath.Join(work, "raft-"+id),
+		StreamLayer: lis.Raft(), Logger: log})
+	if err != nil {
+		lis.Close()
+		return nil, err
+	}
+	nd := &benchNode{store: st, lis: lis, rpc: remote.NewServer(log), pool: remote.NewPool(creds)}
+	nd.rpc.Handle(remote.MsgForward, node.ForwardHandler(st))
+	go nd.rpc.Serve(lis)
+	return nd, nil
+}
+
+// formCluster makes nodes one Raft cluster and waits until every replica
+// sees all members.
+func formCluster(ctx context.Context, nodes []*benchNode) error {
+	member := func(i int) raftstate.Member {
+		return raftstate.Member{ID: fmt.Sprintf("b%d", i), Address: nodes[i].lis.Addr().String(), CPUs: 1}
+	}
+	if err := nodes[0].store.Bootstrap(ctx, member(0)); err != nil {
+		return err
+	}
+	for i := 1; i < len(nodes); i++ {
+		if _, err := nodes[0].store.Join(ctx, member(i)); err != nil {
+			return err
+		}
+	}
+	for _, nd := range nodes {
+		for len(nd.store.Members()) < len(nodes) {
+			if ctx.Err() != nil {
+				return fmt.Errorf("raft cluster did not form: %w", ctx.Err())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
 // applyLatency runs a three-node Raft cluster in this process over the
 // real cluster port (remote's TLS listener and stream layer), as the
 // daemons do, and times no-op commits.
@@ -254,75 +319,29 @@ func applyLatency(work string, n int) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	type node struct {
-		store *raftstate.Store
-		lis   *remote.Listener
-		rpc   *remote.Server
-		pool  *remote.Pool
-	}
-	var nodes []*node
+	var nodes []*benchNode
 	defer func() {
 		for _, nd := range nodes {
-			nd.store.Shutdown()
-			nd.rpc.Close()
-			nd.pool.Close()
-			nd.lis.Close()
+			nd.close()
 		}
 	}()
 	for i := range 3 {
-		id := fmt.Sprintf("b%d", i)
-		creds, err := ca.Issue(id, []string{"127.0.0.1"})
+		nd, err := startBenchNode(work, ca, fmt.Sprintf("b%d", i), quiet)
 		if err != nil {
 			return nil, err
 		}
-		lis, err := remote.Listen("127.0.0.1:0", remote.ListenerConfig{Credentials: creds, Logger: quiet})
-		if err != nil {
-			return nil, err
-		}
-		st, err := raftstate.Open(raftstate.Config{NodeID: id, DataDir: filepath.Join(work, "raft-"+id),
-			StreamLayer: lis.Raft(), Logger: quiet})
-		if err != nil {
-			lis.Close()
-			return nil, err
-		}
-		nd := &node{store: st, lis: lis, rpc: remote.NewServer(quiet), pool: remote.NewPool(creds)}
-		nd.rpc.Handle(remote.MsgForward, func(ctx context.Context, req *remote.Request) (any, error) {
-			var fr raftstate.ForwardRequest
-			if err := req.Decode(&fr); err != nil {
-				return nil, err
-			}
-			return st.ServeForwarded(ctx, req.Peer, &fr), nil
-		})
-		go nd.rpc.Serve(lis)
 		nodes = append(nodes, nd)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	member := func(i int) raftstate.Member {
-		return raftstate.Member{ID: fmt.Sprintf("b%d", i), Address: nodes[i].lis.Addr().String(), CPUs: 1}
-	}
-	if err := nodes[0].store.Bootstrap(ctx, member(0)); err != nil {
+	if err := formCluster(ctx, nodes); err != nil {
 		return nil, err
 	}
-	for i := 1; i < 3; i++ {
-		if _, err := nodes[0].store.Join(ctx, member(i)); err != nil {
-			return nil, err
-		}
-	}
-	for _, nd := range nodes {
-		for len(nd.store.Members()) < 3 {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("raft cluster did not form: %w", ctx.Err())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	leader := nodes[0].store
-	p50, p99, err := raftstate.MeasureApplyLatency(leader, n)
+	p50, p99, err := raftstate.MeasureApplyLatency(nodes[0].store, n)
 	if err != nil {
 		return nil, err
 	}
-	w := raftstate.NewWriter(nodes[1].store, forwarder{nodes[1].pool})
+	w := raftstate.NewWriter(nodes[1].store, node.Forwarder{Pool: nodes[1].pool})
 	ds := make([]time.Duration, 0, n)
 	for range n {
 		t0 := time.Now()
@@ -340,16 +359,6 @@ func applyLatency(work string, n int) ([]row, error) {
 }
 
 func round(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
-
-type forwarder struct{ pool *remote.Pool }
-
-func (f forwarder) Forward(ctx context.Context, addr string, req *raftstate.ForwardRequest) (*raftstate.ForwardResponse, error) {
-	var resp raftstate.ForwardResponse
-	if err := f.pool.Client(addr).Call(ctx, remote.MsgForward, req, &resp); err != nil {
-		return nil, err
-	}
-	return &resp, nil
-}
 
 // psLatency starts n nodes, procs sleeping processes spread over them, and
 // times herd ps through n1.

@@ -1,0 +1,95 @@
+package node
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"herd/launch"
+	"herd/pidspace"
+	"herd/sentry"
+	"herd/syscalls"
+)
+
+// Local is the node-local half of a node, in pid 1 of its namespace (in
+// the daemon and in herd run's embedded node alike): the process model,
+// the emulated kernel and the sentry. It runs programs for the launcher
+// socket (launch.Runner).
+type Local struct {
+	Name   string
+	alloc  *pidspace.BlockAllocator
+	sentry *sentry.Sentry
+	kernel *syscalls.Kernel
+	log    *slog.Logger
+}
+
+// firstBlockTimeout bounds the wait for the node's first PID block.
+const firstBlockTimeout = 30 * time.Second
+
+// StartLocal assembles and starts the node-local half in pid 1 (after
+// sentry.BecomeInit): PIDs come from alloc, whose first block it waits
+// for, so that the first launch does not wait for a lease on the tracer
+// thread. strace, if not nil, gets a line per trapped syscall.
+func StartLocal(name string, alloc *pidspace.BlockAllocator, strace io.Writer, log *slog.Logger) (*Local, error) {
+	deadline := time.Now().Add(firstBlockTimeout)
+	for alloc.FreePIDs() == 0 {
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("start node %s: no pid block after %v", name, firstBlockTimeout)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	space := pidspace.NewSpace(name, alloc)
+	if err := space.AddInit(); err != nil {
+		return nil, fmt.Errorf("start node %s: %w", name, err)
+	}
+	k := syscalls.NewKernel(name, space, alloc, log)
+	s, err := sentry.New(sentry.Config{Table: k.Table(), Hooks: k, Log: log, Strace: strace})
+	if err != nil {
+		return nil, fmt.Errorf("start node %s: %w", name, err)
+	}
+	k.Attach(s)
+	if err := s.Start(); err != nil {
+		return nil, fmt.Errorf("start node %s: %w", name, err)
+	}
+	return &Local{Name: name, alloc: alloc, sentry: s, kernel: k, log: log}, nil
+}
+
+// Space is the node's process model; read it only on the tracer thread
+// or through its own locking (pidspace.Space.List).
+func (l *Local) Space() *pidspace.Space { return l.kernel.Space() }
+
+// Launch implements launch.Runner: it runs the request on the tracer
+// thread and returns at once.
+func (l *Local) Launch(req *launch.Request, started func(pid, launcher int, err error), exited func(unix.WaitStatus)) {
+	spec := sentry.SpawnSpec{
+		Path: req.Path, Argv: req.Argv, Env: req.Env, Dir: req.Dir,
+		UID: req.UID, GID: req.GID, Groups: req.Groups,
+		Stdio:      req.Stdio,
+		Foreground: req.Foreground, Session: req.Session, Ignored: req.Ignored,
+	}
+	uid, gid := req.UID, req.GID
+	creds := pidspace.Creds{RUID: uid, EUID: uid, SUID: uid, RGID: gid, EGID: gid, SGID: gid}
+	l.sentry.Post(func() {
+		l.kernel.Launch(spec, creds, func(pid int, err error) {
+			if err != nil {
+				started(0, 0, err)
+				return
+			}
+			started(pid, l.kernel.LauncherOf(pid), nil)
+		}, exited)
+	})
+}
+
+// Signal implements launch.Runner.
+func (l *Local) Signal(launcher, sig int) {
+	l.sentry.Post(func() { l.kernel.SignalLaunch(launcher, sig) })
+}
+
+// OnIdle calls f (once, on the tracer thread) when no launch and no task
+// is left.
+func (l *Local) OnIdle(f func()) {
+	l.sentry.Post(func() { l.kernel.OnIdle(f) })
+}

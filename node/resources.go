@@ -1,0 +1,148 @@
+package node
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"herd/remote"
+)
+
+// Resources are the CPUs and memory a node offers: cpus as a list like
+// "0-3,6" ("" for the CPUs this process may run on) and memory like "8G"
+// ("" for all of the host's).
+func Resources(cpus, memory string) ([]int, uint64, error) {
+	list, err := cpuList(cpus)
+	if err != nil {
+		return nil, 0, err
+	}
+	var mem uint64
+	if memory == "" {
+		mem, err = memTotal()
+	} else {
+		mem, err = ParseSize(memory)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	return list, mem, nil
+}
+
+func cpuList(cpus string) ([]int, error) {
+	if cpus != "" {
+		return ParseCPUList(cpus)
+	}
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return nil, fmt.Errorf("read cpu affinity: %w", err)
+	}
+	var list []int
+	for i := 0; i < len(set)*64; i++ {
+		if set.IsSet(i) {
+			list = append(list, i)
+		}
+	}
+	return list, nil
+}
+
+// ParseCPUList parses a kernel-style CPU list: "0-3,6".
+func ParseCPUList(s string) ([]int, error) {
+	var out []int
+	seen := map[int]bool{}
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a, err := strconv.Atoi(lo)
+		b := a
+		if err == nil && isRange {
+			b, err = strconv.Atoi(hi)
+		}
+		if err != nil || a < 0 || b < a || b >= 1<<16 {
+			return nil, fmt.Errorf("cpu list %q: bad element %q", s, part)
+		}
+		for i := a; i <= b; i++ {
+			if !seen[i] {
+				seen[i] = true
+				out = append(out, i)
+			}
+		}
+	}
+	return out, nil
+}
+
+// ParseSize parses a byte count with an optional K, M, G or T suffix
+// (powers of 1024).
+func ParseSize(s string) (uint64, error) {
+	t := strings.TrimSuffix(strings.ToUpper(strings.TrimSpace(s)), "B")
+	mult := uint64(1)
+	if n := len(t); n > 0 {
+		switch t[n-1] {
+		case 'K':
+			mult = 1 << 10
+		case 'M':
+			mult = 1 << 20
+		case 'G':
+			mult = 1 << 30
+		case 'T':
+			mult = 1 << 40
+		}
+		if mult != 1 {
+			t = t[:n-1]
+		}
+	}
+	v, err := strconv.ParseUint(t, 10, 64)
+	if err != nil || v == 0 || v > (1<<63)/mult {
+		return 0, fmt.Errorf("memory size %q: want a number with an optional K, M, G or T", s)
+	}
+	return v * mult, nil
+}
+
+func memTotal() (uint64, error) {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0, fmt.Errorf("read memory size: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("read memory size: %w", err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, errors.New("read memory size: no MemTotal in /proc/meminfo")
+}
+
+// DefaultName is the default node id: the host name, made a valid id.
+func DefaultName() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "node"
+	}
+	h, _, _ = strings.Cut(h, ".")
+	if remote.ValidateNodeID(h) != nil {
+		return "node"
+	}
+	return h
+}
+
+// advertiseHosts are the names a node's certificate is issued for: the
+// host of its advertised address.
+func advertiseHosts(addr string) ([]string, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return nil, fmt.Errorf("address %q is not dialable: give --advertise", addr)
+	}
+	return []string{host}, nil
+}
