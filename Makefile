@@ -22,7 +22,7 @@ test: deps build
 	HERD_BIN=$(CURDIR)/$(BIN) $(GO) test -p 1 -count=1 -timeout 40m ./...
 
 unit:
-	$(GO) test -count=1 ./pidspace/ ./raftstate/ ./remote/ ./sentry/ ./syscalls/
+	$(GO) test -count=1 ./pidspace/ ./raftstate/ ./remote/ ./sentry/ ./syscalls/ ./node/ ./launch/ ./procview/
 
 # bench measures herd against native in one run (conformance/bench), then
 # the control plane (conformance/bench/cluster: forks/s with Raft-leased
