@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"syscall"
 	"testing"
 	"time"
 
@@ -160,7 +162,7 @@ func serveConnTarget(testing.TB) ([][]byte, func(*testing.T, []byte)) {
 		[]byte("garbage"),
 	}
 	srv := NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	srv.Handle(msgEcho, handleEcho)
+	Handle(srv, echoMsg, handleEcho)
 	return seeds, func(t *testing.T, data []byte) {
 		client, server := net.Pipe()
 		done := make(chan struct{})
@@ -181,7 +183,7 @@ func serveConnTarget(testing.TB) ([][]byte, func(*testing.T, []byte)) {
 }
 
 // FuzzNodePayload decodes arbitrary bytes as the answers of the node RPCs
-// (procs, status), which come from other nodes, and as /proc stat lines.
+// (procs, status) and as error frames, which come from other nodes.
 func FuzzNodePayload(f *testing.F) { fuzzWith(f, nodePayloadTarget) }
 
 func nodePayloadTarget(testing.TB) ([][]byte, func(*testing.T, []byte)) {
@@ -190,8 +192,9 @@ func nodePayloadTarget(testing.TB) ([][]byte, func(*testing.T, []byte)) {
 	seeds := [][]byte{
 		good, st,
 		[]byte(`{"procs":[{"pid":-1,"cpu_ns":1e300}]}`),
-		[]byte("4097 (a) b) c) S 1 4097 4097 0 -1 4194304 1 0 0 0 7 3 0 0 20 0 1 0 1 1 1"),
-		[]byte("1 (x) R"),
+		encodeError(fmt.Errorf("kill: %w", syscall.ESRCH)),
+		[]byte(`{"msg":"x","errno":4294967295}`),
+		[]byte("plain text error"),
 	}
 	return seeds, func(t *testing.T, data []byte) {
 		var pr ProcsResponse
@@ -202,8 +205,8 @@ func nodePayloadTarget(testing.TB) ([][]byte, func(*testing.T, []byte)) {
 		}
 		var ns NodeStatus
 		DecodePayload(data, &ns)
-		if state, cpu, ok := ParseProcStat(data); ok && (len(state) != 1 || cpu < 0) {
-			t.Fatalf("ParseProcStat(%q) = %q, %v", data, state, cpu)
+		if e := decodeError("n1", MsgPing, data); e.Msg == "" && len(data) > 0 {
+			t.Fatalf("error %q decoded to an empty message", data)
 		}
 	}
 }

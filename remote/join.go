@@ -97,7 +97,7 @@ func serveJoin(ctx context.Context, c net.Conn, h JoinHandler) error {
 	var payload []byte
 	if herr != nil {
 		hdr.Flags |= FlagError
-		payload = []byte(herr.Error())
+		payload = encodeError(herr)
 	} else if payload, err = encodePayload(resp); err != nil {
 		return fmt.Errorf("join: encode response: %w", err)
 	}
@@ -169,7 +169,7 @@ func Join(ctx context.Context, addr, token, nodeID string, hosts []string) (*Cre
 		return nil, fmt.Errorf("join %s: unexpected %v frame", addr, f.Type)
 	}
 	if f.Flags&FlagError != 0 {
-		return nil, fmt.Errorf("join %s: refused: %w", addr, &RemoteError{Peer: addr, Type: MsgJoin, Msg: string(f.Payload)})
+		return nil, fmt.Errorf("join %s: refused: %w", addr, decodeError(addr, MsgJoin, f.Payload))
 	}
 	var resp JoinResponse
 	if err := DecodePayload(f.Payload, &resp); err != nil {

@@ -38,15 +38,6 @@ func (r *Request) Decode(v any) error { return DecodePayload(r.Payload, v) }
 // RemoteError carrying its text.
 type Handler func(ctx context.Context, req *Request) (any, error)
 
-// RemoteError is an error returned by the handler on the peer.
-type RemoteError struct {
-	Peer string
-	Type MsgType
-	Msg  string
-}
-
-func (e *RemoteError) Error() string { return fmt.Sprintf("%v on %s: %s", e.Type, e.Peer, e.Msg) }
-
 // Server dispatches herd RPC requests to handlers by message type. Register
 // handlers with Handle before serving.
 type Server struct {
@@ -67,12 +58,17 @@ func NewServer(logger *slog.Logger) *Server {
 		logger = slog.Default()
 	}
 	s := &Server{log: logger, handlers: map[MsgType]Handler{}, conns: map[net.Conn]struct{}{}}
-	s.Handle(MsgPing, func(context.Context, *Request) (any, error) { return nil, nil })
+	Handle(s, Ping, func(context.Context, string, *Empty) (*Empty, error) { return nil, nil })
 	return s
 }
 
 // Handle registers h for requests of type t, replacing any earlier one.
-func (s *Server) Handle(t MsgType, h Handler) {
+//
+// Deprecated: use the typed Handle(s, m, h) with a descriptor of the
+// message table.
+func (s *Server) Handle(t MsgType, h Handler) { s.handle(t, h) }
+
+func (s *Server) handle(t MsgType, h Handler) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.handlers[t] = h
@@ -222,7 +218,7 @@ func (s *Server) ServeConn(c net.Conn) {
 			}
 			if herr != nil {
 				h.Flags |= FlagError
-				payload = []byte(herr.Error())
+				payload = encodeError(herr)
 			}
 			write(h, payload)
 		}()
@@ -343,7 +339,14 @@ func (c *Client) conn(ctx context.Context) (*clientConn, error) {
 // arrives, ctx is done (the server is told to cancel), or the connection is
 // lost. Errors name the message type and the peer; a handler's error is a
 // *RemoteError.
+//
+// Deprecated: use the typed Call(ctx, c, m, req) with a descriptor of the
+// message table.
 func (c *Client) Call(ctx context.Context, t MsgType, req, resp any) error {
+	return c.call(ctx, t, req, resp)
+}
+
+func (c *Client) call(ctx context.Context, t MsgType, req, resp any) error {
 	payload, err := encodePayload(req)
 	if err != nil {
 		return fmt.Errorf("call %v to %s: encode request: %w", t, c.addr, err)
@@ -360,7 +363,7 @@ func (c *Client) Call(ctx context.Context, t MsgType, req, resp any) error {
 		return fmt.Errorf("call %v to %s: %w", t, cc.peerName(), err)
 	}
 	if f.Flags&FlagError != 0 {
-		return &RemoteError{Peer: cc.peerName(), Type: t, Msg: string(f.Payload)}
+		return decodeError(cc.peerName(), t, f.Payload)
 	}
 	if err := DecodePayload(f.Payload, resp); err != nil {
 		return fmt.Errorf("call %v to %s: %w", t, cc.peerName(), err)
