@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -30,11 +32,12 @@ func frameBytes(h Header, p []byte) []byte {
 type fuzzTarget = fuzzbrief.Target
 
 var fuzzTargets = map[string]fuzzTarget{
-	"Frame":       frameTarget,
-	"ParseToken":  parseTokenTarget,
-	"Payload":     payloadTarget,
-	"ServeConn":   serveConnTarget,
-	"NodePayload": nodePayloadTarget,
+	"Frame":        frameTarget,
+	"ParseToken":   parseTokenTarget,
+	"Payload":      payloadTarget,
+	"ServeConn":    serveConnTarget,
+	"NodePayload":  nodePayloadTarget,
+	"StreamFrames": streamFramesTarget,
 }
 
 func fuzzWith(f *testing.F, target fuzzTarget) {
@@ -235,5 +238,57 @@ func TestFrameRoundTrip(t *testing.T) {
 	}
 	if _, err := AppendFrame(nil, Header{}, make([]byte, MaxPayload+1)); err == nil {
 		t.Fatal("oversized payload encoded")
+	}
+}
+
+// FuzzStreamFrames feeds arbitrary bytes to a Stream as what its peer
+// sent: reading must end in EOF or an error, never panic or hang, and
+// yield exactly the data frames' bytes that precede the first bad or
+// ending frame.
+func FuzzStreamFrames(f *testing.F) { fuzzWith(f, streamFramesTarget) }
+
+func streamFramesTarget(testing.TB) ([][]byte, func(*testing.T, []byte)) {
+	frames := func(fs ...[]byte) []byte { return bytes.Join(fs, nil) }
+	seeds := [][]byte{
+		frames(appendStreamFrame(nil, streamData, []byte("hello ")), appendStreamFrame(nil, streamData, nil),
+			appendStreamFrame(nil, streamData, []byte("world")), appendStreamFrame(nil, streamEnd, nil)),
+		frames(appendStreamFrame(nil, streamData, []byte("x")), appendStreamFrame(nil, streamAbort, encodeAbort(syscall.EPIPE))),
+		appendStreamFrame(nil, streamAbort, []byte{1}),
+		appendStreamFrame(nil, streamOpen, []byte("name")),
+		{streamData, 0xff, 0xff, 0xff, 0xff},
+		{streamData, 0, 0, 0, 9, 'a'},
+	}
+	return seeds, func(t *testing.T, data []byte) {
+		// What a correct decoder yields: data payloads up to the first
+		// frame that is not a whole data frame.
+		var want []byte
+		for rest := data; len(rest) >= streamHeader; {
+			kind, n, err := decodeStreamHeader([streamHeader]byte(rest))
+			if err != nil || kind != streamData {
+				break
+			}
+			want = append(want, rest[streamHeader:min(len(rest), streamHeader+n)]...)
+			if len(rest) < streamHeader+n {
+				break
+			}
+			rest = rest[streamHeader+n:]
+		}
+		local, peer := net.Pipe()
+		go func() {
+			peer.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			peer.Write(data)
+			peer.Close()
+		}()
+		go io.Copy(io.Discard, peer)
+		s := newStream(local, "fuzz")
+		local.SetReadDeadline(time.Now().Add(5 * time.Second))
+		got, err := io.ReadAll(s)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatal("stream read hung")
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("read %q, want %q (err %v)", got, want, err)
+		}
+		s.Close()
 	}
 }

@@ -17,6 +17,8 @@ const (
 	ServiceRaft byte = 'R' // Raft transport; client certificate required
 	ServiceRPC  byte = 'H' // herd RPC; client certificate required
 	ServiceJoin byte = 'J' // one join exchange; no client certificate needed
+	// ServiceStream ('S', stream.go) carries one byte stream; client
+	// certificate required.
 )
 
 // DefaultHandshakeTimeout bounds the TLS handshake plus the service byte, so
@@ -58,6 +60,7 @@ type Listener struct {
 	timeout time.Duration
 
 	rpc     chan net.Conn
+	streams chan *Stream
 	raft    *StreamLayer
 	pending chan struct{}
 
@@ -98,6 +101,7 @@ func NewListener(inner net.Listener, cfg ListenerConfig) *Listener {
 		log:     cfg.Logger.With("listener", inner.Addr().String()),
 		timeout: cfg.HandshakeTimeout,
 		rpc:     make(chan net.Conn),
+		streams: make(chan *Stream),
 		pending: make(chan struct{}, cfg.MaxPending),
 		closed:  make(chan struct{}),
 	}
@@ -255,6 +259,15 @@ func (l *Listener) handle(raw net.Conn) {
 		case <-t.C:
 			l.refuse(tc, sel[0], errors.New("service not accepting connections"))
 		}
+	case ServiceStream:
+		if !hasCert {
+			l.refuse(tc, sel[0], errors.New("no client certificate"))
+			return
+		}
+		release()
+		if err := l.serveStream(tc); err != nil {
+			l.refuse(tc, sel[0], err)
+		}
 	case ServiceJoin:
 		if l.join == nil {
 			l.refuse(tc, sel[0], errors.New("this node does not admit nodes"))
@@ -274,7 +287,7 @@ func (l *Listener) handle(raw net.Conn) {
 // ServiceRPC), presenting creds and verifying the peer against the cluster
 // CA and addr's host.
 func Dial(ctx context.Context, addr string, creds *Credentials, service byte) (*tls.Conn, error) {
-	if service != ServiceRaft && service != ServiceRPC {
+	if service != ServiceRaft && service != ServiceRPC && service != ServiceStream {
 		return nil, fmt.Errorf("dial %s: service %q needs no certificate; use Join", addr, service)
 	}
 	return dialService(ctx, addr, creds.ClientTLS(addr), service)
