@@ -1,6 +1,7 @@
 package procview
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"herd/pidspace"
+	"herd/remote/fuzzbrief"
 )
 
 // startChild runs sleep in its own session with SIGUSR1 ignored, and
@@ -199,16 +201,35 @@ func TestParseStat(t *testing.T) {
 	}
 }
 
-// FuzzParse feeds arbitrary bytes to the status and stat parsers.
+// FuzzParse feeds arbitrary bytes to the status and stat parsers: they
+// must return an error or a parse, never panic.
 func FuzzParse(f *testing.F) {
-	f.Add([]byte("Name:\tsh\nPid:\t1\nUid:\t0 0 0 0\nGroups:\t1 2\nSigIgn:\tffff\n"))
-	f.Add([]byte("1 (x) S 1 1 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 1 1 1"))
-	f.Fuzz(func(t *testing.T, b []byte) {
+	seeds, body := parseTarget(f)
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	f.Fuzz(body)
+}
+
+func parseTarget(testing.TB) ([][]byte, func(*testing.T, []byte)) {
+	seeds := [][]byte{
+		[]byte("Name:\tsh\nPid:\t1\nUid:\t0 0 0 0\nGroups:\t1 2\nSigIgn:\tffff\nVmRSS:\t 12 kB\n"),
+		[]byte("1 (x) S 1 1 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 1 1 1"),
+		[]byte("4097 (a) b) c) S 1 4097 4097 34816 -1 4194304 1 0 0 0 7 3 0 0 20 0 1 0 12345 1000 2"),
+	}
+	return seeds, func(t *testing.T, b []byte) {
 		var st Status
-		ParseStatus(b, &st)
+		if ParseStatus(b, &st) == nil && st.Pid < 0 && !bytes.Contains(b, []byte("-")) {
+			t.Fatalf("negative pid from %q", b)
+		}
 		var s Stat
 		if ParseStat(b, &s) == nil && (s.Utime < 0 || s.StartTime < 0) {
 			t.Fatalf("negative time %+v", s)
 		}
-	})
+	}
+}
+
+// TestFuzzTargetsBriefly runs the fuzz targets in every go test.
+func TestFuzzTargetsBriefly(t *testing.T) {
+	fuzzbrief.Run(t, map[string]fuzzbrief.Target{"Parse": parseTarget})
 }
