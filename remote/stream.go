@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -61,9 +62,18 @@ var (
 	errStreamFrame = errors.New("stream: bad frame")
 )
 
-// streamLinger bounds how long Close waits for the peer to finish, so
-// that what was written reaches it before the connection is torn down.
-const streamLinger = 5 * time.Second
+// After Close or Abort the connection lingers, discarding what the peer
+// still sends, until the peer closes too or this long has passed: closing
+// a socket with unread bytes resets the connection, and the reset can
+// destroy the last frames before the peer reads them.
+const (
+	closeLinger = 5 * time.Second
+	abortLinger = time.Second
+)
+
+// writeWait is how long Close and Abort wait for a Write in progress
+// before they give up on sending their frame and break the connection.
+const writeWait = time.Second
 
 // StreamError is the error a peer aborted a stream with. It unwraps to its
 // errno, if it had one.
@@ -142,17 +152,37 @@ type Stream struct {
 	rleft int   // payload bytes of the current data frame not yet read
 	rerr  error // sticky: io.EOF after 'E', the abort, or the break
 
-	wmu     sync.Mutex
+	// wlock is the write lock (a channel, so that Close and Abort can stop
+	// waiting for a Write blocked on the peer's window).
+	wlock   chan struct{}
 	wbuf    []byte
 	wclosed bool
 	werr    error
+
+	// peerErr is the peer's abort once read: Write returns it too.
+	peerErr atomic.Pointer[error]
 
 	closeOnce sync.Once
 	closed    chan struct{}
 }
 
 func newStream(c net.Conn, name string) *Stream {
-	return &Stream{c: c, name: name, peer: PeerID(c), closed: make(chan struct{})}
+	return &Stream{c: c, name: name, peer: PeerID(c), closed: make(chan struct{}), wlock: make(chan struct{}, 1)}
+}
+
+func (s *Stream) lockWrite()   { s.wlock <- struct{}{} }
+func (s *Stream) unlockWrite() { <-s.wlock }
+
+// lockWriteWithin takes the write lock unless that takes longer than d.
+func (s *Stream) lockWriteWithin(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case s.wlock <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // Name is the name the opener gave the stream.
@@ -220,6 +250,7 @@ func (s *Stream) readFrame() error {
 			return s.readErr(err)
 		}
 		s.rerr = decodeAbort(s.name, p)
+		s.peerErr.Store(&s.rerr)
 		s.c.Close()
 		return s.rerr
 	}
@@ -255,8 +286,14 @@ func (s *Stream) isClosed() bool {
 // Write writes p as data frames. It blocks while the peer's window is
 // full: until the peer reads, the deadline passes, or the stream ends.
 func (s *Stream) Write(p []byte) (int, error) {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	s.lockWrite()
+	defer s.unlockWrite()
+	if perr := s.peerErr.Load(); perr != nil {
+		return 0, *perr
+	}
+	if s.isClosed() {
+		return 0, fmt.Errorf("stream %s: %w", s.name, net.ErrClosed)
+	}
 	if s.wclosed {
 		return 0, ErrWriteClosed
 	}
@@ -272,14 +309,16 @@ func (s *Stream) Write(p []byte) (int, error) {
 	return written, nil
 }
 
-// writeFrame sends one frame; wmu is held.
+// writeFrame sends one frame; the write lock is held.
 func (s *Stream) writeFrame(kind byte, p []byte) error {
 	if s.werr != nil {
 		return s.werr
 	}
 	s.wbuf = appendStreamFrame(s.wbuf[:0], kind, p)
 	if _, err := s.c.Write(s.wbuf); err != nil {
-		switch {
+		switch perr := s.peerErr.Load(); {
+		case perr != nil:
+			s.werr = *perr
 		case s.isClosed():
 			s.werr = fmt.Errorf("stream %s: %w", s.name, net.ErrClosed)
 		case errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNRESET):
@@ -295,8 +334,8 @@ func (s *Stream) writeFrame(kind byte, p []byte) error {
 // CloseWrite ends this direction: the peer reads io.EOF after the bytes
 // already written. Reading goes on.
 func (s *Stream) CloseWrite() error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	s.lockWrite()
+	defer s.unlockWrite()
 	if s.wclosed {
 		return nil
 	}
@@ -305,56 +344,51 @@ func (s *Stream) CloseWrite() error {
 }
 
 // Abort ends the stream in both directions: the peer's reads fail with a
-// *StreamError carrying err's text and errno. If a Write is blocked on a
-// full window, the abort cannot be sent in band and the peer sees the
-// stream broken instead.
+// *StreamError carrying err's text and errno. If a Write has been blocked
+// on a full window for a while, the abort cannot be sent in band: the
+// connection is broken and the peer sees ErrStreamBroken instead.
 func (s *Stream) Abort(err error) error {
 	if err == nil {
 		err = errors.New("aborted")
 	}
-	if s.wmu.TryLock() {
-		s.c.SetWriteDeadline(time.Now().Add(time.Second))
-		if !s.wclosed {
-			s.wclosed = true
-			s.writeFrame(streamAbort, encodeAbort(err))
-		}
-		s.wmu.Unlock()
-	}
-	return s.shutdown()
+	s.finish(streamAbort, encodeAbort(err), abortLinger)
+	return nil
 }
 
 // Close ends the stream: it ends this direction as CloseWrite does if
 // that was not done, stops reading, and releases the connection once the
 // peer has had a chance to read what was written.
 func (s *Stream) Close() error {
-	if s.wmu.TryLock() {
-		if !s.wclosed {
-			s.wclosed = true
-			s.c.SetWriteDeadline(time.Now().Add(time.Second))
-			s.writeFrame(streamEnd, nil)
-		}
-		s.wmu.Unlock()
-	}
-	return s.shutdown()
+	s.finish(streamEnd, nil, closeLinger)
+	return nil
 }
 
-// shutdown closes the connection after a lingering drain: discarding what
-// the peer still sends until it closes too (or streamLinger passes), so
-// that closing with unread bytes does not reset the connection and lose
-// what this side wrote last.
-func (s *Stream) shutdown() error {
+// finish sends the last frame (unless this direction has ended), then
+// closes the connection after lingering for up to linger.
+func (s *Stream) finish(kind byte, p []byte, linger time.Duration) {
+	if !s.lockWriteWithin(writeWait) {
+		// A Write is stuck on a peer that does not read: closing the
+		// connection is what unblocks it.
+		s.closeOnce.Do(func() { close(s.closed); s.c.Close() })
+		return
+	}
+	defer s.unlockWrite()
 	s.closeOnce.Do(func() {
+		if !s.wclosed {
+			s.wclosed = true
+			s.c.SetWriteDeadline(time.Now().Add(writeWait))
+			s.writeFrame(kind, p)
+		}
 		close(s.closed)
 		if tc, ok := s.c.(interface{ CloseWrite() error }); ok {
 			tc.CloseWrite()
 		}
-		s.c.SetReadDeadline(time.Now().Add(streamLinger))
+		s.c.SetReadDeadline(time.Now().Add(linger))
 		go func() {
 			io.Copy(io.Discard, s.c)
 			s.c.Close()
 		}()
 	})
-	return nil
 }
 
 // LocalAddr is the local network address.

@@ -77,3 +77,29 @@ func BenchmarkThroughputStream(b *testing.B) {
 	o, a := streamPair(b, "bench")
 	benchCopy(b, o, a)
 }
+
+// BenchmarkStreamOpen measures opening (and closing) one stream: the
+// price of a TLS connection per stream, which a multiplexer would avoid.
+func BenchmarkStreamOpen(b *testing.B) {
+	ca := newTestCA(b)
+	a := startNode(b, ca, "node-a")
+	creds := issue(b, ca, "node-b")
+	go func() {
+		for {
+			s, err := a.l.AcceptStream()
+			if err != nil {
+				return
+			}
+			s.Close()
+		}
+	}()
+	ctx := context.Background()
+	b.ResetTimer()
+	for range b.N {
+		s, err := OpenStream(ctx, a.addr, creds, "open")
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+	}
+}

@@ -150,8 +150,8 @@ func (l *Listener) serveStream(tc *tls.Conn) error {
 	}
 	// Hold the write side until the acceptance is sent, so that nothing
 	// the acceptor writes can precede it.
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	s.lockWrite()
+	defer s.unlockWrite()
 	tc.SetDeadline(time.Time{})
 	t := time.NewTimer(l.timeout)
 	defer t.Stop()
