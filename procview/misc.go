@@ -27,7 +27,7 @@ func (fs FS) ReadCmdline(pid int) ([]string, error) {
 func (fs FS) ReadCommand(pid int) (string, error) {
 	var cmd string
 	err := read(fs.path(pid, "cmdline"), pid, func(b []byte) error {
-		cmd = string(trim(bytes.TrimRight(bytes.ReplaceAll(b, []byte{0}, []byte{' '}), " ")))
+		cmd = strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
 		return nil
 	})
 	return cmd, err

@@ -140,7 +140,11 @@ func decodeAbort(name string, p []byte) error {
 // flowing, and whose Abort ends both directions with an error. Read and
 // Write may be called concurrently with each other and with Close, Abort
 // and CloseWrite. Deadlines work as net.Conn's; a write that times out
-// breaks the stream (TLS cannot resume a partial record).
+// breaks the stream (TLS cannot resume a partial record). To bound a
+// stream's life by a context:
+//
+//	stop := context.AfterFunc(ctx, func() { s.Abort(context.Cause(ctx)) })
+//	defer stop()
 type Stream struct {
 	c    net.Conn
 	name string

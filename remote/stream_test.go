@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -323,4 +324,69 @@ func TestManyStreams(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestStreamPeerProcessKilled opens a stream from a child process (this
+// test binary again, as TestStreamChild) and kills it with SIGKILL while
+// it writes: this end's reads and writes fail with ErrStreamBroken.
+func TestStreamPeerProcessKilled(t *testing.T) {
+	ca := newTestCA(t)
+	a := startNode(t, ca, "node-a")
+	dir := t.TempDir()
+	if err := issue(t, ca, "node-b").Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	child := exec.Command(os.Args[0], "-test.run=^TestStreamChild$")
+	child.Env = append(os.Environ(), "HERD_STREAM_CHILD="+dir+" "+a.addr)
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { child.Process.Kill(); child.Wait() }()
+	s, err := a.l.AcceptStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(s, buf); err != nil || string(buf) != "ready" {
+		t.Fatalf("child said %q, %v", buf, err)
+	}
+	child.Process.Kill()
+	child.Wait()
+	for err == nil {
+		_, err = s.Read(buf)
+	}
+	if !errors.Is(err, ErrStreamBroken) {
+		t.Fatalf("read from a killed peer: %v", err)
+	}
+	for err = nil; err == nil; {
+		_, err = s.Write(make([]byte, 32<<10))
+	}
+	if !errors.Is(err, ErrStreamBroken) {
+		t.Fatalf("write to a killed peer: %v", err)
+	}
+}
+
+// TestStreamChild is the child of TestStreamPeerProcessKilled.
+func TestStreamChild(t *testing.T) {
+	env := os.Getenv("HERD_STREAM_CHILD")
+	if env == "" {
+		t.Skip("runs only as the child of TestStreamPeerProcessKilled")
+	}
+	dir, addr, _ := strings.Cut(env, " ")
+	creds, err := LoadCredentials(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenStream(context.Background(), addr, creds, "doomed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Write([]byte("ready"))
+	for {
+		if _, err := s.Write(make([]byte, 1<<10)); err != nil {
+			t.Fatal(err) // not reached: the parent kills this process
+		}
+	}
 }
