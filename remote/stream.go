@@ -251,7 +251,11 @@ func (s *Stream) readFrame() error {
 	case streamAbort:
 		p := make([]byte, n)
 		if _, err := io.ReadFull(s.c, p); err != nil {
-			return s.readErr(err)
+			// Even a timeout: the header is consumed, so there is no
+			// resuming inside this frame.
+			s.rerr = fmt.Errorf("stream %s: %w (%v)", s.name, ErrStreamBroken, err)
+			s.c.Close()
+			return s.rerr
 		}
 		s.rerr = decodeAbort(s.name, p)
 		s.peerErr.Store(&s.rerr)

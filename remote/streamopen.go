@@ -62,7 +62,10 @@ func OpenStream(ctx context.Context, addr string, creds *Credentials, name strin
 	err = s.handshake()
 	if !stop() || err != nil {
 		c.Close()
-		if err == nil || ctx.Err() != nil {
+		switch {
+		case err == nil:
+			err = ctx.Err()
+		case ctx.Err() != nil:
 			err = ctxErr(ctx, err)
 		}
 		return nil, fmt.Errorf("open stream %s on %s: %w", name, addr, err)
