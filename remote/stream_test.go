@@ -305,17 +305,23 @@ func TestManyStreams(t *testing.T) {
 			go func() { io.Copy(s, s); s.Close() }() // echo
 		}
 	}()
+	// Opened one after the other (a burst of TLS handshakes can outlast
+	// the test node's handshake timeout on a loaded machine under -race),
+	// then all used at once.
+	streams := make([]*Stream, n)
+	for i := range streams {
+		s, err := OpenStream(ctxT(t), a.addr, creds, fmt.Sprintf("echo/%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		streams[i] = s
+	}
 	var wg sync.WaitGroup
-	for i := range n {
+	for i, s := range streams {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, err := OpenStream(ctxT(t), a.addr, creds, fmt.Sprintf("echo/%d", i))
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer s.Close()
 			data := randomBytes(t, 256<<10+i)
 			go sendAndEnd(s, data)
 			if got, err := io.ReadAll(s); err != nil || !bytes.Equal(got, data) {
@@ -324,6 +330,9 @@ func TestManyStreams(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	if t.Failed() {
+		t.Log(a.log.String())
+	}
 }
 
 // TestStreamPeerProcessKilled opens a stream from a child process (this
