@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -11,7 +12,7 @@ import (
 // zombie or kernel thread has none: nil, no error.
 func (fs FS) ReadCmdline(pid int) ([]string, error) {
 	var args []string
-	err := read(fs.path(pid, "cmdline"), pid, func(b []byte) error {
+	err := fs.read(pid, "cmdline", true, func(b []byte) error {
 		b = bytes.TrimSuffix(b, []byte{0})
 		if len(b) == 0 {
 			return nil
@@ -26,7 +27,7 @@ func (fs FS) ReadCmdline(pid int) ([]string, error) {
 // joined by spaces, surrounding space trimmed ("" for none).
 func (fs FS) ReadCommand(pid int) (string, error) {
 	var cmd string
-	err := read(fs.path(pid, "cmdline"), pid, func(b []byte) error {
+	err := fs.read(pid, "cmdline", true, func(b []byte) error {
 		cmd = strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
 		return nil
 	})
@@ -49,7 +50,7 @@ var ErrNotPidfd = errors.New("not a pidfd")
 // otherwise the open error (ENOENT).
 func (fs FS) ReadPidfdTarget(tid, fd int) (int, error) {
 	pid, found := 0, false
-	err := read(fs.path(tid, fmt.Sprintf("fdinfo/%d", fd)), -1, func(b []byte) error {
+	err := fs.read(tid, "fdinfo/"+strconv.Itoa(fd), false, func(b []byte) error {
 		for len(b) > 0 {
 			var line []byte
 			line, b = nextLine(b)
@@ -77,7 +78,7 @@ func ReadPidfdTarget(tid, fd int) (int, error) { return Proc.ReadPidfdTarget(tid
 // ReadLoad reads the 1, 5 and 15 minute load averages.
 func (fs FS) ReadLoad() ([3]float64, error) {
 	var l [3]float64
-	err := read(fs.path(-1, "loadavg"), -1, func(b []byte) error {
+	err := fs.read(-1, "loadavg", false, func(b []byte) error {
 		f := strings.Fields(string(b))
 		if len(f) < 3 {
 			return fmt.Errorf("short loadavg %q", b)
@@ -103,7 +104,7 @@ type MemInfo struct {
 // ReadMemInfo reads /proc/meminfo.
 func (fs FS) ReadMemInfo() (MemInfo, error) {
 	var m MemInfo
-	err := read(fs.path(-1, "meminfo"), -1, func(b []byte) error {
+	err := fs.read(-1, "meminfo", false, func(b []byte) error {
 		found := false
 		for len(b) > 0 {
 			var line []byte

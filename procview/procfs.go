@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -27,26 +28,30 @@ const maxFile = 64 << 10
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
 
-// path is root/pid/name, or root/name for pid < 0.
-func (fs FS) path(pid int, name string) string {
-	b := make([]byte, 0, len(fs)+len(name)+24)
+// appendPath appends root/pid/name (root/name for pid < 0) to b.
+func (fs FS) appendPath(b []byte, pid int, name string) []byte {
 	b = append(b, fs...)
 	b = append(b, '/')
 	if pid >= 0 {
 		b = strconv.AppendInt(b, int64(pid), 10)
 		b = append(b, '/')
 	}
-	b = append(b, name...)
-	return string(b)
+	return append(b, name...)
 }
 
-// read reads the whole file at path (up to maxFile bytes) into a pooled
-// buffer and calls parse on its contents, which parse must not keep. pid
-// names the process in errors (-1: none).
-func read(path string, pid int, parse func([]byte) error) error {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+// path is root/pid/name, for errors.
+func (fs FS) path(pid int, name string) string { return string(fs.appendPath(nil, pid, name)) }
+
+// read reads the whole file root/pid/name (up to maxFile bytes) into a
+// pooled buffer and calls parse on its contents, which parse must not
+// keep. If ofProcess, a missing file means the process is gone (ErrGone).
+// On the way to a parse it allocates nothing: the path is built on the
+// stack and opened with a raw openat.
+func (fs FS) read(pid int, name string, ofProcess bool, parse func([]byte) error) error {
+	var pb [128]byte
+	fd, err := openRead(append(fs.appendPath(pb[:0], pid, name), 0))
 	if err != nil {
-		return fileErr(path, pid, err)
+		return fs.fileErr(pid, name, ofProcess, err)
 	}
 	defer unix.Close(fd)
 	bp := bufPool.Get().(*[]byte)
@@ -64,7 +69,7 @@ func read(path string, pid int, parse func([]byte) error) error {
 			continue
 		}
 		if err != nil {
-			return fileErr(path, pid, err)
+			return fs.fileErr(pid, name, ofProcess, err)
 		}
 		if n == 0 {
 			break
@@ -73,17 +78,33 @@ func read(path string, pid int, parse func([]byte) error) error {
 	}
 	*bp = buf[:0]
 	if err := parse(buf); err != nil {
-		return fmt.Errorf("procview: %s: %w", path, err)
+		return fmt.Errorf("procview: %s: %w", fs.path(pid, name), err)
 	}
 	return nil
 }
 
+// openRead opens the NUL-terminated path for reading.
+func openRead(path []byte) (int, error) {
+	cwd := unix.AT_FDCWD
+	for {
+		fd, _, errno := unix.Syscall6(unix.SYS_OPENAT, uintptr(cwd), uintptr(unsafe.Pointer(&path[0])),
+			uintptr(unix.O_RDONLY|unix.O_CLOEXEC), 0, 0, 0)
+		switch errno {
+		case 0:
+			return int(fd), nil
+		case unix.EINTR:
+			continue
+		}
+		return -1, errno
+	}
+}
+
 // fileErr makes ENOENT and ESRCH of a process file the clear ErrGone.
-func fileErr(path string, pid int, err error) error {
-	if pid >= 0 && (errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH)) {
+func (fs FS) fileErr(pid int, name string, ofProcess bool, err error) error {
+	if ofProcess && (errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH)) {
 		return fmt.Errorf("procview: process %d is gone: %w", pid, ErrGone)
 	}
-	return fmt.Errorf("procview: %s: %w", path, err)
+	return fmt.Errorf("procview: %s: %w", fs.path(pid, name), err)
 }
 
 // field returns the next space-separated field of b from i, and the

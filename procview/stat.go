@@ -36,7 +36,7 @@ func (s *Stat) CPU() time.Duration { return s.Utime + s.Stime }
 // ReadStat reads /proc/<pid>/stat.
 func (fs FS) ReadStat(pid int) (*Stat, error) {
 	st := new(Stat)
-	if err := read(fs.path(pid, "stat"), pid, func(b []byte) error { return ParseStat(b, st) }); err != nil {
+	if err := fs.read(pid, "stat", true, func(b []byte) error { return ParseStat(b, st) }); err != nil {
 		return nil, err
 	}
 	return st, nil

@@ -43,7 +43,7 @@ func (fs FS) ReadStatus(tid int) (*Status, error) {
 // ReadStatusInto reads /proc/<tid>/status into st, reusing st.Groups. A
 // caller that keeps st across reads allocates only the name.
 func (fs FS) ReadStatusInto(tid int, st *Status) error {
-	return read(fs.path(tid, "status"), tid, func(b []byte) error { return ParseStatus(b, st) })
+	return fs.read(tid, "status", true, func(b []byte) error { return ParseStatus(b, st) })
 }
 
 // ReadStatus reads /proc/<tid>/status of the kernel's procfs.

@@ -177,3 +177,9 @@ func (l *Listener) serveStream(tc *tls.Conn) error {
 	}
 	return nil
 }
+
+// OpenStream opens the stream name to the node at addr with the pool's
+// credentials (see OpenStream).
+func (p *Pool) OpenStream(ctx context.Context, addr, name string) (*Stream, error) {
+	return OpenStream(ctx, addr, p.creds, name)
+}
