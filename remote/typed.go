@@ -11,7 +11,7 @@ import (
 // connection is lost. A handler's error arrives as a *RemoteError, which
 // unwraps to its errno if it carried one: errors.Is(err, unix.ESRCH).
 func Call[Req, Resp any](ctx context.Context, c *Client, m Msg[Req, Resp], req *Req) (*Resp, error) {
-	var body any
+	var body any // nil encodes as an empty payload, a nil *Req would not
 	if req != nil {
 		body = req
 	}
@@ -40,7 +40,7 @@ func Handle[Req, Resp any](s *Server, m Msg[Req, Resp], h HandlerFunc[Req, Resp]
 			return nil, err
 		}
 		if resp == nil {
-			return nil, nil
+			return nil, nil // an empty payload, not JSON null
 		}
 		return resp, nil
 	})
