@@ -8,13 +8,19 @@
 //   - join tokens (token.go): how a new node proves it may get a certificate;
 //   - the per-node port (listener.go): every connection is TLS 1.3, and the
 //     first byte after the handshake selects the service — 'R' Raft, 'H' herd
-//     RPC, 'J' join (the only service open to a client without a certificate);
+//     RPC, 'S' byte stream, 'J' join (the only service open to a client
+//     without a certificate);
 //   - the Raft stream layer (raft.go) that hashicorp/raft's NetworkTransport
 //     runs on;
 //   - frames and the RPC layer (frame.go, rpc.go): length-prefixed binary
 //     frames carrying JSON payloads, a Server that dispatches by message type
 //     and a Client that multiplexes concurrent calls over one connection per
-//     peer.
+//     peer;
+//   - the message table (msgtable.go): every message number with its name and
+//     payload types, and the typed Call and Handle (typed.go) that take its
+//     descriptors; errors keep their errno across the wire (errors.go);
+//   - byte streams (stream.go, streamopen.go): one TLS connection per stream,
+//     flow-controlled by TCP's window, with half-close and abort.
 //
 // Every decoder of bytes from the network (frame headers, payloads, tokens)
 // returns an error on malformed input and never panics; each has a fuzz test.

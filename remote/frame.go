@@ -51,28 +51,6 @@ const (
 	knownFlags = FlagResponse | FlagError | FlagCancel
 )
 
-// MsgType selects the handler of a request. Types below 16 are the
-// transport's own; services number theirs from 16.
-type MsgType uint16
-
-// Transport message types.
-const (
-	MsgJoin MsgType = 1 // JoinRequest → JoinResponse, on 'J' connections only
-	MsgPing MsgType = 2 // empty → empty, answered by every Server
-)
-
-var msgNames = map[MsgType]string{MsgJoin: "join", MsgPing: "ping"}
-
-// RegisterMsgName gives t a name for errors and logs. Call it from init.
-func RegisterMsgName(t MsgType, name string) { msgNames[t] = name }
-
-func (t MsgType) String() string {
-	if n, ok := msgNames[t]; ok {
-		return n
-	}
-	return fmt.Sprintf("msg#%d", uint16(t))
-}
-
 // Header is the fixed part of a frame.
 type Header struct {
 	Flags  uint8
@@ -178,8 +156,11 @@ func encodePayload(v any) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
-	if b, ok := v.([]byte); ok {
+	switch b := v.(type) {
+	case []byte:
 		return b, nil
+	case *[]byte:
+		return *b, nil
 	}
 	return json.Marshal(v)
 }

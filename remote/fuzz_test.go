@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,11 +32,12 @@ func frameBytes(h Header, p []byte) []byte {
 type fuzzTarget = fuzzbrief.Target
 
 var fuzzTargets = map[string]fuzzTarget{
-	"Frame":       frameTarget,
-	"ParseToken":  parseTokenTarget,
-	"Payload":     payloadTarget,
-	"ServeConn":   serveConnTarget,
-	"NodePayload": nodePayloadTarget,
+	"Frame":        frameTarget,
+	"ParseToken":   parseTokenTarget,
+	"Payload":      payloadTarget,
+	"ServeConn":    serveConnTarget,
+	"NodePayload":  nodePayloadTarget,
+	"StreamFrames": streamFramesTarget,
 }
 
 func fuzzWith(f *testing.F, target fuzzTarget) {
@@ -160,7 +165,7 @@ func serveConnTarget(testing.TB) ([][]byte, func(*testing.T, []byte)) {
 		[]byte("garbage"),
 	}
 	srv := NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	srv.Handle(msgEcho, handleEcho)
+	Handle(srv, echoMsg, handleEcho)
 	return seeds, func(t *testing.T, data []byte) {
 		client, server := net.Pipe()
 		done := make(chan struct{})
@@ -181,7 +186,7 @@ func serveConnTarget(testing.TB) ([][]byte, func(*testing.T, []byte)) {
 }
 
 // FuzzNodePayload decodes arbitrary bytes as the answers of the node RPCs
-// (procs, status), which come from other nodes, and as /proc stat lines.
+// (procs, status) and as error frames, which come from other nodes.
 func FuzzNodePayload(f *testing.F) { fuzzWith(f, nodePayloadTarget) }
 
 func nodePayloadTarget(testing.TB) ([][]byte, func(*testing.T, []byte)) {
@@ -190,8 +195,9 @@ func nodePayloadTarget(testing.TB) ([][]byte, func(*testing.T, []byte)) {
 	seeds := [][]byte{
 		good, st,
 		[]byte(`{"procs":[{"pid":-1,"cpu_ns":1e300}]}`),
-		[]byte("4097 (a) b) c) S 1 4097 4097 0 -1 4194304 1 0 0 0 7 3 0 0 20 0 1 0 1 1 1"),
-		[]byte("1 (x) R"),
+		encodeError(fmt.Errorf("kill: %w", syscall.ESRCH)),
+		[]byte(`{"msg":"x","errno":4294967295}`),
+		[]byte("plain text error"),
 	}
 	return seeds, func(t *testing.T, data []byte) {
 		var pr ProcsResponse
@@ -202,8 +208,8 @@ func nodePayloadTarget(testing.TB) ([][]byte, func(*testing.T, []byte)) {
 		}
 		var ns NodeStatus
 		DecodePayload(data, &ns)
-		if state, cpu, ok := ParseProcStat(data); ok && (len(state) != 1 || cpu < 0) {
-			t.Fatalf("ParseProcStat(%q) = %q, %v", data, state, cpu)
+		if e := decodeError("n1", MsgPing, data); e.Msg == "" && len(data) > 0 {
+			t.Fatalf("error %q decoded to an empty message", data)
 		}
 	}
 }
@@ -232,5 +238,57 @@ func TestFrameRoundTrip(t *testing.T) {
 	}
 	if _, err := AppendFrame(nil, Header{}, make([]byte, MaxPayload+1)); err == nil {
 		t.Fatal("oversized payload encoded")
+	}
+}
+
+// FuzzStreamFrames feeds arbitrary bytes to a Stream as what its peer
+// sent: reading must end in EOF or an error, never panic or hang, and
+// yield exactly the data frames' bytes that precede the first bad or
+// ending frame.
+func FuzzStreamFrames(f *testing.F) { fuzzWith(f, streamFramesTarget) }
+
+func streamFramesTarget(testing.TB) ([][]byte, func(*testing.T, []byte)) {
+	frames := func(fs ...[]byte) []byte { return bytes.Join(fs, nil) }
+	seeds := [][]byte{
+		frames(appendStreamFrame(nil, streamData, []byte("hello ")), appendStreamFrame(nil, streamData, nil),
+			appendStreamFrame(nil, streamData, []byte("world")), appendStreamFrame(nil, streamEnd, nil)),
+		frames(appendStreamFrame(nil, streamData, []byte("x")), appendStreamFrame(nil, streamAbort, encodeAbort(syscall.EPIPE))),
+		appendStreamFrame(nil, streamAbort, []byte{1}),
+		appendStreamFrame(nil, streamOpen, []byte("name")),
+		{streamData, 0xff, 0xff, 0xff, 0xff},
+		{streamData, 0, 0, 0, 9, 'a'},
+	}
+	return seeds, func(t *testing.T, data []byte) {
+		// What a correct decoder yields: data payloads up to the first
+		// frame that is not a whole data frame.
+		var want []byte
+		for rest := data; len(rest) >= streamHeader; {
+			kind, n, err := decodeStreamHeader([streamHeader]byte(rest))
+			if err != nil || kind != streamData {
+				break
+			}
+			want = append(want, rest[streamHeader:min(len(rest), streamHeader+n)]...)
+			if len(rest) < streamHeader+n {
+				break
+			}
+			rest = rest[streamHeader+n:]
+		}
+		local, peer := net.Pipe()
+		go func() {
+			peer.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			peer.Write(data)
+			peer.Close()
+		}()
+		go io.Copy(io.Discard, peer)
+		s := newStream(local, "fuzz")
+		local.SetReadDeadline(time.Now().Add(5 * time.Second))
+		got, err := io.ReadAll(s)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatal("stream read hung")
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("read %q, want %q (err %v)", got, want, err)
+		}
+		s.Close()
 	}
 }

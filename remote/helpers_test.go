@@ -59,7 +59,7 @@ type testNode struct {
 	ca     *CA
 }
 
-func newTestCA(t *testing.T) *CA {
+func newTestCA(t testing.TB) *CA {
 	t.Helper()
 	ca, err := NewCA()
 	if err != nil {
@@ -68,7 +68,7 @@ func newTestCA(t *testing.T) *CA {
 	return ca
 }
 
-func issue(t *testing.T, ca *CA, id string) *Credentials {
+func issue(t testing.TB, ca *CA, id string) *Credentials {
 	t.Helper()
 	c, err := ca.Issue(id, []string{"127.0.0.1", "localhost"})
 	if err != nil {
@@ -78,7 +78,7 @@ func issue(t *testing.T, ca *CA, id string) *Credentials {
 }
 
 // startNode runs a cluster port with an RPC server and a join authority.
-func startNode(t *testing.T, ca *CA, id string) *testNode {
+func startNode(t testing.TB, ca *CA, id string) *testNode {
 	t.Helper()
 	n := &testNode{creds: issue(t, ca, id), log: &logBuffer{}, tokens: NewTokenStore(), ca: ca}
 	logger := slog.New(slog.NewTextHandler(n.log, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -97,7 +97,7 @@ func serveJoin(ctx context.Context, c net.Conn, h JoinHandler) error {
 	var payload []byte
 	if herr != nil {
 		hdr.Flags |= FlagError
-		payload = []byte(herr.Error())
+		payload = encodeError(herr)
 	} else if payload, err = encodePayload(resp); err != nil {
 		return fmt.Errorf("join: encode response: %w", err)
 	}
@@ -128,52 +128,9 @@ func Join(ctx context.Context, addr, token, nodeID string, hosts []string) (*Cre
 	if err != nil {
 		return nil, fmt.Errorf("join %s: create CSR: %w", addr, err)
 	}
-
-	var pinned *x509.Certificate
-	conf := &tls.Config{
-		MinVersion: tls.VersionTLS13,
-		// The chain is checked below against the pinned CA instead of system
-		// roots; nothing is trusted before that check passes.
-		InsecureSkipVerify: true,
-		VerifyConnection: func(cs tls.ConnectionState) error {
-			ca, err := verifyPinned(cs.PeerCertificates, tok.CAFingerprint)
-			pinned = ca
-			return err
-		},
-	}
-	if deadline, ok := ctx.Deadline(); !ok || time.Until(deadline) > DefaultHandshakeTimeout {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultHandshakeTimeout)
-		defer cancel()
-	}
-	c, err := dialService(ctx, addr, conf, ServiceJoin)
+	resp, pinned, err := joinExchange(ctx, addr, tok.CAFingerprint, &JoinRequest{Token: token, NodeID: nodeID, Hosts: hosts, CSR: csr})
 	if err != nil {
-		return nil, fmt.Errorf("join: %w", err)
-	}
-	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
-	defer stop()
-
-	payload, err := encodePayload(&JoinRequest{Token: token, NodeID: nodeID, Hosts: hosts, CSR: csr})
-	if err != nil {
-		return nil, fmt.Errorf("join %s: %w", addr, err)
-	}
-	if err := WriteFrame(c, Header{Type: MsgJoin, ID: 1}, payload); err != nil {
-		return nil, fmt.Errorf("join %s: send request: %w", addr, ctxErr(ctx, err))
-	}
-	f, err := ReadFrame(c, maxJoinPayload)
-	if err != nil {
-		return nil, fmt.Errorf("join %s: read response: %w", addr, ctxErr(ctx, err))
-	}
-	if f.Type != MsgJoin || f.Flags&FlagResponse == 0 || f.ID != 1 {
-		return nil, fmt.Errorf("join %s: unexpected %v frame", addr, f.Type)
-	}
-	if f.Flags&FlagError != 0 {
-		return nil, fmt.Errorf("join %s: refused: %w", addr, &RemoteError{Peer: addr, Type: MsgJoin, Msg: string(f.Payload)})
-	}
-	var resp JoinResponse
-	if err := DecodePayload(f.Payload, &resp); err != nil {
-		return nil, fmt.Errorf("join %s: %w", addr, err)
+		return nil, err
 	}
 	leaf, err := x509.ParseCertificate(resp.Certificate)
 	if err != nil {
@@ -194,6 +151,59 @@ func Join(ctx context.Context, addr, token, nodeID string, hosts []string) (*Cre
 		return nil, fmt.Errorf("join %s: certificate is for %q, asked for %q", addr, leaf.Subject.CommonName, nodeID)
 	}
 	return creds, nil
+}
+
+// joinExchange sends req on a 'J' connection to addr and returns the
+// answer and the CA, of fingerprint caFingerprint, that the server's
+// chain was pinned to.
+func joinExchange(ctx context.Context, addr, caFingerprint string, req *JoinRequest) (*JoinResponse, *x509.Certificate, error) {
+	var pinned *x509.Certificate
+	conf := &tls.Config{
+		MinVersion: tls.VersionTLS13,
+		// The chain is checked below against the pinned CA instead of system
+		// roots; nothing is trusted before that check passes.
+		InsecureSkipVerify: true,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			ca, err := verifyPinned(cs.PeerCertificates, caFingerprint)
+			pinned = ca
+			return err
+		},
+	}
+	if deadline, ok := ctx.Deadline(); !ok || time.Until(deadline) > DefaultHandshakeTimeout {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultHandshakeTimeout)
+		defer cancel()
+	}
+	c, err := dialService(ctx, addr, conf, ServiceJoin)
+	if err != nil {
+		return nil, nil, fmt.Errorf("join: %w", err)
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
+	defer stop()
+
+	payload, err := encodePayload(req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("join %s: %w", addr, err)
+	}
+	if err := WriteFrame(c, Header{Type: MsgJoin, ID: 1}, payload); err != nil {
+		return nil, nil, fmt.Errorf("join %s: send request: %w", addr, ctxErr(ctx, err))
+	}
+	f, err := ReadFrame(c, maxJoinPayload)
+	if err != nil {
+		return nil, nil, fmt.Errorf("join %s: read response: %w", addr, ctxErr(ctx, err))
+	}
+	if f.Type != MsgJoin || f.Flags&FlagResponse == 0 || f.ID != 1 {
+		return nil, nil, fmt.Errorf("join %s: unexpected %v frame", addr, f.Type)
+	}
+	if f.Flags&FlagError != 0 {
+		return nil, nil, fmt.Errorf("join %s: refused: %w", addr, decodeError(addr, MsgJoin, f.Payload))
+	}
+	var resp JoinResponse
+	if err := DecodePayload(f.Payload, &resp); err != nil {
+		return nil, nil, fmt.Errorf("join %s: %w", addr, err)
+	}
+	return &resp, pinned, nil
 }
 
 // verifyPinned finds, among the certificates a server presented, a CA whose

@@ -17,6 +17,8 @@ const (
 	ServiceRaft byte = 'R' // Raft transport; client certificate required
 	ServiceRPC  byte = 'H' // herd RPC; client certificate required
 	ServiceJoin byte = 'J' // one join exchange; no client certificate needed
+	// ServiceStream ('S', stream.go) carries one byte stream; client
+	// certificate required.
 )
 
 // DefaultHandshakeTimeout bounds the TLS handshake plus the service byte, so
@@ -58,6 +60,7 @@ type Listener struct {
 	timeout time.Duration
 
 	rpc     chan net.Conn
+	streams chan *Stream
 	raft    *StreamLayer
 	pending chan struct{}
 
@@ -98,6 +101,7 @@ func NewListener(inner net.Listener, cfg ListenerConfig) *Listener {
 		log:     cfg.Logger.With("listener", inner.Addr().String()),
 		timeout: cfg.HandshakeTimeout,
 		rpc:     make(chan net.Conn),
+		streams: make(chan *Stream),
 		pending: make(chan struct{}, cfg.MaxPending),
 		closed:  make(chan struct{}),
 	}
@@ -194,19 +198,30 @@ func (l *Listener) handle(raw net.Conn) {
 	tc.SetDeadline(deadline)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	// Unblock the handshake or join exchange when the listener closes, but
-	// never touch a connection once it has been handed to a service.
+	release := l.guard(ctx, tc)
+	defer release()
+
+	if err := tc.HandshakeContext(ctx); err != nil {
+		l.refuse(tc, 0, fmt.Errorf("tls handshake: %w", err))
+		return
+	}
+	var sel [1]byte
+	if _, err := io.ReadFull(tc, sel[:]); err != nil {
+		l.refuse(tc, 0, fmt.Errorf("read service byte: %w", err))
+		return
+	}
+	if err := l.dispatch(ctx, tc, sel[0], release); err != nil {
+		l.refuse(tc, sel[0], err)
+	}
+}
+
+// guard holds a pending slot for tc while it is in the handshake or the
+// join exchange, and unblocks those when the listener closes. It returns
+// the release that frees the slot when tc is handed to a service, after
+// which tc is never touched.
+func (l *Listener) guard(ctx context.Context, tc *tls.Conn) (release func()) {
 	var mu sync.Mutex
 	handedOff := false
-	release := func() {
-		mu.Lock()
-		if !handedOff {
-			handedOff = true
-			<-l.pending
-		}
-		mu.Unlock()
-	}
-	defer release()
 	go func() {
 		select {
 		case <-l.closed:
@@ -218,55 +233,62 @@ func (l *Listener) handle(raw net.Conn) {
 		case <-ctx.Done():
 		}
 	}()
+	return func() {
+		mu.Lock()
+		if !handedOff {
+			handedOff = true
+			<-l.pending
+		}
+		mu.Unlock()
+	}
+}
 
-	if err := tc.HandshakeContext(ctx); err != nil {
-		l.refuse(tc, 0, fmt.Errorf("tls handshake: %w", err))
-		return
-	}
-	var sel [1]byte
-	if _, err := io.ReadFull(tc, sel[:]); err != nil {
-		l.refuse(tc, 0, fmt.Errorf("read service byte: %w", err))
-		return
-	}
-	state := tc.ConnectionState()
-	hasCert := len(state.VerifiedChains) > 0
-	switch sel[0] {
-	case ServiceRaft, ServiceRPC:
+// dispatch serves tc by its service byte, or says why it refuses it.
+func (l *Listener) dispatch(ctx context.Context, tc *tls.Conn, service byte, release func()) error {
+	hasCert := len(tc.ConnectionState().VerifiedChains) > 0
+	switch service {
+	case ServiceRaft, ServiceRPC, ServiceStream:
 		if !hasCert {
-			l.refuse(tc, sel[0], errors.New("no client certificate"))
-			return
+			return errors.New("no client certificate")
 		}
 		release()
-		tc.SetDeadline(time.Time{})
-		ch, closed := l.rpc, l.closed
-		if sel[0] == ServiceRaft {
-			ch, closed = l.raft.conns, l.raft.closed
+		if service == ServiceStream {
+			return l.serveStream(tc)
 		}
-		// Nobody accepting (service not started yet, or shut down): give up
-		// after the handshake timeout rather than pile up goroutines.
-		t := time.NewTimer(l.timeout)
-		defer t.Stop()
-		select {
-		case ch <- tc:
-		case <-closed:
-			l.refuse(tc, sel[0], errors.New("service closed"))
-		case <-l.closed:
-			l.refuse(tc, sel[0], errors.New("listener closed"))
-		case <-t.C:
-			l.refuse(tc, sel[0], errors.New("service not accepting connections"))
-		}
+		return l.handOff(tc, service)
 	case ServiceJoin:
 		if l.join == nil {
-			l.refuse(tc, sel[0], errors.New("this node does not admit nodes"))
-			return
+			return errors.New("this node does not admit nodes")
 		}
 		if err := serveJoin(ctx, tc, l.join); err != nil {
-			l.refuse(tc, sel[0], err)
-			return
+			return err
 		}
 		tc.Close()
-	default:
-		l.refuse(tc, sel[0], errors.New("unknown service byte"))
+		return nil
+	}
+	return errors.New("unknown service byte")
+}
+
+// handOff gives an authenticated Raft or RPC connection to its service.
+// Nobody accepting (service not started yet, or shut down): it gives up
+// after the handshake timeout rather than pile up goroutines.
+func (l *Listener) handOff(tc *tls.Conn, service byte) error {
+	tc.SetDeadline(time.Time{})
+	ch, closed := l.rpc, l.closed
+	if service == ServiceRaft {
+		ch, closed = l.raft.conns, l.raft.closed
+	}
+	t := time.NewTimer(l.timeout)
+	defer t.Stop()
+	select {
+	case ch <- tc:
+		return nil
+	case <-closed:
+		return errors.New("service closed")
+	case <-l.closed:
+		return errors.New("listener closed")
+	case <-t.C:
+		return errors.New("service not accepting connections")
 	}
 }
 
@@ -274,7 +296,7 @@ func (l *Listener) handle(raw net.Conn) {
 // ServiceRPC), presenting creds and verifying the peer against the cluster
 // CA and addr's host.
 func Dial(ctx context.Context, addr string, creds *Credentials, service byte) (*tls.Conn, error) {
-	if service != ServiceRaft && service != ServiceRPC {
+	if service != ServiceRaft && service != ServiceRPC && service != ServiceStream {
 		return nil, fmt.Errorf("dial %s: service %q needs no certificate; use Join", addr, service)
 	}
 	return dialService(ctx, addr, creds.ClientTLS(addr), service)

@@ -12,16 +12,19 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/raft"
+	"golang.org/x/sys/unix"
 )
 
 type echoReq struct {
 	N     int    `json:"n"`
 	Text  string `json:"text"`
 	Delay int    `json:"delay_ms"`
+	Errno int    `json:"errno,omitempty"`
 }
 
 type echoResp struct {
@@ -32,10 +35,15 @@ type echoResp struct {
 
 const msgEcho MsgType = 100
 
-func handleEcho(ctx context.Context, req *Request) (any, error) {
-	var r echoReq
-	if err := req.Decode(&r); err != nil {
-		return nil, err
+// echoMsg is a test row of the message table.
+var echoMsg = func() Msg[echoReq, echoResp] {
+	msgTable[msgEcho] = msgRow{name: "echo"}
+	return Bind[echoReq, echoResp](msgEcho)
+}()
+
+func handleEcho(ctx context.Context, peer string, r *echoReq) (*echoResp, error) {
+	if r.Errno != 0 {
+		return nil, fmt.Errorf("echo %d: %w", r.N, syscall.Errno(r.Errno))
 	}
 	if r.Delay > 0 {
 		select {
@@ -47,7 +55,7 @@ func handleEcho(ctx context.Context, req *Request) (any, error) {
 	if r.N < 0 {
 		return nil, fmt.Errorf("negative n %d", r.N)
 	}
-	return &echoResp{N: r.N, Text: r.Text, Peer: req.Peer}, nil
+	return &echoResp{N: r.N, Text: r.Text, Peer: peer}, nil
 }
 
 func TestCASaveLoad(t *testing.T) {
@@ -116,12 +124,19 @@ func TestIssueRejectsBadNodeID(t *testing.T) {
 	}
 }
 
-func TestRPCRoundTrip(t *testing.T) {
+// echoPair starts node-a serving echo and returns it with node-b's client
+// of it, closed when the test ends.
+func echoPair(t *testing.T) (*testNode, *Client) {
 	ca := newTestCA(t)
 	a := startNode(t, ca, "node-a")
-	a.srv.Handle(msgEcho, handleEcho)
+	Handle(a.srv, echoMsg, handleEcho)
 	c := NewClient(a.addr, issue(t, ca, "node-b"))
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
+	return a, c
+}
+
+func TestRPCRoundTrip(t *testing.T) {
+	a, c := echoPair(t)
 
 	var resp echoResp
 	if err := c.Call(ctxT(t), msgEcho, &echoReq{N: 7, Text: "hi"}, &resp); err != nil {
@@ -149,10 +164,50 @@ func TestRPCRoundTrip(t *testing.T) {
 	}
 }
 
+func TestTypedCall(t *testing.T) {
+	_, c := echoPair(t)
+
+	resp, err := Call(ctxT(t), c, echoMsg, &echoReq{N: 3, Text: "typed"})
+	if err != nil || *resp != (echoResp{N: 3, Text: "typed", Peer: "node-b"}) {
+		t.Fatalf("typed call: %+v, %v", resp, err)
+	}
+	if _, err := Call(ctxT(t), c, Ping, nil); err != nil {
+		t.Fatal(err)
+	}
+	// An errno crosses the wire as itself.
+	_, err = Call(ctxT(t), c, echoMsg, &echoReq{N: 4, Errno: int(unix.ESRCH)})
+	var errno syscall.Errno
+	if !errors.Is(err, unix.ESRCH) || !errors.As(err, &errno) || errno != unix.ESRCH || !strings.Contains(err.Error(), "echo 4") {
+		t.Fatalf("remote ESRCH arrived as %v (%#v)", err, err)
+	}
+	// A plain error has none.
+	_, err = Call(ctxT(t), c, echoMsg, &echoReq{N: -1})
+	if errors.As(err, &errno) {
+		t.Fatalf("plain error arrived with errno %v", errno)
+	}
+}
+
+func TestBindChecksTheTable(t *testing.T) {
+	mustPanic := func(name string, f func()) {
+		t.Helper()
+		defer func() {
+			if recover() == nil {
+				t.Errorf("%s did not panic", name)
+			}
+		}()
+		f()
+	}
+	mustPanic("unknown number", func() { Bind[Empty, Empty](999) })
+	mustPanic("other types", func() { Bind[echoResp, echoReq](msgEcho) })
+	if m := Bind[echoReq, echoResp](msgEcho); m != echoMsg || m.String() != "echo" {
+		t.Fatalf("rebinding the same types: %v", m)
+	}
+}
+
 func TestConcurrentCalls(t *testing.T) {
 	ca := newTestCA(t)
 	a := startNode(t, ca, "node-a")
-	a.srv.Handle(msgEcho, handleEcho)
+	Handle(a.srv, echoMsg, handleEcho)
 	c := NewClient(a.addr, issue(t, ca, "node-b"))
 	defer c.Close()
 
@@ -202,7 +257,7 @@ func TestCallCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-started; cancel() }()
 	err := c.Call(ctx, msgEcho, &echoReq{}, nil)
-	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "call msg#100 to node-a") {
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "call echo to node-a") {
 		t.Fatalf("cancelled call: %v", err)
 	}
 	select {
@@ -218,8 +273,6 @@ func TestCallCancel(t *testing.T) {
 func TestPeerClosesMidCall(t *testing.T) {
 	ca := newTestCA(t)
 	a := startNode(t, ca, "node-a")
-	RegisterMsgName(msgEcho, "echo")
-	defer delete(msgNames, msgEcho)
 	started := make(chan struct{}, 8)
 	a.srv.Handle(msgEcho, func(ctx context.Context, req *Request) (any, error) {
 		started <- struct{}{}
@@ -366,7 +419,7 @@ func TestBadSelectorAndGarbage(t *testing.T) {
 func TestJoin(t *testing.T) {
 	ca := newTestCA(t)
 	a := startNode(t, ca, "node-a")
-	a.srv.Handle(msgEcho, handleEcho)
+	Handle(a.srv, echoMsg, handleEcho)
 	tok, err := a.tokens.Create(ca.Fingerprint(), 0)
 	if err != nil {
 		t.Fatal(err)

@@ -38,15 +38,6 @@ func (r *Request) Decode(v any) error { return DecodePayload(r.Payload, v) }
 // RemoteError carrying its text.
 type Handler func(ctx context.Context, req *Request) (any, error)
 
-// RemoteError is an error returned by the handler on the peer.
-type RemoteError struct {
-	Peer string
-	Type MsgType
-	Msg  string
-}
-
-func (e *RemoteError) Error() string { return fmt.Sprintf("%v on %s: %s", e.Type, e.Peer, e.Msg) }
-
 // Server dispatches herd RPC requests to handlers by message type. Register
 // handlers with Handle before serving.
 type Server struct {
@@ -67,12 +58,17 @@ func NewServer(logger *slog.Logger) *Server {
 		logger = slog.Default()
 	}
 	s := &Server{log: logger, handlers: map[MsgType]Handler{}, conns: map[net.Conn]struct{}{}}
-	s.Handle(MsgPing, func(context.Context, *Request) (any, error) { return nil, nil })
+	Handle(s, Ping, func(context.Context, string, *Empty) (*Empty, error) { return nil, nil })
 	return s
 }
 
 // Handle registers h for requests of type t, replacing any earlier one.
-func (s *Server) Handle(t MsgType, h Handler) {
+//
+// Deprecated: use the typed Handle(s, m, h) with a descriptor of the
+// message table.
+func (s *Server) Handle(t MsgType, h Handler) { s.handle(t, h) }
+
+func (s *Server) handle(t MsgType, h Handler) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.handlers[t] = h
@@ -122,110 +118,130 @@ func (s *Server) ServeConn(c net.Conn) {
 	if peer == "" {
 		peer = c.RemoteAddr().String()
 	}
-	log := s.log.With("peer", peer)
-	ctx, cancel := context.WithCancel(context.Background())
-	var (
-		wg      sync.WaitGroup
-		wmu     sync.Mutex
-		pmu     sync.Mutex
-		pending = map[uint64]context.CancelFunc{}
-	)
-	defer func() {
-		c.Close()
-		cancel()
-		wg.Wait()
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-	}()
 	limit := s.MaxInFlight
 	if limit <= 0 {
 		limit = DefaultMaxInFlight
 	}
-	sem := make(chan struct{}, limit)
-
-	write := func(h Header, p []byte) {
-		wmu.Lock()
-		defer wmu.Unlock()
-		c.SetWriteDeadline(time.Now().Add(writeTimeout))
-		if err := WriteFrame(c, h, p); err != nil {
-			log.Warn("remote: write response", "type", h.Type, "err", err)
-			c.Close()
-		}
-	}
-
+	ctx, cancel := context.WithCancel(context.Background())
+	sc := &serverConn{s: s, c: c, peer: peer, log: s.log.With("peer", peer), ctx: ctx,
+		pending: map[uint64]context.CancelFunc{}, sem: make(chan struct{}, limit)}
+	defer func() {
+		c.Close()
+		cancel()
+		sc.wg.Wait()
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+	}()
 	for {
 		f, err := ReadFrame(c, MaxPayload)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-				log.Warn("remote: dropping connection", "reason", err.Error())
+				sc.log.Warn("remote: dropping connection", "reason", err.Error())
 			}
 			return
 		}
-		if f.Flags&FlagResponse != 0 {
-			log.Warn("remote: dropping connection", "reason", "client sent a response frame")
+		if reason := sc.take(f); reason != "" {
+			sc.log.Warn("remote: dropping connection", "reason", reason)
 			return
 		}
-		if f.Flags&FlagCancel != 0 {
-			pmu.Lock()
-			if cf := pending[f.ID]; cf != nil {
-				cf()
-			}
-			pmu.Unlock()
-			continue
+	}
+}
+
+// serverConn is one connection a Server serves.
+type serverConn struct {
+	s    *Server
+	c    net.Conn
+	peer string
+	log  *slog.Logger
+	ctx  context.Context // cancelled when the connection ends
+	wg   sync.WaitGroup  // request goroutines
+	wmu  sync.Mutex      // one frame written at a time
+
+	pmu     sync.Mutex
+	pending map[uint64]context.CancelFunc // requests in flight, by id
+	sem     chan struct{}                 // bounds requests in flight
+}
+
+// take acts on one frame from the client: a cancel, or a request to run.
+// It returns why the connection must be dropped, or "".
+func (sc *serverConn) take(f Frame) string {
+	if f.Flags&FlagResponse != 0 {
+		return "client sent a response frame"
+	}
+	sc.pmu.Lock()
+	cancel, inFlight := sc.pending[f.ID]
+	sc.pmu.Unlock()
+	if f.Flags&FlagCancel != 0 {
+		if cancel != nil {
+			cancel()
 		}
-		pmu.Lock()
-		_, dup := pending[f.ID]
-		pmu.Unlock()
-		if dup {
-			log.Warn("remote: dropping connection", "reason", fmt.Sprintf("request id %d reused while in flight", f.ID))
-			return
-		}
-		select {
-		case sem <- struct{}{}:
-		default:
-			// Refuse rather than stop reading: a reader blocked here could
-			// not notice the peer going away, and the handlers it waits
-			// for may be waiting for exactly that.
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				write(Header{Flags: FlagResponse | FlagError, Type: f.Type, ID: f.ID},
-					[]byte(fmt.Sprintf("busy: %d requests in flight on this connection", limit)))
-			}()
-			continue
-		}
-		rctx, rcancel := context.WithCancel(ctx)
-		pmu.Lock()
-		pending[f.ID] = rcancel
-		pmu.Unlock()
-		wg.Add(1)
+		return ""
+	}
+	if inFlight {
+		return fmt.Sprintf("request id %d reused while in flight", f.ID)
+	}
+	select {
+	case sc.sem <- struct{}{}:
+	default:
+		// Refuse rather than stop reading: a reader blocked here could
+		// not notice the peer going away, and the handlers it waits for
+		// may be waiting for exactly that.
+		sc.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			resp, herr := s.dispatch(rctx, log, &Request{Peer: peer, Type: f.Type, Payload: f.Payload})
-			pmu.Lock()
-			delete(pending, f.ID)
-			pmu.Unlock()
-			cancelled := rctx.Err() != nil
-			rcancel()
-			<-sem
-			if cancelled {
-				return // the caller has gone; nobody reads this response
-			}
-			h := Header{Flags: FlagResponse, Type: f.Type, ID: f.ID}
-			var payload []byte
-			if herr == nil {
-				payload, herr = encodePayload(resp)
-				if herr == nil && len(payload) > MaxPayload {
-					herr = fmt.Errorf("%w: response of %d bytes", ErrFrameTooLong, len(payload))
-				}
-			}
-			if herr != nil {
-				h.Flags |= FlagError
-				payload = []byte(herr.Error())
-			}
-			write(h, payload)
+			defer sc.wg.Done()
+			sc.write(Header{Flags: FlagResponse | FlagError, Type: f.Type, ID: f.ID},
+				encodeError(fmt.Errorf("busy: %d requests in flight on this connection", cap(sc.sem))))
 		}()
+		return ""
+	}
+	rctx, rcancel := context.WithCancel(sc.ctx)
+	sc.pmu.Lock()
+	sc.pending[f.ID] = rcancel
+	sc.pmu.Unlock()
+	sc.wg.Add(1)
+	go func() {
+		defer sc.wg.Done()
+		sc.run(rctx, rcancel, f)
+	}()
+	return ""
+}
+
+// run serves one request and sends its response, unless the caller has
+// cancelled it.
+func (sc *serverConn) run(ctx context.Context, cancel context.CancelFunc, f Frame) {
+	resp, herr := sc.s.dispatch(ctx, sc.log, &Request{Peer: sc.peer, Type: f.Type, Payload: f.Payload})
+	sc.pmu.Lock()
+	delete(sc.pending, f.ID)
+	sc.pmu.Unlock()
+	cancelled := ctx.Err() != nil
+	cancel()
+	<-sc.sem
+	if cancelled {
+		return // the caller has gone; nobody reads this response
+	}
+	h := Header{Flags: FlagResponse, Type: f.Type, ID: f.ID}
+	var payload []byte
+	if herr == nil {
+		payload, herr = encodePayload(resp)
+		if herr == nil && len(payload) > MaxPayload {
+			herr = fmt.Errorf("%w: response of %d bytes", ErrFrameTooLong, len(payload))
+		}
+	}
+	if herr != nil {
+		h.Flags |= FlagError
+		payload = encodeError(herr)
+	}
+	sc.write(h, payload)
+}
+
+func (sc *serverConn) write(h Header, p []byte) {
+	sc.wmu.Lock()
+	defer sc.wmu.Unlock()
+	sc.c.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if err := WriteFrame(sc.c, h, p); err != nil {
+		sc.log.Warn("remote: write response", "type", h.Type, "err", err)
+		sc.c.Close()
 	}
 }
 
@@ -343,7 +359,14 @@ func (c *Client) conn(ctx context.Context) (*clientConn, error) {
 // arrives, ctx is done (the server is told to cancel), or the connection is
 // lost. Errors name the message type and the peer; a handler's error is a
 // *RemoteError.
+//
+// Deprecated: use the typed Call(ctx, c, m, req) with a descriptor of the
+// message table.
 func (c *Client) Call(ctx context.Context, t MsgType, req, resp any) error {
+	return c.call(ctx, t, req, resp)
+}
+
+func (c *Client) call(ctx context.Context, t MsgType, req, resp any) error {
 	payload, err := encodePayload(req)
 	if err != nil {
 		return fmt.Errorf("call %v to %s: encode request: %w", t, c.addr, err)
@@ -360,7 +383,7 @@ func (c *Client) Call(ctx context.Context, t MsgType, req, resp any) error {
 		return fmt.Errorf("call %v to %s: %w", t, cc.peerName(), err)
 	}
 	if f.Flags&FlagError != 0 {
-		return &RemoteError{Peer: cc.peerName(), Type: t, Msg: string(f.Payload)}
+		return decodeError(cc.peerName(), t, f.Payload)
 	}
 	if err := DecodePayload(f.Payload, resp); err != nil {
 		return fmt.Errorf("call %v to %s: %w", t, cc.peerName(), err)

@@ -1,0 +1,103 @@
+package remote
+
+import (
+	"fmt"
+	"reflect"
+	"sync"
+)
+
+// MsgType selects the handler of a request. Types below 16 are the
+// transport's own; services number theirs from 16.
+type MsgType uint16
+
+// The message table: every message type of the node port, with its name
+// and its request → response types. This is the only place a number is
+// given. remote imports nothing of herd's, so the services' payload types
+// are bound to their numbers by remote/nodemsg (Bind), which checks that
+// each number has exactly one pair of types.
+const (
+	// MsgJoin: JoinRequest → JoinResponse, on 'J' connections only.
+	MsgJoin MsgType = 1
+	// MsgPing: Empty → Empty, answered by every Server (Ping).
+	MsgPing MsgType = 2
+
+	// msgForward: raftstate.ForwardRequest → raftstate.ForwardResponse, a
+	// write forwarded to the Raft leader (nodemsg.Forward).
+	msgForward MsgType = 16
+	// msgProcs: Empty → nodemsg.ProcsResponse, the processes whose PIDs a
+	// node homes (nodemsg.Procs).
+	msgProcs MsgType = 17
+	// msgStatus: Empty → nodemsg.NodeStatus, a node's load now
+	// (nodemsg.Status).
+	msgStatus MsgType = 18
+)
+
+// Exported numbers of the service messages, for remote/nodemsg's Bind.
+const (
+	NumForward = msgForward
+	NumProcs   = msgProcs
+	NumStatus  = msgStatus
+)
+
+type msgRow struct {
+	name      string
+	req, resp reflect.Type // nil until bound
+}
+
+var (
+	msgMu    sync.RWMutex
+	msgTable = map[MsgType]msgRow{
+		MsgJoin:    {name: "join"},
+		MsgPing:    {name: "ping"},
+		msgForward: {name: "forward"},
+		msgProcs:   {name: "procs"},
+		msgStatus:  {name: "status"},
+	}
+)
+
+func (t MsgType) String() string {
+	msgMu.RLock()
+	row, ok := msgTable[t]
+	msgMu.RUnlock()
+	if ok {
+		return row.name
+	}
+	return fmt.Sprintf("msg#%d", uint16(t))
+}
+
+// Empty is the payload of a message that carries nothing.
+type Empty = struct{}
+
+// Msg describes one message type of the table with its Go request and
+// response types: Call and Handle take it, so a caller and a handler
+// cannot disagree on the payloads. Payloads are JSON, except []byte,
+// which travels raw.
+type Msg[Req, Resp any] struct{ t MsgType }
+
+// Type is the message's number.
+func (m Msg[Req, Resp]) Type() MsgType { return m.t }
+
+func (m Msg[Req, Resp]) String() string { return m.t.String() }
+
+// Ping is answered by every Server.
+var Ping = Bind[Empty, Empty](MsgPing)
+
+// Bind returns the descriptor of message t with request type Req and
+// response type Resp. It panics if t is not in the table or was bound to
+// other types: call it from a package-level var, as nodemsg does, so a
+// clash fails every test at init.
+func Bind[Req, Resp any](t MsgType) Msg[Req, Resp] {
+	req, resp := reflect.TypeFor[Req](), reflect.TypeFor[Resp]()
+	msgMu.Lock()
+	defer msgMu.Unlock()
+	row, ok := msgTable[t]
+	if !ok {
+		panic(fmt.Sprintf("remote: message type %d is not in the table (msgtable.go)", t))
+	}
+	if row.req != nil && (row.req != req || row.resp != resp) {
+		panic(fmt.Sprintf("remote: message %s bound to %v → %v and to %v → %v", row.name, row.req, row.resp, req, resp))
+	}
+	row.req, row.resp = req, resp
+	msgTable[t] = row
+	return Msg[Req, Resp]{t: t}
+}
