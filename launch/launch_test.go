@@ -3,14 +3,13 @@ package launch
 import (
 	"context"
 	"errors"
+	"herd/procview"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
-
-	"herd/remote"
 )
 
 // fakeRunner starts nothing: it records what it is asked and lets the
@@ -218,7 +217,7 @@ func TestPeerCreds(t *testing.T) {
 
 // fakeQueries answers from fixed tables.
 type fakeQueries struct {
-	procs   []remote.ProcInfo
+	procs   []procview.Row
 	removed chan string
 }
 
@@ -226,7 +225,7 @@ func (f *fakeQueries) Nodes(ctx context.Context) ([]NodeRow, []string) {
 	return []NodeRow{{ID: "n1"}, {ID: "n2"}}, []string{"n3: timeout"}
 }
 
-func (f *fakeQueries) Procs(ctx context.Context, node string) ([]remote.ProcInfo, []string) {
+func (f *fakeQueries) Procs(ctx context.Context, node string) ([]procview.Row, []string) {
 	return f.procs, []string{"n3: timeout"}
 }
 
@@ -239,7 +238,7 @@ func (f *fakeQueries) Remove(ctx context.Context, node string) error {
 func TestQuery(t *testing.T) {
 	fq := &fakeQueries{removed: make(chan string, 1)}
 	for pid := 1; pid <= 2*procsChunk+10; pid++ {
-		fq.procs = append(fq.procs, remote.ProcInfo{PID: pid})
+		fq.procs = append(fq.procs, procview.Row{PID: pid})
 	}
 	srv := &Server{Runner: newFakeRunner(nil), Queries: fq}
 	conn, _ := pair(t, srv)

@@ -13,12 +13,11 @@ package launch
 import (
 	"encoding/json"
 	"fmt"
+	"herd/procview"
 	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"herd/remote"
 )
 
 // Operations of Msg.
@@ -69,10 +68,10 @@ type Msg struct {
 	// ps: only this node's processes; remove: the node to remove
 	Node string `json:"node,omitempty"`
 	// nodes, procs
-	Nodes  []NodeRow         `json:"nodes,omitempty"`
-	Procs  []remote.ProcInfo `json:"procs,omitempty"`
-	Errors []string          `json:"errors,omitempty"` // nodes that could not be asked
-	More   bool              `json:"more,omitempty"`
+	Nodes  []NodeRow      `json:"nodes,omitempty"`
+	Procs  []procview.Row `json:"procs,omitempty"`
+	Errors []string       `json:"errors,omitempty"` // nodes that could not be asked
+	More   bool           `json:"more,omitempty"`
 }
 
 // NodeRow is one line of herd nodes.

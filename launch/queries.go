@@ -3,9 +3,8 @@ package launch
 import (
 	"context"
 	"errors"
+	"herd/procview"
 	"time"
-
-	"herd/remote"
 )
 
 // Queries answers the cluster queries of herd nodes, herd ps and herd
@@ -15,7 +14,7 @@ type Queries interface {
 	// Nodes lists the members, and which could not be asked, as "id: why".
 	Nodes(ctx context.Context) ([]NodeRow, []string)
 	// Procs lists the processes of every node, or only of node.
-	Procs(ctx context.Context, node string) ([]remote.ProcInfo, []string)
+	Procs(ctx context.Context, node string) ([]procview.Row, []string)
 	// Remove takes node out of the cluster.
 	Remove(ctx context.Context, node string) error
 }

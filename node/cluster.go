@@ -96,7 +96,7 @@ func (cn *Cluster) open(cfg *Config) error {
 	cn.pool = remote.NewPool(cn.creds)
 	cn.writer = raftstate.NewWriter(cn.store, Forwarder{cn.pool})
 	cn.rpc = remote.NewServer(cn.log)
-	cn.rpc.Handle(remote.MsgForward, ForwardHandler(cn.store))
+	ServeForward(cn.rpc, cn.store)
 	go cn.rpc.Serve(cn.lis)
 	return nil
 }

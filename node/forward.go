@@ -5,6 +5,7 @@ import (
 
 	"herd/raftstate"
 	"herd/remote"
+	"herd/remote/nodemsg"
 )
 
 // Forwarder sends Raft writes to the leader over herd RPC: the
@@ -13,21 +14,14 @@ type Forwarder struct{ Pool *remote.Pool }
 
 // Forward implements raftstate.Forwarder.
 func (f Forwarder) Forward(ctx context.Context, addr string, req *raftstate.ForwardRequest) (*raftstate.ForwardResponse, error) {
-	var resp raftstate.ForwardResponse
-	if err := f.Pool.Client(addr).Call(ctx, remote.MsgForward, req, &resp); err != nil {
-		return nil, err
-	}
-	return &resp, nil
+	return remote.Call(ctx, f.Pool.Client(addr), nodemsg.Forward, req)
 }
 
-// ForwardHandler serves MsgForward, a write for the leader, from store. A
-// node that does not lead answers NotLeader with the leader's address.
-func ForwardHandler(store *raftstate.Store) remote.Handler {
-	return func(ctx context.Context, req *remote.Request) (any, error) {
-		var fr raftstate.ForwardRequest
-		if err := req.Decode(&fr); err != nil {
-			return nil, err
-		}
-		return store.ServeForwarded(ctx, req.Peer, &fr), nil
-	}
+// ServeForward serves nodemsg.Forward, a write for the leader, from store
+// on srv. A node that does not lead answers NotLeader with the leader's
+// address.
+func ServeForward(srv *remote.Server, store *raftstate.Store) {
+	remote.Handle(srv, nodemsg.Forward, func(ctx context.Context, peer string, fr *raftstate.ForwardRequest) (*raftstate.ForwardResponse, error) {
+		return store.ServeForwarded(ctx, peer, fr), nil
+	})
 }

@@ -11,8 +11,10 @@ import (
 	"github.com/hashicorp/raft"
 
 	"herd/launch"
+	"herd/procview"
 	"herd/raftstate"
 	"herd/remote"
+	"herd/remote/nodemsg"
 )
 
 // queryTimeout bounds asking one node for its processes or status.
@@ -49,7 +51,7 @@ func fanOut(ctx context.Context, members []raftstate.Member, node string, timeou
 
 // Procs implements launch.Queries: the process tables of the nodes (or
 // of node), sorted by PID.
-func (cn *Cluster) Procs(ctx context.Context, node string) ([]remote.ProcInfo, []string) {
+func (cn *Cluster) Procs(ctx context.Context, node string) ([]procview.Row, []string) {
 	if node != "" {
 		if _, ok := cn.store.FSM().Member(node); !ok {
 			return nil, []string{fmt.Sprintf("%s: no such node", node)}
@@ -61,10 +63,10 @@ func (cn *Cluster) Procs(ctx context.Context, node string) ([]remote.ProcInfo, [
 // gatherProcs asks every member (or node) with procsOf and merges the
 // answers, sorted by PID.
 func gatherProcs(ctx context.Context, members []raftstate.Member, node string,
-	procsOf func(context.Context, raftstate.Member) ([]remote.ProcInfo, error)) ([]remote.ProcInfo, []string) {
+	procsOf func(context.Context, raftstate.Member) ([]procview.Row, error)) ([]procview.Row, []string) {
 	var (
 		mu  sync.Mutex
-		all []remote.ProcInfo
+		all []procview.Row
 	)
 	errs := fanOut(ctx, members, node, queryTimeout, func(ctx context.Context, m raftstate.Member) error {
 		ps, err := procsOf(ctx, m)
@@ -76,17 +78,17 @@ func gatherProcs(ctx context.Context, members []raftstate.Member, node string,
 		mu.Unlock()
 		return nil
 	})
-	slices.SortFunc(all, func(a, b remote.ProcInfo) int { return a.PID - b.PID })
+	slices.SortFunc(all, func(a, b procview.Row) int { return a.PID - b.PID })
 	return all, errs
 }
 
 // procsOf is m's process table: this node's own, or asked over RPC.
-func (cn *Cluster) procsOf(ctx context.Context, m raftstate.Member) ([]remote.ProcInfo, error) {
+func (cn *Cluster) procsOf(ctx context.Context, m raftstate.Member) ([]procview.Row, error) {
 	if m.ID == cn.ID {
 		return cn.procs(), nil
 	}
-	var resp remote.ProcsResponse
-	if err := cn.pool.Client(m.Address).Call(ctx, remote.MsgProcs, nil, &resp); err != nil {
+	resp, err := remote.Call(ctx, cn.pool.Client(m.Address), nodemsg.Procs, nil)
+	if err != nil {
 		return nil, err
 	}
 	return resp.Procs, nil
@@ -104,7 +106,7 @@ func (cn *Cluster) Nodes(ctx context.Context) ([]launch.NodeRow, []string) {
 // gatherRows makes a row per member from r, with the load statusOf
 // reports for the members that are not down, sorted by id.
 func gatherRows(ctx context.Context, members []raftstate.Member, r roster,
-	statusOf func(context.Context, raftstate.Member) (*remote.NodeStatus, error)) ([]launch.NodeRow, []string) {
+	statusOf func(context.Context, raftstate.Member) (*nodemsg.NodeStatus, error)) ([]launch.NodeRow, []string) {
 	var (
 		mu   sync.Mutex
 		rows []launch.NodeRow
@@ -113,7 +115,7 @@ func gatherRows(ctx context.Context, members []raftstate.Member, r roster,
 		row := r.row(m)
 		var err error
 		if m.State != raftstate.StateDown {
-			var st *remote.NodeStatus
+			var st *nodemsg.NodeStatus
 			if st, err = statusOf(ctx, m); err == nil {
 				row.Load, row.Procs = &st.Load, &st.Procs
 			}
@@ -128,15 +130,11 @@ func gatherRows(ctx context.Context, members []raftstate.Member, r roster,
 }
 
 // statusOf is m's load: this node's own, or asked over RPC.
-func (cn *Cluster) statusOf(ctx context.Context, m raftstate.Member) (*remote.NodeStatus, error) {
+func (cn *Cluster) statusOf(ctx context.Context, m raftstate.Member) (*nodemsg.NodeStatus, error) {
 	if m.ID == cn.ID {
 		return cn.status(), nil
 	}
-	st := new(remote.NodeStatus)
-	if err := cn.pool.Client(m.Address).Call(ctx, remote.MsgStatus, nil, st); err != nil {
-		return nil, err
-	}
-	return st, nil
+	return remote.Call(ctx, cn.pool.Client(m.Address), nodemsg.Status, nil)
 }
 
 // roster is what the replica says of the members beyond their records:

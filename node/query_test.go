@@ -8,8 +8,9 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"herd/procview"
 	"herd/raftstate"
-	"herd/remote"
+	"herd/remote/nodemsg"
 )
 
 var testMembers = []raftstate.Member{
@@ -21,11 +22,11 @@ var testMembers = []raftstate.Member{
 // The process tables of every node are merged and sorted by PID; a node
 // that fails is named in the errors and the others are still listed.
 func TestGatherProcs(t *testing.T) {
-	tables := map[string][]remote.ProcInfo{
+	tables := map[string][]procview.Row{
 		"n1": {{PID: 5, Node: "n1"}, {PID: 1000, Node: "n1"}},
 		"n2": {{PID: 7, Node: "n2"}, {PID: 3, Node: "n2"}},
 	}
-	procsOf := func(ctx context.Context, m raftstate.Member) ([]remote.ProcInfo, error) {
+	procsOf := func(ctx context.Context, m raftstate.Member) ([]procview.Row, error) {
 		if ps, ok := tables[m.ID]; ok {
 			return ps, nil
 		}
@@ -55,12 +56,12 @@ func TestGatherRows(t *testing.T) {
 		leases:  []raftstate.Lease{{Node: "n1", Block: raftstate.PIDBlock{Start: 300, Len: 100}}},
 	}
 	asked := map[string]bool{}
-	statusOf := func(ctx context.Context, m raftstate.Member) (*remote.NodeStatus, error) {
+	statusOf := func(ctx context.Context, m raftstate.Member) (*nodemsg.NodeStatus, error) {
 		asked[m.ID] = true
 		if m.ID == "n2" {
 			return nil, errors.New("timeout")
 		}
-		return &remote.NodeStatus{Node: m.ID, Procs: 4, Load: [3]float64{0.5}}, nil
+		return &nodemsg.NodeStatus{Node: m.ID, Procs: 4, Load: [3]float64{0.5}}, nil
 	}
 	rows, errs := gatherRows(context.Background(), testMembers, r, statusOf)
 	if len(rows) != 3 || rows[0].ID != "n1" || rows[1].ID != "n2" || rows[2].ID != "n3" {

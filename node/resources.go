@@ -1,8 +1,6 @@
 package node
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"herd/procview"
 	"herd/remote"
 )
 
@@ -103,22 +102,11 @@ func ParseSize(s string) (uint64, error) {
 }
 
 func memTotal() (uint64, error) {
-	f, err := os.Open("/proc/meminfo")
+	m, err := procview.ReadMemInfo()
 	if err != nil {
 		return 0, fmt.Errorf("read memory size: %w", err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
-			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("read memory size: %w", err)
-			}
-			return kb << 10, nil
-		}
-	}
-	return 0, errors.New("read memory size: no MemTotal in /proc/meminfo")
+	return m.Total, nil
 }
 
 // DefaultName is the default node id: the host name, made a valid id.

@@ -3,32 +3,34 @@ package node
 import (
 	"context"
 
+	"herd/procview"
 	"herd/remote"
+	"herd/remote/nodemsg"
 )
 
 // registerRPCs serves the RPCs that need the local half. The process RPCs
 // of placement and migration register here too.
 func (cn *Cluster) registerRPCs() {
-	cn.rpc.Handle(remote.MsgProcs, cn.handleProcs)
-	cn.rpc.Handle(remote.MsgStatus, cn.handleStatus)
+	remote.Handle(cn.rpc, nodemsg.Procs, cn.handleProcs)
+	remote.Handle(cn.rpc, nodemsg.Status, cn.handleStatus)
 }
 
-// handleProcs serves MsgProcs: this node's process records.
-func (cn *Cluster) handleProcs(ctx context.Context, req *remote.Request) (any, error) {
-	return &remote.ProcsResponse{Node: cn.ID, Procs: cn.procs()}, nil
+// handleProcs serves nodemsg.Procs: this node's process records.
+func (cn *Cluster) handleProcs(ctx context.Context, peer string, _ *remote.Empty) (*nodemsg.ProcsResponse, error) {
+	return &nodemsg.ProcsResponse{Node: cn.ID, Procs: cn.procs()}, nil
 }
 
-func (cn *Cluster) procs() []remote.ProcInfo {
-	return remote.ProcTable(cn.ID, cn.local.Space().List(), "/proc")
+func (cn *Cluster) procs() []procview.Row {
+	return procview.Proc.Rows(cn.ID, cn.local.Space().List())
 }
 
-// handleStatus serves MsgStatus: this node's load.
-func (cn *Cluster) handleStatus(ctx context.Context, req *remote.Request) (any, error) {
+// handleStatus serves nodemsg.Status: this node's load.
+func (cn *Cluster) handleStatus(ctx context.Context, peer string, _ *remote.Empty) (*nodemsg.NodeStatus, error) {
 	return cn.status(), nil
 }
 
-func (cn *Cluster) status() *remote.NodeStatus {
-	st := &remote.NodeStatus{Node: cn.ID, Procs: len(cn.procs())}
-	st.Load, _ = remote.ReadLoad("/proc")
+func (cn *Cluster) status() *nodemsg.NodeStatus {
+	st := &nodemsg.NodeStatus{Node: cn.ID, Procs: len(cn.procs())}
+	st.Load, _ = procview.ReadLoad()
 	return st
 }

@@ -139,27 +139,27 @@ func TestRPCRoundTrip(t *testing.T) {
 	a, c := echoPair(t)
 
 	var resp echoResp
-	if err := c.Call(ctxT(t), msgEcho, &echoReq{N: 7, Text: "hi"}, &resp); err != nil {
+	if err := c.call(ctxT(t), msgEcho, &echoReq{N: 7, Text: "hi"}, &resp); err != nil {
 		t.Fatal(err)
 	}
 	if resp != (echoResp{N: 7, Text: "hi", Peer: "node-b"}) {
 		t.Fatalf("resp %+v", resp)
 	}
-	if err := c.Call(ctxT(t), MsgPing, nil, nil); err != nil {
+	if err := c.call(ctxT(t), MsgPing, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 
 	// Handler errors come back as RemoteError naming the peer and type.
-	err := c.Call(ctxT(t), msgEcho, &echoReq{N: -1}, &resp)
+	err := c.call(ctxT(t), msgEcho, &echoReq{N: -1}, &resp)
 	var re *RemoteError
 	if !errors.As(err, &re) || !strings.Contains(err.Error(), "negative n -1") || re.Peer != "node-a ("+a.addr+")" {
 		t.Fatalf("handler error: %v", err)
 	}
 	// Unknown types are an error, and the connection stays usable.
-	if err := c.Call(ctxT(t), 999, nil, nil); err == nil || !strings.Contains(err.Error(), "no handler for msg#999") {
+	if err := c.call(ctxT(t), 999, nil, nil); err == nil || !strings.Contains(err.Error(), "no handler for msg#999") {
 		t.Fatalf("unknown type: %v", err)
 	}
-	if err := c.Call(ctxT(t), msgEcho, &echoReq{N: 8}, &resp); err != nil || resp.N != 8 {
+	if err := c.call(ctxT(t), msgEcho, &echoReq{N: 8}, &resp); err != nil || resp.N != 8 {
 		t.Fatalf("after errors: %v %+v", err, resp)
 	}
 }
@@ -220,7 +220,7 @@ func TestConcurrentCalls(t *testing.T) {
 			defer wg.Done()
 			var resp echoResp
 			text := strings.Repeat("x", i*100)
-			if err := c.Call(ctxT(t), msgEcho, &echoReq{N: i, Text: text, Delay: (n - i) % 7}, &resp); err != nil {
+			if err := c.call(ctxT(t), msgEcho, &echoReq{N: i, Text: text, Delay: (n - i) % 7}, &resp); err != nil {
 				errs <- err
 				return
 			}
@@ -245,7 +245,7 @@ func TestCallCancel(t *testing.T) {
 	ca := newTestCA(t)
 	a := startNode(t, ca, "node-a")
 	started, cancelled := make(chan struct{}), make(chan struct{})
-	a.srv.Handle(msgEcho, func(ctx context.Context, req *Request) (any, error) {
+	a.srv.handle(msgEcho, func(ctx context.Context, req *Request) (any, error) {
 		close(started)
 		<-ctx.Done()
 		close(cancelled)
@@ -256,7 +256,7 @@ func TestCallCancel(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-started; cancel() }()
-	err := c.Call(ctx, msgEcho, &echoReq{}, nil)
+	err := c.call(ctx, msgEcho, &echoReq{}, nil)
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "call echo to node-a") {
 		t.Fatalf("cancelled call: %v", err)
 	}
@@ -265,7 +265,7 @@ func TestCallCancel(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("server handler was not cancelled")
 	}
-	if err := c.Call(ctxT(t), MsgPing, nil, nil); err != nil {
+	if err := c.call(ctxT(t), MsgPing, nil, nil); err != nil {
 		t.Fatalf("connection unusable after a cancel: %v", err)
 	}
 }
@@ -274,7 +274,7 @@ func TestPeerClosesMidCall(t *testing.T) {
 	ca := newTestCA(t)
 	a := startNode(t, ca, "node-a")
 	started := make(chan struct{}, 8)
-	a.srv.Handle(msgEcho, func(ctx context.Context, req *Request) (any, error) {
+	a.srv.handle(msgEcho, func(ctx context.Context, req *Request) (any, error) {
 		started <- struct{}{}
 		<-ctx.Done()
 		return nil, ctx.Err()
@@ -285,7 +285,7 @@ func TestPeerClosesMidCall(t *testing.T) {
 	const n = 3
 	errs := make(chan error, n)
 	for range n {
-		go func() { errs <- c.Call(ctxT(t), msgEcho, &echoReq{}, nil) }()
+		go func() { errs <- c.call(ctxT(t), msgEcho, &echoReq{}, nil) }()
 	}
 	for range n {
 		<-started
@@ -298,7 +298,7 @@ func TestPeerClosesMidCall(t *testing.T) {
 		}
 	}
 	// A later call redials; the closed server refuses, with an error.
-	if err := c.Call(ctxT(t), MsgPing, nil, nil); err == nil {
+	if err := c.call(ctxT(t), MsgPing, nil, nil); err == nil {
 		t.Fatal("call after server close succeeded")
 	}
 }
@@ -310,7 +310,7 @@ func TestForeignCARefused(t *testing.T) {
 
 	c := NewClient(a.addr, foreign)
 	defer c.Close()
-	if err := c.Call(ctxT(t), MsgPing, nil, nil); err == nil {
+	if err := c.call(ctxT(t), MsgPing, nil, nil); err == nil {
 		t.Fatal("client with a foreign certificate was served")
 	}
 	a.log.waitFor(t, "refused connection", "tls handshake")
@@ -318,14 +318,14 @@ func TestForeignCARefused(t *testing.T) {
 	// A client of the right CA still gets in.
 	good := NewClient(a.addr, issue(t, ca, "node-b"))
 	defer good.Close()
-	if err := good.Call(ctxT(t), MsgPing, nil, nil); err != nil {
+	if err := good.call(ctxT(t), MsgPing, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	// And the node refuses a server from a foreign CA when it dials.
 	evil := startNode(t, newTestCA(t), "node-evil")
 	c2 := NewClient(evil.addr, issue(t, ca, "node-b"))
 	defer c2.Close()
-	if err := c2.Call(ctxT(t), MsgPing, nil, nil); err == nil || !strings.Contains(err.Error(), "certificate") {
+	if err := c2.call(ctxT(t), MsgPing, nil, nil); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("dialled a server of a foreign CA: %v", err)
 	}
 }
@@ -411,7 +411,7 @@ func TestBadSelectorAndGarbage(t *testing.T) {
 	// The server carries on.
 	c := NewClient(a.addr, b)
 	defer c.Close()
-	if err := c.Call(ctxT(t), MsgPing, nil, nil); err != nil {
+	if err := c.call(ctxT(t), MsgPing, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -436,7 +436,7 @@ func TestJoin(t *testing.T) {
 	c := NewClient(a.addr, creds)
 	defer c.Close()
 	var resp echoResp
-	if err := c.Call(ctxT(t), msgEcho, &echoReq{N: 1}, &resp); err != nil || resp.Peer != "node-c" {
+	if err := c.call(ctxT(t), msgEcho, &echoReq{N: 1}, &resp); err != nil || resp.Peer != "node-c" {
 		t.Fatalf("call with joined cert: %v %+v", err, resp)
 	}
 	if _, err := Join(ctxT(t), a.addr, tok.String(), "node-d", []string{"127.0.0.1"}); err != nil {
@@ -570,7 +570,7 @@ func TestRaftOverStreamLayer(t *testing.T) {
 	nodes[0].l.Raft().Close()
 	c := NewClient(nodes[0].addr, nodes[1].creds)
 	defer c.Close()
-	if err := c.Call(ctxT(t), MsgPing, nil, nil); err != nil {
+	if err := c.call(ctxT(t), MsgPing, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -594,7 +594,7 @@ func TestInFlightLimit(t *testing.T) {
 	a := startNode(t, ca, "node-a")
 	a.srv.MaxInFlight = 2
 	started, finished := make(chan struct{}, 4), make(chan struct{}, 4)
-	a.srv.Handle(msgEcho, func(ctx context.Context, req *Request) (any, error) {
+	a.srv.handle(msgEcho, func(ctx context.Context, req *Request) (any, error) {
 		started <- struct{}{}
 		<-ctx.Done()
 		finished <- struct{}{}
@@ -602,11 +602,11 @@ func TestInFlightLimit(t *testing.T) {
 	})
 	c := NewClient(a.addr, issue(t, ca, "node-b"))
 	for range 2 {
-		go c.Call(context.Background(), msgEcho, nil, nil)
+		go c.call(context.Background(), msgEcho, nil, nil)
 	}
 	<-started
 	<-started
-	if err := c.Call(ctxT(t), msgEcho, nil, nil); err == nil || !strings.Contains(err.Error(), "busy") {
+	if err := c.call(ctxT(t), msgEcho, nil, nil); err == nil || !strings.Contains(err.Error(), "busy") {
 		t.Fatalf("call over the limit: %v", err)
 	}
 	// The client going away cancels the running handlers.
@@ -644,13 +644,13 @@ func TestMaxPendingHandshakes(t *testing.T) {
 	}
 	c := NewClient(l.Addr().String(), issue(t, ca, "node-b"))
 	defer c.Close()
-	if err := c.Call(ctxT(t), MsgPing, nil, nil); err == nil {
+	if err := c.call(ctxT(t), MsgPing, nil, nil); err == nil {
 		t.Fatal("served beyond MaxPending")
 	}
 	logs.waitFor(t, "already in handshake")
 	idle.Close()
 	eventually := time.Now().Add(5 * time.Second)
-	for c.Call(ctxT(t), MsgPing, nil, nil) != nil {
+	for c.call(ctxT(t), MsgPing, nil, nil) != nil {
 		if time.Now().After(eventually) {
 			t.Fatal("slot never freed")
 		}
@@ -666,7 +666,7 @@ func TestPool(t *testing.T) {
 	if p.Client(a.addr) != p.Client(a.addr) {
 		t.Fatal("pool made two clients for one peer")
 	}
-	if err := p.Client(a.addr).Call(ctxT(t), MsgPing, nil, nil); err != nil {
+	if err := p.Client(a.addr).call(ctxT(t), MsgPing, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -62,12 +62,7 @@ func NewServer(logger *slog.Logger) *Server {
 	return s
 }
 
-// Handle registers h for requests of type t, replacing any earlier one.
-//
-// Deprecated: use the typed Handle(s, m, h) with a descriptor of the
-// message table.
-func (s *Server) Handle(t MsgType, h Handler) { s.handle(t, h) }
-
+// handle registers h for message type t, replacing any earlier handler.
 func (s *Server) handle(t MsgType, h Handler) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -352,18 +347,6 @@ func (c *Client) conn(ctx context.Context) (*clientConn, error) {
 			return nil, ctx.Err()
 		}
 	}
-}
-
-// Call sends a request of type t with payload req and decodes the response
-// into resp (a pointer, or nil to discard it). It returns when the response
-// arrives, ctx is done (the server is told to cancel), or the connection is
-// lost. Errors name the message type and the peer; a handler's error is a
-// *RemoteError.
-//
-// Deprecated: use the typed Call(ctx, c, m, req) with a descriptor of the
-// message table.
-func (c *Client) Call(ctx context.Context, t MsgType, req, resp any) error {
-	return c.call(ctx, t, req, resp)
 }
 
 func (c *Client) call(ctx context.Context, t MsgType, req, resp any) error {

@@ -1,10 +1,8 @@
 package syscalls
 
 import (
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
+	"errors"
+	"herd/procview"
 
 	"golang.org/x/sys/unix"
 )
@@ -66,20 +64,16 @@ func pidfdTarget(tid, fd int) (int, error) {
 	if fd < 0 {
 		return 0, unix.EINVAL // as kernel_waitid checks before the fd
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%d", tid, fd))
-	if err != nil {
+	pid, err := procview.ReadPidfdTarget(tid, fd)
+	switch {
+	case errors.Is(err, procview.ErrNotPidfd):
+		return 0, unix.EINVAL
+	case err != nil:
 		return 0, unix.EBADF
+	case pid <= 0:
+		// -1: the process is gone from the kernel (reaped by herd-init);
+		// POSIX-wise it may still be a zombie.
+		return 0, unix.ECHILD
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "Pid:"); ok {
-			pid, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil || pid <= 0 {
-				// -1: the process is gone from the kernel (reaped by
-				// herd-init); POSIX-wise it may still be a zombie.
-				return 0, unix.ECHILD
-			}
-			return pid, nil
-		}
-	}
-	return 0, unix.EINVAL
+	return pid, nil
 }

@@ -1,12 +1,12 @@
 package syscalls
 
 import (
-	"fmt"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"herd/pidspace"
+	"herd/procview"
 	"herd/sentry"
 )
 
@@ -143,11 +143,11 @@ func (l liveTask) Inject(nr uintptr, args [6]uintptr, done func(ret int64)) bool
 }
 
 func (l liveTask) Creds() (pidspace.Creds, error) {
-	st, err := sentry.ReadProcStatus(l.t.TID)
+	st, err := procview.ReadStatus(l.t.TID)
 	if err != nil {
 		return pidspace.Creds{}, err
 	}
-	return credsOf(st)
+	return credsOf(st), nil
 }
 
 func (l liveTask) PidfdTarget(fd int) (int, error) { return pidfdTarget(l.t.TID, fd) }
@@ -178,15 +178,7 @@ func readStruct[T any](t task, addr uintptr, v *T) error {
 	return t.ReadMem(addr, unsafe.Slice((*byte)(unsafe.Pointer(v)), unsafe.Sizeof(*v)))
 }
 
-// credsOf reads the real, effective and saved ids of a /proc status.
-func credsOf(st sentry.ProcStatus) (pidspace.Creds, error) {
-	uid, err := st.IDs("Uid")
-	if err != nil {
-		return pidspace.Creds{}, fmt.Errorf("uids: %w", err)
-	}
-	gid, err := st.IDs("Gid")
-	if err != nil {
-		return pidspace.Creds{}, fmt.Errorf("gids: %w", err)
-	}
-	return pidspace.Creds{RUID: uid[0], EUID: uid[1], SUID: uid[2], RGID: gid[0], EGID: gid[1], SGID: gid[2]}, nil
+// credsOf is the real, effective and saved ids of a /proc status.
+func credsOf(st *procview.Status) pidspace.Creds {
+	return pidspace.Creds{RUID: st.Uid[0], EUID: st.Uid[1], SUID: st.Uid[2], RGID: st.Gid[0], EGID: st.Gid[1], SGID: st.Gid[2]}
 }

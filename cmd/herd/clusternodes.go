@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"herd/launch"
+	"herd/procview"
 )
 
 // The node processes of herd cluster up: started in the background,
@@ -101,8 +103,8 @@ func nodeRunning(ndir string) (int, bool) {
 }
 
 func isLiveNode(pid int) bool {
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || !bytes.Contains(cmdline, []byte("\x00node\x00")) {
+	args, err := procview.ReadCmdline(pid)
+	if err != nil || len(args) < 2 || !slices.Contains(args[1:], "node") {
 		return false
 	}
 	return processAlive(pid)
@@ -110,14 +112,8 @@ func isLiveNode(pid int) bool {
 
 // processAlive reports whether pid exists and is not a zombie.
 func processAlive(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-		return false
-	}
-	return true
+	st, err := procview.ReadStat(pid)
+	return err == nil && st.State != 'Z'
 }
 
 func clusterDown(c *cli.Context) error {

@@ -15,7 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"herd/launch"
-	"herd/remote"
+	"herd/procview"
 )
 
 func nodesCommand() *cli.Command {
@@ -142,7 +142,7 @@ func psAction(c *cli.Context) error {
 	}
 	if c.Bool("json") {
 		if procs == nil {
-			procs = []remote.ProcInfo{}
+			procs = []procview.Row{}
 		}
 		return printJSON(procs)
 	}

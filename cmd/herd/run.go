@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -17,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"herd/launch"
+	"herd/procview"
 	"herd/sentry"
 )
 
@@ -80,26 +80,11 @@ func resolveProgram(prog string) (string, error) {
 // ignoredSignals lists the signals this process ignores, which the
 // program inherits across exec as it would from a shell.
 func ignoredSignals() []int {
-	data, err := os.ReadFile("/proc/self/status")
+	st, err := procview.ReadStatus(os.Getpid())
 	if err != nil {
 		return nil
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if hex, ok := strings.CutPrefix(line, "SigIgn:"); ok {
-			mask, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
-			if err != nil {
-				return nil
-			}
-			var out []int
-			for sig := 1; sig <= 64; sig++ {
-				if mask&(1<<(sig-1)) != 0 {
-					out = append(out, sig)
-				}
-			}
-			return out
-		}
-	}
-	return nil
+	return procview.Signals(st.SigIgn)
 }
 
 func runAction(c *cli.Context) error {

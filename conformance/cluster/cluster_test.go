@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"herd/conformance"
-	"herd/remote"
+	"herd/procview"
 )
 
 var herdBin string
@@ -234,13 +234,13 @@ func (c *testCluster) tryNodes(via int) ([]nodeRow, bool) {
 	return rows, true
 }
 
-func (c *testCluster) ps(via int, args ...string) []remote.ProcInfo {
+func (c *testCluster) ps(via int, args ...string) []procview.Row {
 	c.t.Helper()
 	out, errOut, st := herd(c.t, c.sock(via), append([]string{"ps", "--json"}, args...)...)
 	if st != 0 {
 		c.t.Fatalf("herd ps via n%d: status %d: %s", via, st, errOut)
 	}
-	var procs []remote.ProcInfo
+	var procs []procview.Row
 	if err := json.Unmarshal([]byte(out), &procs); err != nil {
 		c.t.Fatalf("herd ps --json: %v\n%s", err, out)
 	}

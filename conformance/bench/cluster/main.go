@@ -280,7 +280,7 @@ func startBenchNode(work string, ca *remote.CA, id string, log *slog.Logger) (*b
 		return nil, err
 	}
 	nd := &benchNode{store: st, lis: lis, rpc: remote.NewServer(log), pool: remote.NewPool(creds)}
-	nd.rpc.Handle(remote.MsgForward, node.ForwardHandler(st))
+	node.ServeForward(nd.rpc, st)
 	go nd.rpc.Serve(lis)
 	return nd, nil
 }
