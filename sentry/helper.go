@@ -46,8 +46,8 @@ func RunHelper() bool {
 	return false
 }
 
-// shimSpec is what the sentry tells the shim, over fd 3, once it has
-// seized it.
+// shimSpec is what the sentry tells the shim, over fd 3 (a socket), once
+// the shim has written a byte there and the sentry has seized it.
 type shimSpec struct {
 	Path    string
 	Argv    []string
@@ -62,6 +62,11 @@ type shimSpec struct {
 
 func shimMain() {
 	f := os.NewFile(3, "spec")
+	// Say the shim runs (its exec is over): only now does the sentry
+	// seize it and send the spec.
+	if _, err := f.Write([]byte{0}); err != nil {
+		os.Exit(126)
+	}
 	data, err := io.ReadAll(f)
 	f.Close()
 	var spec shimSpec
