@@ -22,6 +22,8 @@ type Action struct {
 	// interrupts it: -ERESTARTSYS for calls Linux restarts under
 	// SA_RESTART, -ERESTARTNOHAND or -EINTR for those it never does.
 	interrupted int64
+	// async is the function of an asynchronous call (AsyncThen).
+	async AsyncFunc
 }
 
 // Native lets the call run in the kernel, with any arguments the handler
@@ -44,10 +46,7 @@ func Errno(e unix.Errno) Action { return Action{kind: actReturn, val: -int64(e)}
 // unix.Errno or nil.
 func Result(v int64, err error) Action {
 	if err != nil {
-		if e, ok := err.(unix.Errno); ok {
-			return Errno(e)
-		}
-		return Errno(unix.EIO)
+		return Errno(errnoOf(err))
 	}
 	return Return(v)
 }

@@ -75,6 +75,10 @@ type Sentry struct {
 	newborns map[int]*Task // stopped children whose creator's event is pending
 	forks    forkLock
 
+	// inflight counts async functions whose answer has not yet been
+	// handled on the tracer thread.
+	inflight sync.WaitGroup
+
 	jobsMu sync.Mutex
 	jobs   []func()
 	bell   atomic.Pointer[bell]
@@ -359,6 +363,9 @@ func (s *Sentry) apply(t *Task, act Action) {
 	case actPark:
 		r := t.Regs()
 		t.park = &parked{nr: r.Orig_rax, cancel: act.cancel, interrupted: act.interrupted}
+		if act.async != nil {
+			s.startAsync(t, t.park, act.async)
+		}
 		r.Orig_rax = unix.SYS_PAUSE
 		t.MarkRegsDirty()
 		s.resumeToExit(t, stateParked)
@@ -412,8 +419,29 @@ type parked struct {
 	nr          uint64 // the real syscall, restored for a restart
 	cancel      func()
 	interrupted int64
-	done        bool
-	val         int64
+	// release, if set, runs whenever the call ends (an async call's
+	// context is released).
+	release func()
+	done    bool
+	val     int64
+	// then finishes a completed async call at the exit stop.
+	then func(t *Task) int64
+}
+
+// endPark drops t's parked call, if any, as the task dies or execs: an
+// emulation still under way is withdrawn.
+func (t *Task) endPark() {
+	p := t.park
+	t.park = nil
+	if p == nil {
+		return
+	}
+	if !p.done && p.cancel != nil {
+		p.cancel()
+	}
+	if p.release != nil {
+		p.release()
+	}
 }
 
 // Wake completes t's parked call with result v. It may be called any
@@ -441,6 +469,11 @@ func (s *Sentry) unpark(t *Task) {
 	r.Orig_rax = p.nr
 	if p.done {
 		r.Rax = uint64(p.val)
+		if p.then != nil {
+			// The task is stopped, its arguments in their registers:
+			// then may read them and write the task's memory.
+			r.Rax = uint64(p.then(t))
+		}
 	} else {
 		// A signal (or a spurious wake) ended pause(): withdraw the
 		// emulation and let the kernel's restart logic decide.
@@ -448,6 +481,9 @@ func (s *Sentry) unpark(t *Task) {
 			p.cancel()
 		}
 		r.Rax = uint64(p.interrupted)
+	}
+	if p.release != nil {
+		p.release()
 	}
 	t.MarkRegsDirty()
 	if s.cfg.Strace != nil {
@@ -585,6 +621,7 @@ func (s *Sentry) execEvent(t *Task) {
 	if int(former) != t.TID {
 		// A non-leader thread exec'd: it took the leader's TID.
 		if old := s.tasks[int(former)]; old != nil {
+			old.endPark()
 			s.forks.abandon(s, old)
 			delete(s.tasks, int(former))
 			s.procOf(t.TGID).threads--
@@ -592,7 +629,8 @@ func (s *Sentry) execEvent(t *Task) {
 		}
 	}
 	s.forks.abandon(s, t) // the old leader, gone mid-clone?
-	t.park, t.after, t.clone = nil, nil, nil
+	t.endPark()
+	t.after, t.clone = nil, nil
 	s.procOf(t.TGID).shim = false
 	s.cfg.Hooks.Execed(t)
 	s.resume(t, 0)
@@ -600,10 +638,7 @@ func (s *Sentry) execEvent(t *Task) {
 
 func (s *Sentry) gone(t *Task, ws unix.WaitStatus, ru *unix.Rusage) {
 	delete(s.tasks, t.TID)
-	if t.park != nil && !t.park.done && t.park.cancel != nil {
-		t.park.cancel()
-	}
-	t.park = nil
+	t.endPark()
 	s.forks.abandon(s, t)
 	for _, inj := range t.injections {
 		inj.done(-int64(unix.ESRCH))
