@@ -1,6 +1,9 @@
 package sentry
 
-import "golang.org/x/sys/unix"
+import (
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux/errno"
+)
 
 type actionKind int
 
@@ -51,12 +54,14 @@ func Result(v int64, err error) Action {
 	return Return(v)
 }
 
-// Kernel restart codes (include/linux/errno.h). They never reach user
-// space: the kernel turns them into EINTR or a restart at signal delivery.
+// Kernel restart codes (include/linux/errno.h), which golang.org/x/sys/unix
+// lacks. They never reach user space: the kernel turns them into EINTR or a
+// restart at signal delivery.
 const (
-	ERESTARTSYS    = 512
-	ERESTARTNOINTR = 513
-	ERESTARTNOHAND = 514
+	ERESTARTSYS           = int(errno.ERESTARTSYS)
+	ERESTARTNOINTR        = int(errno.ERESTARTNOINTR)
+	ERESTARTNOHAND        = int(errno.ERESTARTNOHAND)
+	ERESTART_RESTARTBLOCK = int(errno.ERESTART_RESTARTBLOCK)
 )
 
 // Park blocks the call until Task.Wake. The task waits in the kernel (in
@@ -64,7 +69,7 @@ const (
 // first, cancel runs and the call ends with -ERESTARTSYS, which the kernel
 // turns into EINTR or a transparent restart according to SA_RESTART.
 func Park(cancel func()) Action {
-	return Action{kind: actPark, cancel: cancel, interrupted: -ERESTARTSYS}
+	return Action{kind: actPark, cancel: cancel, interrupted: -int64(ERESTARTSYS)}
 }
 
 // Hold leaves the task stopped at syscall entry with no signal delivery,

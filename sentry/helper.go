@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
 // The herd binary doubles as two tiny helpers, chosen by argv[0]:
@@ -126,7 +127,7 @@ func installFilter(code []byte) error {
 		_      [6]byte
 		Filter unsafe.Pointer
 	}{Len: uint16(len(code) / 8), Filter: unsafe.Pointer(&code[0])}
-	_, _, e := unix.RawSyscall(unix.SYS_SECCOMP, 1 /* SECCOMP_SET_MODE_FILTER */, 0, uintptr(unsafe.Pointer(&prog)))
+	_, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&prog)))
 	if e != 0 {
 		return e
 	}
@@ -154,7 +155,7 @@ func dropCreds(uid, gid uint32, groups []uint32) error {
 
 func ignoreSignal(sig int) {
 	// struct kernel_sigaction { handler, flags, restorer, mask }
-	act := [4]uint64{1 /* SIG_IGN */, 0, 0, 0}
+	act := [4]uint64{linux.SIG_IGN, 0, 0, 0}
 	unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
 }
 

@@ -119,7 +119,7 @@ func setArgs(r *unix.PtraceRegs, a [6]uintptr) {
 // and its exit stop, where the result is taken and the task restored.
 func (s *Sentry) injectionStop(t *Task, syscallStop bool) {
 	inj := t.inject
-	if syscallStop && inj.entered && syscallStopKind(t.TID) != syscallInfoExit {
+	if syscallStop && inj.entered && syscallStopKind(t.TID) != unix.PTRACE_SYSCALL_INFO_EXIT {
 		syscallStop = false // not our call's exit: keep going
 	}
 	if !syscallStop || !inj.entered {

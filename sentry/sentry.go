@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
 // Hooks are how the owner of a Sentry learns what its tasks do. Every hook
@@ -161,7 +162,7 @@ func (s *Sentry) TaskCount() int { return len(s.tasks) }
 // auto-reaping, unlike SIG_IGN) the kernel discards it at once. herd-init
 // learns of its children through wait4, never through SIGCHLD.
 func defaultSIGCHLD() {
-	act := [4]uint64{0 /* SIG_DFL */, 0, 0, 0}
+	act := [4]uint64{linux.SIG_DFL, 0, 0, 0}
 	unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(unix.SIGCHLD), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
 }
 
@@ -261,7 +262,7 @@ func (s *Sentry) event(tid int, ws unix.WaitStatus, ru *unix.Rusage) {
 	// SIGTRAP, and group-stops report their stop signal.
 	switch cause := int(ws>>16) & 0xff; {
 	case sig == unix.SIGTRAP|0x80 && t.state == stateAwaitEntry:
-		if syscallStopKind(t.TID) != syscallInfoEntry {
+		if syscallStopKind(t.TID) != unix.PTRACE_SYSCALL_INFO_ENTRY {
 			// The exit of a call already under way (an execve, a
 			// restarted call): go on to the next entry.
 			s.toNextEntry(t, 0)
@@ -407,8 +408,8 @@ func (s *Sentry) syscallExit(t *Task) {
 }
 
 func isRestart(ret int64) bool {
-	switch -ret {
-	case ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, 516: // 516: ERESTART_RESTARTBLOCK
+	switch int(-ret) {
+	case ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK:
 		return true
 	}
 	return false
@@ -533,7 +534,7 @@ func (s *Sentry) signalStop(t *Task, sig int) {
 		}
 	}
 	var si SigInfo
-	if err := ptraceGetSigInfo(t.TID, &si); err == nil && si.Code() == siUser && si.Pid() == 1 {
+	if err := ptraceGetSigInfo(t.TID, &si); err == nil && si.Code() == linux.SI_USER && si.Pid() == 1 {
 		if p := s.procs[t.TGID]; p != nil {
 			if q := p.injected[sig]; len(q) > 0 {
 				si = q[0]
@@ -599,7 +600,7 @@ func (s *Sentry) Signal(tgid, sig int, info *SigInfo) error {
 	if p.injected == nil {
 		p.injected = make(map[int][]SigInfo)
 	}
-	if sig < sigRTMin && len(p.injected[sig]) > 0 {
+	if sig < linux.FirstRTSignal && len(p.injected[sig]) > 0 {
 		return nil
 	}
 	if info != nil {

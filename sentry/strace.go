@@ -7,11 +7,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-const (
-	siUser   = 0  // SI_USER: sent by kill()
-	sigRTMin = 32 // the kernel's SIGRTMIN; signals below it coalesce
-)
-
 // ArgKind says how --strace prints a syscall argument.
 type ArgKind int
 
@@ -33,7 +28,7 @@ func (s *Sentry) sysName(nr int) string {
 func retString(v int64) string {
 	if v < 0 && v > -4096 {
 		e := unix.Errno(-v)
-		switch -v {
+		switch int(-v) {
 		case ERESTARTSYS:
 			return "? ERESTARTSYS (to be restarted if SA_RESTART is set)"
 		case ERESTARTNOHAND:
