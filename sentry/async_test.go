@@ -86,8 +86,8 @@ func untilCancelled(late int64) func(ctx context.Context) (int64, error) {
 	}
 }
 
-// asyncScenario makes the tables of the async scenarios.
-func asyncScenario(name string, sp **Sentry, tb *Table) (check func() int, ok bool) {
+// extraScenario makes the tables of the async and register scenarios.
+func extraScenario(name string, sp **Sentry, tb *Table) (check func() int, ok bool) {
 	switch name {
 	case "async":
 		tb.Add(trapRow(unix.SYS_GETPPID, "getppid", func(t *Task) Action {
@@ -144,6 +144,8 @@ func asyncScenario(name string, sp **Sentry, tb *Table) (check func() int, ok bo
 		}))
 	case "async-killed":
 		return asyncKilled(sp, tb), true
+	case "xstate":
+		xstateScenario(tb)
 	default:
 		return nil, false
 	}

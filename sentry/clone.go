@@ -39,8 +39,7 @@ type CloneOp struct {
 
 // restoreArgs puts the argument registers of e back into t's registers.
 func restoreArgs(t *Task, e *unix.PtraceRegs) {
-	r := t.Regs()
-	r.Rdi, r.Rsi, r.Rdx, r.R10, r.R8, r.R9 = e.Rdi, e.Rsi, e.Rdx, e.R10, e.R8, e.R9
+	copyArgs(t.Regs(), e)
 	t.MarkRegsDirty()
 }
 

@@ -78,9 +78,8 @@ func (s *Sentry) injectNext(t *Task) bool {
 	t.injections = t.injections[1:]
 	r := t.Regs()
 	inj.saved = *r
-	r.Rip -= 2
-	r.Rax = uint64(inj.nr)
-	r.Orig_rax = ^uint64(0)
+	rewindSyscall(r, uint64(inj.nr))
+	setSysno(r, noSyscall)
 	setArgs(r, inj.args)
 	t.MarkRegsDirty()
 	t.inject = inj
@@ -101,17 +100,12 @@ func (s *Sentry) injectAtEntry(t *Task) bool {
 	inj.saved = *r
 	inj.entered = true // already past entry: the next syscall stop is its exit
 	inj.restart = true
-	r.Orig_rax = uint64(inj.nr)
+	setSysno(r, uint64(inj.nr))
 	setArgs(r, inj.args)
 	t.MarkRegsDirty()
 	t.inject = inj
 	s.resumeToExit(t, stateInjecting)
 	return true
-}
-
-func setArgs(r *unix.PtraceRegs, a [6]uintptr) {
-	r.Rdi, r.Rsi, r.Rdx = uint64(a[0]), uint64(a[1]), uint64(a[2])
-	r.R10, r.R8, r.R9 = uint64(a[3]), uint64(a[4]), uint64(a[5])
 }
 
 // injectionStop handles a stop of a task running an injected call: its
@@ -127,13 +121,12 @@ func (s *Sentry) injectionStop(t *Task, syscallStop bool) {
 		s.resumeToExit(t, stateInjecting)
 		return
 	}
-	ret := int64(t.Regs().Rax)
+	ret := retOf(t.Regs())
 	s.log.Debug("injected", "task", t, "nr", inj.nr, "ret", ret)
 	t.regs = inj.saved
 	if inj.restart {
 		// Re-execute the syscall the injection displaced.
-		t.regs.Rax = t.regs.Orig_rax
-		t.regs.Rip -= 2
+		rewindSyscall(&t.regs, uint64(sysnoOf(&t.regs)))
 	}
 	t.regsValid = true
 	t.MarkRegsDirty()

@@ -322,7 +322,7 @@ func (s *Sentry) syscallEntry(t *Task) {
 	if s.injectAtEntry(t) {
 		return
 	}
-	nr := int(int64(t.Regs().Orig_rax))
+	nr := sysnoOf(t.Regs())
 	t.sysno = nr
 	t.entry = t.regs
 	t.state = stateSyscall
@@ -335,9 +335,7 @@ func (s *Sentry) syscallEntry(t *Task) {
 	tracing := s.cfg.Strace != nil && !s.procOf(t.TGID).shim
 	var args [6]uintptr
 	if tracing {
-		for i := range args {
-			args[i] = t.Arg(i)
-		}
+		args = argsOf(t.Regs())
 	}
 	act := row.Handler(t)
 	if tracing {
@@ -357,17 +355,17 @@ func (s *Sentry) apply(t *Task, act Action) {
 		s.resume(t, 0)
 	case actReturn:
 		r := t.Regs()
-		r.Orig_rax = ^uint64(0) // skip the call
-		r.Rax = uint64(act.val)
+		setSysno(r, noSyscall) // skip the call
+		setRet(r, act.val)
 		t.MarkRegsDirty()
 		s.resume(t, 0)
 	case actPark:
 		r := t.Regs()
-		t.park = &parked{nr: r.Orig_rax, cancel: act.cancel, interrupted: act.interrupted}
+		t.park = &parked{nr: uint64(sysnoOf(r)), cancel: act.cancel, interrupted: act.interrupted}
 		if act.async != nil {
 			s.startAsync(t, t.park, act.async)
 		}
-		r.Orig_rax = unix.SYS_PAUSE
+		setSysno(r, unix.SYS_PAUSE)
 		t.MarkRegsDirty()
 		s.resumeToExit(t, stateParked)
 	case actHold:
@@ -378,7 +376,7 @@ func (s *Sentry) apply(t *Task, act Action) {
 // SetReturn sets the result the current syscall returns; for use in a
 // NativeThen function at the exit stop.
 func (t *Task) SetReturn(v int64) {
-	t.Regs().Rax = uint64(v)
+	setRet(t.Regs(), v)
 	t.MarkRegsDirty()
 }
 
@@ -389,7 +387,7 @@ func (s *Sentry) syscallExit(t *Task) {
 	case stateAwaitExit:
 		f := t.after
 		t.after = nil
-		ret := int64(t.Regs().Rax)
+		ret := retOf(t.Regs())
 		if f != nil {
 			f(t, ret)
 		}
@@ -397,8 +395,9 @@ func (s *Sentry) syscallExit(t *Task) {
 			// The kernel will restart the call from orig_rax and the
 			// argument registers: make it the call the task made, not
 			// the handler's rewrite, which will be trapped again.
-			r, e := t.Regs(), &t.entry
-			r.Orig_rax, r.Rdi, r.Rsi, r.Rdx, r.R10, r.R8, r.R9 = e.Orig_rax, e.Rdi, e.Rsi, e.Rdx, e.R10, e.R8, e.R9
+			r := t.Regs()
+			setSysno(r, uint64(sysnoOf(&t.entry)))
+			copyArgs(r, &t.entry)
 			t.MarkRegsDirty()
 		}
 		s.resume(t, 0)
@@ -467,13 +466,13 @@ func (s *Sentry) unpark(t *Task) {
 	p := t.park
 	t.park = nil
 	r := t.Regs()
-	r.Orig_rax = p.nr
+	setSysno(r, p.nr)
 	if p.done {
-		r.Rax = uint64(p.val)
+		setRet(r, p.val)
 		if p.then != nil {
 			// The task is stopped, its arguments in their registers:
 			// then may read them and write the task's memory.
-			r.Rax = uint64(p.then(t))
+			setRet(r, p.then(t))
 		}
 	} else {
 		// A signal (or a spurious wake) ended pause(): withdraw the
@@ -481,14 +480,14 @@ func (s *Sentry) unpark(t *Task) {
 		if p.cancel != nil {
 			p.cancel()
 		}
-		r.Rax = uint64(p.interrupted)
+		setRet(r, p.interrupted)
 	}
 	if p.release != nil {
 		p.release()
 	}
 	t.MarkRegsDirty()
 	if s.cfg.Strace != nil {
-		fmt.Fprintf(s.cfg.Strace, "[pid %d] <... %s resumed> = %s\n", t.TID, s.sysName(int(p.nr)), retString(int64(r.Rax)))
+		fmt.Fprintf(s.cfg.Strace, "[pid %d] <... %s resumed> = %s\n", t.TID, s.sysName(int(p.nr)), retString(retOf(r)))
 	}
 	s.resume(t, 0)
 }

@@ -57,7 +57,7 @@ func (h *testHooks) Exited(tgid int, ws unix.WaitStatus, ru *unix.Rusage) {
 // program has exited and returns a non-zero exit code on failure.
 func scenarioTable(name string, sp **Sentry) (tb *Table, check func() int) {
 	tb = NewTable()
-	if check, ok := asyncScenario(name, sp, tb); ok {
+	if check, ok := extraScenario(name, sp, tb); ok {
 		return tb, check
 	}
 	switch name {

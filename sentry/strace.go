@@ -91,7 +91,7 @@ func (s *Sentry) trace(t *Task, row *Row, args [6]uintptr, act Action) Action {
 		act.after = func(t *Task, ret int64) {
 			if after != nil {
 				after(t, ret)
-				ret = int64(t.Regs().Rax)
+				ret = retOf(t.Regs())
 			}
 			fmt.Fprintf(s.cfg.Strace, "%s = %s\n", line, retString(ret))
 		}
