@@ -1,8 +1,6 @@
 package sentry
 
 import (
-	"errors"
-
 	"golang.org/x/sys/unix"
 )
 
@@ -39,12 +37,9 @@ func (t *Task) Inject(nr uintptr, args [6]uintptr, done func(ret int64)) bool {
 	switch t.state {
 	case stateNewborn:
 	case stateRunning, stateAwaitExit, stateParked:
-		if !t.interrupted {
-			if err := ptraceInterrupt(t.TID); err != nil {
-				done(-int64(unix.ESRCH))
-				return false
-			}
-			t.interrupted = true
+		if err := t.interrupt(); err != nil {
+			done(-int64(unix.ESRCH))
+			return false
 		}
 	default:
 		done(-int64(unix.EAGAIN))
@@ -56,16 +51,7 @@ func (t *Task) Inject(nr uintptr, args [6]uintptr, done func(ret int64)) bool {
 
 // toNextEntry resumes t, which has injections pending, so that it stops at
 // the entry of its next syscall (with sig delivered first, if any).
-func (s *Sentry) toNextEntry(t *Task, sig int) {
-	if err := t.flushRegs(); err != nil {
-		s.log.Debug("resume", "task", t, "err", err)
-	}
-	t.state = stateAwaitEntry
-	t.regsValid = false
-	if err := ptraceSyscall(t.TID, sig); err != nil && !errors.Is(err, unix.ESRCH) {
-		s.log.Warn("ptrace syscall", "task", t, "err", err)
-	}
-}
+func (s *Sentry) toNextEntry(t *Task, sig int) { s.resumeSyscall(t, stateAwaitEntry, sig) }
 
 // injectNext starts the first pending injection of t, stopped at its first
 // stop, just after the clone's syscall instruction, which it reuses. It

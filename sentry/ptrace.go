@@ -31,14 +31,6 @@ func ptrace(req int, pid int, addr, data uintptr) error {
 	return nil
 }
 
-func ptraceCont(pid, sig int) error {
-	return ptrace(unix.PTRACE_CONT, pid, 0, uintptr(sig))
-}
-
-func ptraceSyscall(pid, sig int) error {
-	return ptrace(unix.PTRACE_SYSCALL, pid, 0, uintptr(sig))
-}
-
 func ptraceInterrupt(pid int) error { return ptrace(unix.PTRACE_INTERRUPT, pid, 0, 0) }
 
 func ptraceGetRegs(pid int, regs *unix.PtraceRegs) error {
