@@ -127,6 +127,29 @@ func TestLauncherStrace(t *testing.T) {
 	}
 }
 
+// The trace shows the program's calls only, the same in every run: never
+// the shim's own credential drop before its exec (it did when the shim was
+// seized while its own exec was still finishing).
+func TestLauncherStraceOmitsTheShim(t *testing.T) {
+	var first string
+	for i := 0; i < 20; i++ {
+		_, stderr, status := herdRun(t, "", "--strace", "--", "/bin/true")
+		if status != 0 {
+			t.Fatalf("run %d: status %d, stderr %q", i, status, stderr)
+		}
+		for _, shim := range []string{"setresgid(", "setresuid(", "setgroups("} {
+			if strings.Contains(stderr, shim) {
+				t.Fatalf("run %d: the trace shows the shim's %s:\n%s", i, shim, stderr)
+			}
+		}
+		if i == 0 {
+			first = stderr
+		} else if stderr != first {
+			t.Fatalf("run %d traced %q, run 0 %q", i, stderr, first)
+		}
+	}
+}
+
 func TestLauncherForwardsSignals(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
 		t.Run(sig.String(), func(t *testing.T) {

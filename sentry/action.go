@@ -1,6 +1,9 @@
 package sentry
 
-import "golang.org/x/sys/unix"
+import (
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux/errno"
+)
 
 type actionKind int
 
@@ -22,6 +25,8 @@ type Action struct {
 	// interrupts it: -ERESTARTSYS for calls Linux restarts under
 	// SA_RESTART, -ERESTARTNOHAND or -EINTR for those it never does.
 	interrupted int64
+	// async is the function of an asynchronous call (AsyncThen).
+	async AsyncFunc
 }
 
 // Native lets the call run in the kernel, with any arguments the handler
@@ -44,20 +49,19 @@ func Errno(e unix.Errno) Action { return Action{kind: actReturn, val: -int64(e)}
 // unix.Errno or nil.
 func Result(v int64, err error) Action {
 	if err != nil {
-		if e, ok := err.(unix.Errno); ok {
-			return Errno(e)
-		}
-		return Errno(unix.EIO)
+		return Errno(errnoOf(err))
 	}
 	return Return(v)
 }
 
-// Kernel restart codes (include/linux/errno.h). They never reach user
-// space: the kernel turns them into EINTR or a restart at signal delivery.
+// Kernel restart codes (include/linux/errno.h), which golang.org/x/sys/unix
+// lacks. They never reach user space: the kernel turns them into EINTR or a
+// restart at signal delivery.
 const (
-	ERESTARTSYS    = 512
-	ERESTARTNOINTR = 513
-	ERESTARTNOHAND = 514
+	ERESTARTSYS           = int(errno.ERESTARTSYS)
+	ERESTARTNOINTR        = int(errno.ERESTARTNOINTR)
+	ERESTARTNOHAND        = int(errno.ERESTARTNOHAND)
+	ERESTART_RESTARTBLOCK = int(errno.ERESTART_RESTARTBLOCK)
 )
 
 // Park blocks the call until Task.Wake. The task waits in the kernel (in
@@ -65,7 +69,7 @@ const (
 // first, cancel runs and the call ends with -ERESTARTSYS, which the kernel
 // turns into EINTR or a transparent restart according to SA_RESTART.
 func Park(cancel func()) Action {
-	return Action{kind: actPark, cancel: cancel, interrupted: -ERESTARTSYS}
+	return Action{kind: actPark, cancel: cancel, interrupted: -int64(ERESTARTSYS)}
 }
 
 // Hold leaves the task stopped at syscall entry with no signal delivery,

@@ -39,8 +39,7 @@ type CloneOp struct {
 
 // restoreArgs puts the argument registers of e back into t's registers.
 func restoreArgs(t *Task, e *unix.PtraceRegs) {
-	r := t.Regs()
-	r.Rdi, r.Rsi, r.Rdx, r.R10, r.R8, r.R9 = e.Rdi, e.Rsi, e.Rdx, e.R10, e.R8, e.R9
+	copyArgs(t.Regs(), e)
 	t.MarkRegsDirty()
 }
 
@@ -153,85 +152,4 @@ func (s *Sentry) cloneAction(t *Task, op *CloneOp) Action {
 			}
 		}
 	})
-}
-
-// cloneEvent handles PTRACE_EVENT_FORK/VFORK/CLONE at the creator.
-func (s *Sentry) cloneEvent(t *Task) {
-	msg, err := ptraceGetEventMsg(t.TID)
-	if err != nil {
-		s.log.Warn("clone event", "task", t, "err", err)
-		s.resume(t, 0)
-		return
-	}
-	op := t.clone
-	if op == nil {
-		// A clone before the filter was installed: the shim's own Go
-		// runtime threads. They die at its exec; adopt them so they
-		// run and their exits are seen.
-		op = &CloneOp{Thread: tgidOf(int(msg)) == t.TGID, parent: t}
-		op.ChildPID = int(msg)
-		t.after = nil
-	} else {
-		op.ChildPID = int(msg)
-		s.resetLastPid()
-		s.forks.release()
-	}
-	s.birth(op)
-	// The creator goes on to its exit stop (the clone's after func).
-	s.resumeToExit(t, stateAwaitExit)
-}
-
-// tgidOf reads the thread group of tid from /proc.
-func tgidOf(tid int) int {
-	st, err := ReadProcStatus(tid)
-	if err != nil {
-		return 0
-	}
-	return st.Int("Tgid")
-}
-
-// newborn handles the first stop of an auto-attached child whose
-// creator's event has not arrived: it waits, stopped, for birth.
-func (s *Sentry) newborn(tid int) {
-	s.newborns[tid] = &Task{TID: tid, s: s, state: stateNewborn}
-}
-
-// birth records a child when its creator's event arrives, before the
-// creator runs again (so a wait for it finds it), and lets the child run
-// once its own first stop is in.
-func (s *Sentry) birth(op *CloneOp) {
-	parent := op.parent
-	child := s.newborns[op.ChildPID]
-	stopped := child != nil
-	delete(s.newborns, op.ChildPID)
-	if !stopped {
-		child = &Task{TID: op.ChildPID, s: s, state: stateNewborn}
-	}
-	if op.PID != 0 {
-		child.fixArgs = &op.entry
-	}
-	if op.Thread {
-		child.TGID = parent.TGID
-	} else {
-		child.TGID = child.TID
-	}
-	s.adopt(child)
-	s.cfg.Hooks.Cloned(parent, child, op)
-	if stopped {
-		s.firstRun(child)
-	}
-}
-
-// firstRun lets a new child run, with the argument registers its creator
-// had before any rewrite.
-func (s *Sentry) firstRun(t *Task) {
-	if t.fixArgs != nil {
-		restoreArgs(t, t.fixArgs)
-		t.fixArgs = nil
-	}
-	// Right after its clone: rip follows a syscall instruction.
-	if s.injectNext(t) {
-		return
-	}
-	s.resume(t, 0)
 }

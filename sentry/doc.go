@@ -5,5 +5,14 @@
 //
 // The sentry knows nothing of clusters: what a trapped call means is decided
 // by the handlers in the Table and by the Hooks the owner installs. It only
-// provides the mechanism: stop, inspect, rewrite, skip, park and resume.
+// provides the mechanism: stop, inspect, rewrite, skip, park and resume,
+// and run a call's slow part off the tracer thread (Async).
+//
+// Files: sentry.go the Sentry and its tracer loop; stop.go the dispatch of
+// each wait4 report by kind of stop, to stop_syscall.go (syscall entry and
+// exit), stop_event.go (clone, exec and exit events), stop_signal.go
+// (group-stops and signal-delivery stops) and stop_interrupt.go
+// (PTRACE_INTERRUPT stops); park.go and async.go blocked calls;
+// regs_amd64.go the register ABI and extended state; inject.go injected
+// calls; clone.go the fork lock; spawn.go and helper.go the shim.
 package sentry

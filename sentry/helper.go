@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
 // The herd binary doubles as two tiny helpers, chosen by argv[0]:
@@ -46,8 +47,8 @@ func RunHelper() bool {
 	return false
 }
 
-// shimSpec is what the sentry tells the shim, over fd 3, once it has
-// seized it.
+// shimSpec is what the sentry tells the shim, over fd 3 (a socket), once
+// the shim has written a byte there and the sentry has seized it.
 type shimSpec struct {
 	Path    string
 	Argv    []string
@@ -62,6 +63,11 @@ type shimSpec struct {
 
 func shimMain() {
 	f := os.NewFile(3, "spec")
+	// Say the shim runs (its exec is over): only now does the sentry
+	// seize it and send the spec.
+	if _, err := f.Write([]byte{0}); err != nil {
+		os.Exit(126)
+	}
 	data, err := io.ReadAll(f)
 	f.Close()
 	var spec shimSpec
@@ -121,7 +127,7 @@ func installFilter(code []byte) error {
 		_      [6]byte
 		Filter unsafe.Pointer
 	}{Len: uint16(len(code) / 8), Filter: unsafe.Pointer(&code[0])}
-	_, _, e := unix.RawSyscall(unix.SYS_SECCOMP, 1 /* SECCOMP_SET_MODE_FILTER */, 0, uintptr(unsafe.Pointer(&prog)))
+	_, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&prog)))
 	if e != 0 {
 		return e
 	}
@@ -149,7 +155,7 @@ func dropCreds(uid, gid uint32, groups []uint32) error {
 
 func ignoreSignal(sig int) {
 	// struct kernel_sigaction { handler, flags, restorer, mask }
-	act := [4]uint64{1 /* SIG_IGN */, 0, 0, 0}
+	act := [4]uint64{linux.SIG_IGN, 0, 0, 0}
 	unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
 }
 

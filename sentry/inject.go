@@ -1,8 +1,6 @@
 package sentry
 
 import (
-	"errors"
-
 	"golang.org/x/sys/unix"
 )
 
@@ -39,12 +37,9 @@ func (t *Task) Inject(nr uintptr, args [6]uintptr, done func(ret int64)) bool {
 	switch t.state {
 	case stateNewborn:
 	case stateRunning, stateAwaitExit, stateParked:
-		if !t.interrupted {
-			if err := ptraceInterrupt(t.TID); err != nil {
-				done(-int64(unix.ESRCH))
-				return false
-			}
-			t.interrupted = true
+		if err := t.interrupt(); err != nil {
+			done(-int64(unix.ESRCH))
+			return false
 		}
 	default:
 		done(-int64(unix.EAGAIN))
@@ -56,16 +51,7 @@ func (t *Task) Inject(nr uintptr, args [6]uintptr, done func(ret int64)) bool {
 
 // toNextEntry resumes t, which has injections pending, so that it stops at
 // the entry of its next syscall (with sig delivered first, if any).
-func (s *Sentry) toNextEntry(t *Task, sig int) {
-	if err := t.flushRegs(); err != nil {
-		s.log.Debug("resume", "task", t, "err", err)
-	}
-	t.state = stateAwaitEntry
-	t.regsValid = false
-	if err := ptraceSyscall(t.TID, sig); err != nil && !errors.Is(err, unix.ESRCH) {
-		s.log.Warn("ptrace syscall", "task", t, "err", err)
-	}
-}
+func (s *Sentry) toNextEntry(t *Task, sig int) { s.resumeSyscall(t, stateAwaitEntry, sig) }
 
 // injectNext starts the first pending injection of t, stopped at its first
 // stop, just after the clone's syscall instruction, which it reuses. It
@@ -78,9 +64,8 @@ func (s *Sentry) injectNext(t *Task) bool {
 	t.injections = t.injections[1:]
 	r := t.Regs()
 	inj.saved = *r
-	r.Rip -= 2
-	r.Rax = uint64(inj.nr)
-	r.Orig_rax = ^uint64(0)
+	rewindSyscall(r, uint64(inj.nr))
+	setSysno(r, noSyscall)
 	setArgs(r, inj.args)
 	t.MarkRegsDirty()
 	t.inject = inj
@@ -101,7 +86,7 @@ func (s *Sentry) injectAtEntry(t *Task) bool {
 	inj.saved = *r
 	inj.entered = true // already past entry: the next syscall stop is its exit
 	inj.restart = true
-	r.Orig_rax = uint64(inj.nr)
+	setSysno(r, uint64(inj.nr))
 	setArgs(r, inj.args)
 	t.MarkRegsDirty()
 	t.inject = inj
@@ -109,17 +94,12 @@ func (s *Sentry) injectAtEntry(t *Task) bool {
 	return true
 }
 
-func setArgs(r *unix.PtraceRegs, a [6]uintptr) {
-	r.Rdi, r.Rsi, r.Rdx = uint64(a[0]), uint64(a[1]), uint64(a[2])
-	r.R10, r.R8, r.R9 = uint64(a[3]), uint64(a[4]), uint64(a[5])
-}
-
 // injectionStop handles a stop of a task running an injected call: its
 // entry stop, its seccomp stop (the filter traps it like any other call)
 // and its exit stop, where the result is taken and the task restored.
 func (s *Sentry) injectionStop(t *Task, syscallStop bool) {
 	inj := t.inject
-	if syscallStop && inj.entered && syscallStopKind(t.TID) != syscallInfoExit {
+	if syscallStop && inj.entered && syscallStopKind(t.TID) != unix.PTRACE_SYSCALL_INFO_EXIT {
 		syscallStop = false // not our call's exit: keep going
 	}
 	if !syscallStop || !inj.entered {
@@ -127,13 +107,12 @@ func (s *Sentry) injectionStop(t *Task, syscallStop bool) {
 		s.resumeToExit(t, stateInjecting)
 		return
 	}
-	ret := int64(t.Regs().Rax)
+	ret := retOf(t.Regs())
 	s.log.Debug("injected", "task", t, "nr", inj.nr, "ret", ret)
 	t.regs = inj.saved
 	if inj.restart {
 		// Re-execute the syscall the injection displaced.
-		t.regs.Rax = t.regs.Orig_rax
-		t.regs.Rip -= 2
+		rewindSyscall(&t.regs, uint64(sysnoOf(&t.regs)))
 	}
 	t.regsValid = true
 	t.MarkRegsDirty()

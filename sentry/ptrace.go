@@ -31,14 +31,6 @@ func ptrace(req int, pid int, addr, data uintptr) error {
 	return nil
 }
 
-func ptraceCont(pid, sig int) error {
-	return ptrace(unix.PTRACE_CONT, pid, 0, uintptr(sig))
-}
-
-func ptraceSyscall(pid, sig int) error {
-	return ptrace(unix.PTRACE_SYSCALL, pid, 0, uintptr(sig))
-}
-
 func ptraceInterrupt(pid int) error { return ptrace(unix.PTRACE_INTERRUPT, pid, 0, 0) }
 
 func ptraceGetRegs(pid int, regs *unix.PtraceRegs) error {
@@ -122,17 +114,11 @@ func NewChildSigInfo(pid int, uid uint32, code, status int) SigInfo {
 	return si
 }
 
-// Syscall stop kinds of PTRACE_GET_SYSCALL_INFO.
-const (
-	syscallInfoEntry = 1
-	syscallInfoExit  = 2
-)
-
-// syscallStopKind tells a syscall-entry stop from a syscall-exit stop;
+// syscallStopKind (unix.PTRACE_SYSCALL_INFO_ENTRY or _EXIT) tells a syscall-entry stop from a syscall-exit stop;
 // after exec or a signal the tracer cannot know which comes next.
 func syscallStopKind(tid int) int {
 	var info [88]byte
-	_, _, e := unix.Syscall6(unix.SYS_PTRACE, 0x420e /* PTRACE_GET_SYSCALL_INFO */, uintptr(tid), uintptr(len(info)), uintptr(unsafe.Pointer(&info[0])), 0, 0)
+	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_GET_SYSCALL_INFO, uintptr(tid), uintptr(len(info)), uintptr(unsafe.Pointer(&info[0])), 0, 0)
 	if e != 0 {
 		return 0
 	}

@@ -52,15 +52,14 @@ func (h *testHooks) Exited(tgid int, ws unix.WaitStatus, ru *unix.Rusage) {
 	h.done <- tgid
 }
 
-// runScenario runs in pid 1 of the test's namespaces: it spawns prog
-// under a table made for the scenario and exits with prog's exit code.
-func runScenario(name, prog string) int {
-	if err := BecomeInit(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 100
+// scenarioTable makes the table of scenario name; its handlers reach the
+// sentry through *sp once it is made. check, if not nil, runs after the
+// program has exited and returns a non-zero exit code on failure.
+func scenarioTable(name string, sp **Sentry) (tb *Table, check func() int) {
+	tb = NewTable()
+	if check, ok := extraScenario(name, sp, tb); ok {
+		return tb, check
 	}
-	tb := NewTable()
-	var s *Sentry
 	switch name {
 	case "return":
 		// getppid is answered by the handler, never by the kernel.
@@ -72,7 +71,7 @@ func runScenario(name, prog string) int {
 		// getppid parks; it is woken 100 ms later with 77.
 		tb.Add(Row{Nr: unix.SYS_GETPPID, Name: "getppid", Disp: Trap, Note: "test",
 			Handler: func(t *Task) Action {
-				time.AfterFunc(100*time.Millisecond, func() { s.Post(func() { t.Wake(77) }) })
+				time.AfterFunc(100*time.Millisecond, func() { (*sp).Post(func() { t.Wake(77) }) })
 				return Park(nil)
 			}})
 	case "bell-killed":
@@ -80,8 +79,8 @@ func runScenario(name, prog string) int {
 		// still wake the tracer (through a new bell).
 		tb.Add(Row{Nr: unix.SYS_GETPPID, Name: "getppid", Disp: Trap, Note: "test",
 			Handler: func(t *Task) Action {
-				unix.Kill(s.bell.Load().pid, unix.SIGKILL)
-				time.AfterFunc(300*time.Millisecond, func() { s.Post(func() { t.Wake(77) }) })
+				unix.Kill((*sp).bell.Load().pid, unix.SIGKILL)
+				time.AfterFunc(300*time.Millisecond, func() { (*sp).Post(func() { t.Wake(77) }) })
 				return Park(nil)
 			}})
 	case "park-forever":
@@ -107,6 +106,18 @@ func runScenario(name, prog string) int {
 				return NativeThen(func(t *Task, ret int64) { t.SetReturn(ret + 1000000) })
 			}})
 	}
+	return tb, nil
+}
+
+// runScenario runs in pid 1 of the test's namespaces: it spawns prog
+// under a table made for the scenario and exits with prog's exit code.
+func runScenario(name, prog string) int {
+	if err := BecomeInit(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 100
+	}
+	var s *Sentry
+	tb, check := scenarioTable(name, &s)
 	hooks := &testHooks{exited: map[int]unix.WaitStatus{}, done: make(chan int, 64)}
 	var err error
 	cfg := Config{Table: tb, Hooks: hooks}
@@ -147,6 +158,11 @@ func runScenario(name, prog string) int {
 	hooks.mu.Lock()
 	ws := hooks.exited[pid]
 	hooks.mu.Unlock()
+	if check != nil {
+		if code := check(); code != 0 {
+			return code
+		}
+	}
 	if ws.Signaled() {
 		return 128 + int(ws.Signal())
 	}

@@ -3,9 +3,11 @@ package sentry
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"syscall"
 
+	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/bpf"
 )
 
@@ -40,28 +42,78 @@ type SpawnSpec struct {
 // its own process group. started is called on the tracer thread with the
 // task, whose PID may differ from spec.PID only as CloneOp describes, or
 // with an error. Tracer thread only.
+//
+// The shim is seized only once it says it is running (a byte on its spec
+// socket): seized while the kernel was still finishing its exec of the
+// herd binary, it would report that exec too, which the sentry would take
+// for the program's and so trace the shim's own calls (setresuid…) in
+// some runs and not others.
 func (s *Sentry) Spawn(spec SpawnSpec, started func(t *Task, err error)) {
+	data, err := json.Marshal(shimSpec{
+		Path: spec.Path, Argv: spec.Argv, Env: spec.Env, Dir: spec.Dir,
+		UID: spec.UID, GID: spec.GID, Groups: spec.Groups,
+		Filter: s.filter, Ignored: spec.Ignored,
+	})
+	if err != nil {
+		started(nil, fmt.Errorf("spawn %s: encode spec: %w", spec.Path, err))
+		return
+	}
 	s.forks.acquire(func() {
-		t, err := s.spawnLocked(spec)
+		pid, conn, err := s.forkShim(spec)
 		s.resetLastPid()
 		s.forks.release()
-		started(t, err)
+		if err != nil {
+			started(nil, err)
+			return
+		}
+		go s.awaitShim(spec.Path, pid, conn, data, started)
 	})
 }
 
-func (s *Sentry) spawnLocked(spec SpawnSpec) (*Task, error) {
+// awaitShim waits, off the tracer thread, for the shim to run, then has
+// the tracer seize it; the spec follows once it is seized.
+func (s *Sentry) awaitShim(path string, pid int, conn *os.File, data []byte, started func(*Task, error)) {
+	var ready [1]byte
+	if _, err := io.ReadFull(conn, ready[:]); err != nil {
+		conn.Close()
+		s.Post(func() { started(nil, fmt.Errorf("spawn %s: shim did not start: %w", path, err)) })
+		return
+	}
+	s.Post(func() {
+		if err := ptraceSeize(pid); err != nil {
+			conn.Close()
+			unix.Kill(pid, unix.SIGKILL)
+			started(nil, fmt.Errorf("spawn %s: seize: %w", path, err))
+			return
+		}
+		t := &Task{TID: pid, TGID: pid, s: s, state: stateRunning}
+		s.adopt(t)
+		s.procOf(pid).shim = true
+		// Written off the tracer thread: the shim reads it while the
+		// tracer serves the shim's own stops, and a large environment
+		// may not fit the socket's buffer.
+		go func() {
+			conn.Write(data)
+			conn.Close()
+		}()
+		started(t, nil)
+	})
+}
+
+// forkShim starts the shim with PID spec.PID; called holding the fork
+// lock. conn is the sentry's end of the shim's spec socket.
+func (s *Sentry) forkShim(spec SpawnSpec) (int, *os.File, error) {
 	exe, err := selfExe()
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
-	r, w, err := os.Pipe()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("spawn %s: %w", spec.Path, err)
+		return 0, nil, fmt.Errorf("spawn %s: %w", spec.Path, err)
 	}
-	defer r.Close()
-	if err := s.setLastPid(spec.PID); err != nil {
-		return nil, err
-	}
+	conn, shimEnd := os.NewFile(uintptr(fds[0]), "shim"), os.NewFile(uintptr(fds[1]), "spec")
+	defer shimEnd.Close()
+	files := []uintptr{spec.Stdio[0].Fd(), spec.Stdio[1].Fd(), spec.Stdio[2].Fd(), shimEnd.Fd()}
 	sys := &syscall.SysProcAttr{Setpgid: true}
 	if spec.Session {
 		// Setctty's Ctty is a descriptor of the child.
@@ -70,54 +122,27 @@ func (s *Sentry) spawnLocked(spec SpawnSpec) (*Task, error) {
 		// For Foreground, Ctty is a descriptor of the parent, not the child.
 		sys = &syscall.SysProcAttr{Foreground: true, Ctty: int(spec.Stdio[0].Fd())}
 	}
-	pid, err := syscall.ForkExec(exe, []string{shimName}, &syscall.ProcAttr{
-		Env:   []string{"GOMAXPROCS=1", "GOGC=off"},
-		Files: []uintptr{spec.Stdio[0].Fd(), spec.Stdio[1].Fd(), spec.Stdio[2].Fd(), r.Fd()},
-		Sys:   sys,
-	})
+	pid, err := s.startShim(exe, spec.PID, files, sys)
 	if err != nil && spec.Foreground {
 		s.log.Debug("spawn in the foreground", "err", err)
 		// Not the terminal's session (or not a terminal): run it in
 		// its own group without the terminal.
-		sys = &syscall.SysProcAttr{Setpgid: true}
-		if err := s.setLastPid(spec.PID); err != nil {
-			w.Close()
-			return nil, err
-		}
-		pid, err = syscall.ForkExec(exe, []string{shimName}, &syscall.ProcAttr{
-			Env:   []string{"GOMAXPROCS=1", "GOGC=off"},
-			Files: []uintptr{spec.Stdio[0].Fd(), spec.Stdio[1].Fd(), spec.Stdio[2].Fd(), r.Fd()},
-			Sys:   sys,
-		})
+		pid, err = s.startShim(exe, spec.PID, files, &syscall.SysProcAttr{Setpgid: true})
 	}
 	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("spawn %s: start shim: %w", spec.Path, err)
+		conn.Close()
+		return 0, nil, fmt.Errorf("spawn %s: start shim: %w", spec.Path, err)
 	}
-	if err := ptraceSeize(pid); err != nil {
-		w.Close()
-		syscall.Kill(pid, syscall.SIGKILL)
-		return nil, fmt.Errorf("spawn %s: seize: %w", spec.Path, err)
+	return pid, conn, nil
+}
+
+func (s *Sentry) startShim(exe string, pid int, files []uintptr, sys *syscall.SysProcAttr) (int, error) {
+	if err := s.setLastPid(pid); err != nil {
+		return 0, err
 	}
-	t := &Task{TID: pid, TGID: pid, s: s, state: stateRunning}
-	s.adopt(t)
-	s.procOf(pid).shim = true
-	data, err := json.Marshal(shimSpec{
-		Path: spec.Path, Argv: spec.Argv, Env: spec.Env, Dir: spec.Dir,
-		UID: spec.UID, GID: spec.GID, Groups: spec.Groups,
-		Filter: s.filter, Ignored: spec.Ignored,
+	return syscall.ForkExec(exe, []string{shimName}, &syscall.ProcAttr{
+		Env:   []string{"GOMAXPROCS=1", "GOGC=off"},
+		Files: files,
+		Sys:   sys,
 	})
-	if err != nil {
-		w.Close()
-		syscall.Kill(pid, syscall.SIGKILL)
-		return t, fmt.Errorf("spawn %s: encode spec: %w", spec.Path, err)
-	}
-	// Written off the tracer thread: the shim reads it while the tracer
-	// serves the shim's own stops, and a large environment may not fit
-	// the pipe.
-	go func() {
-		w.Write(data)
-		w.Close()
-	}()
-	return t, nil
 }

@@ -7,11 +7,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-const (
-	siUser   = 0  // SI_USER: sent by kill()
-	sigRTMin = 32 // the kernel's SIGRTMIN; signals below it coalesce
-)
-
 // ArgKind says how --strace prints a syscall argument.
 type ArgKind int
 
@@ -33,7 +28,7 @@ func (s *Sentry) sysName(nr int) string {
 func retString(v int64) string {
 	if v < 0 && v > -4096 {
 		e := unix.Errno(-v)
-		switch -v {
+		switch int(-v) {
 		case ERESTARTSYS:
 			return "? ERESTARTSYS (to be restarted if SA_RESTART is set)"
 		case ERESTARTNOHAND:
@@ -96,7 +91,7 @@ func (s *Sentry) trace(t *Task, row *Row, args [6]uintptr, act Action) Action {
 		act.after = func(t *Task, ret int64) {
 			if after != nil {
 				after(t, ret)
-				ret = int64(t.Regs().Rax)
+				ret = retOf(t.Regs())
 			}
 			fmt.Fprintf(s.cfg.Strace, "%s = %s\n", line, retString(ret))
 		}

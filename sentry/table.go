@@ -37,8 +37,8 @@ func (d Disposition) String() string {
 
 // A Handler emulates, inspects or rewrites one trapped system call. It runs
 // on the tracer thread while the calling task is stopped at syscall entry,
-// so it must not block: work that waits returns Park and completes later
-// through Task.Wake.
+// so it must not block: work that waits returns Async (or AsyncThen), whose
+// function runs on a goroutine, or Park, completed later through Task.Wake.
 type Handler func(t *Task) Action
 
 // A Row is one system call's entry in the table.

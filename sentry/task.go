@@ -111,48 +111,6 @@ func (t *Task) flushRegs() error {
 // Sysno is the number of the syscall the task is stopped in.
 func (t *Task) Sysno() int { return t.sysno }
 
-// Arg returns syscall argument i (0-5) of the stopped syscall.
-func (t *Task) Arg(i int) uintptr {
-	r := t.Regs()
-	switch i {
-	case 0:
-		return uintptr(r.Rdi)
-	case 1:
-		return uintptr(r.Rsi)
-	case 2:
-		return uintptr(r.Rdx)
-	case 3:
-		return uintptr(r.R10)
-	case 4:
-		return uintptr(r.R8)
-	case 5:
-		return uintptr(r.R9)
-	}
-	panic("syscall argument index out of range")
-}
-
-// SetArg rewrites syscall argument i before the syscall runs natively.
-func (t *Task) SetArg(i int, v uintptr) {
-	r := t.Regs()
-	switch i {
-	case 0:
-		r.Rdi = uint64(v)
-	case 1:
-		r.Rsi = uint64(v)
-	case 2:
-		r.Rdx = uint64(v)
-	case 3:
-		r.R10 = uint64(v)
-	case 4:
-		r.R8 = uint64(v)
-	case 5:
-		r.R9 = uint64(v)
-	default:
-		panic("syscall argument index out of range")
-	}
-	t.regsDirty = true
-}
-
 // ReadMem copies len(b) bytes at addr of the task's memory into b. A bad
 // address gives EFAULT, as it would to the task itself.
 func (t *Task) ReadMem(addr uintptr, b []byte) error {
