@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"herd/pidspace"
 )
 
 // Role is a member's Raft suffrage.
@@ -50,22 +52,10 @@ func (m Member) clone() Member {
 	return m
 }
 
-// PIDBlock is a range of PIDs [Start, Start+Len).
-type PIDBlock struct {
-	Start int `json:"start"`
-	Len   int `json:"len"`
-}
-
-// End is one past the last PID of the block.
-func (b PIDBlock) End() int { return b.Start + b.Len }
-
-// Contains reports whether pid is in the block.
-func (b PIDBlock) Contains(pid int) bool { return pid >= b.Start && pid < b.End() }
-
 // Lease is a PID block held by a node.
 type Lease struct {
-	Node  string   `json:"node"`
-	Block PIDBlock `json:"block"`
+	Node  string         `json:"node"`
+	Block pidspace.Block `json:"block"`
 }
 
 // IPCBinding binds a System V IPC key to a cluster-wide id whose object
@@ -92,10 +82,10 @@ type ClusterConfig struct {
 const (
 	// FirstLeasedPID is where leased blocks start; PIDs below are the
 	// node-local range (herd-init, the launcher's helpers).
-	FirstLeasedPID   = 4096
-	DefaultBlockSize = 1024
+	FirstLeasedPID   = pidspace.FirstPID
+	DefaultBlockSize = pidspace.BlockLen
 	// DefaultPIDMax is the kernel's PID_MAX_LIMIT on 64-bit.
-	DefaultPIDMax    = 1 << 22
+	DefaultPIDMax    = pidspace.PIDMax
 	DefaultPlacement = "local"
 )
 
@@ -318,9 +308,9 @@ func (s *State) update(c NodeUpdate) (Member, error) {
 // on the BlockSize grid counted from FirstLeasedPID, whose whole block lies
 // below PIDMax and overlaps no lease. Leased blocks are never handed out
 // again until released, even if BlockSize changed since they were leased.
-func (s *State) lease(c PIDLease) (PIDBlock, error) {
+func (s *State) lease(c PIDLease) (pidspace.Block, error) {
 	if _, ok := s.Members[c.Node]; !ok {
-		return PIDBlock{}, fmt.Errorf("%w %q", ErrUnknownNode, c.Node)
+		return pidspace.Block{}, fmt.Errorf("%w %q", ErrUnknownNode, c.Node)
 	}
 	size := s.Config.BlockSize
 	cand := FirstLeasedPID
@@ -335,9 +325,9 @@ func (s *State) lease(c PIDLease) (PIDBlock, error) {
 		cand = FirstLeasedPID + (l.Block.End()-FirstLeasedPID+size-1)/size*size
 	}
 	if cand+size > s.Config.PIDMax {
-		return PIDBlock{}, fmt.Errorf("%w below pid max %d", ErrNoFreeBlock, s.Config.PIDMax)
+		return pidspace.Block{}, fmt.Errorf("%w below pid max %d", ErrNoFreeBlock, s.Config.PIDMax)
 	}
-	b := PIDBlock{Start: cand, Len: size}
+	b := pidspace.Block{Start: cand, Len: size}
 	i := sort.Search(len(s.Leases), func(i int) bool { return s.Leases[i].Block.Start > cand })
 	s.Leases = slices.Insert(s.Leases, i, Lease{Node: c.Node, Block: b})
 	return b, nil

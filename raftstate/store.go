@@ -15,6 +15,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"herd/pidspace"
 )
 
 // ErrNotLeader is wrapped by writes attempted on a follower.
@@ -553,12 +555,12 @@ func (s *Store) wait(ctx context.Context, op string, start func(timeout time.Dur
 }
 
 // LeasePIDBlock leases the lowest free PID block to node.
-func (s *Store) LeasePIDBlock(ctx context.Context, node string) (PIDBlock, error) {
+func (s *Store) LeasePIDBlock(ctx context.Context, node string) (pidspace.Block, error) {
 	v, err := s.Apply(ctx, PIDLease{Node: node})
 	if err != nil {
-		return PIDBlock{}, fmt.Errorf("lease pid block for %q: %w", node, err)
+		return pidspace.Block{}, fmt.Errorf("lease pid block for %q: %w", node, err)
 	}
-	return v.(PIDBlock), nil
+	return v.(pidspace.Block), nil
 }
 
 // ReleasePIDBlock gives back node's block starting at start.
