@@ -78,24 +78,12 @@ func (s *Space) Setsid(caller int) (int, error) {
 // Getpgid returns pid's process group (getpgid). The caller substitutes its
 // own PID for 0. ESRCH if pid has no record (zombies have one).
 func (s *Space) Getpgid(pid int) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.procs[pid]
-	if p == nil {
-		return 0, syscall.ESRCH
-	}
-	return p.PGID, nil
+	return read(s, pid, func(p *proc) int { return p.PGID })
 }
 
 // Getsid returns pid's session (getsid). The caller substitutes its own PID
 // for 0. ESRCH if pid has no record. Linux, unlike some systems, does not
 // refuse with EPERM for a process of another session.
 func (s *Space) Getsid(pid int) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.procs[pid]
-	if p == nil {
-		return 0, syscall.ESRCH
-	}
-	return p.SID, nil
+	return read(s, pid, func(p *proc) int { return p.SID })
 }

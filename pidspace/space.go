@@ -320,88 +320,64 @@ func (s *Space) Fork(parent, child, exitSignal int) error {
 // now on clone children report to this process with SIGCHLD whatever exit
 // signal they asked for (the kernel's parent_exec_id check).
 func (s *Space) Exec(pid int, comm, args string) error {
-	s.mu.Lock()
-	defer s.unlock()
-	p, err := s.liveLocked(pid)
-	if err != nil {
-		return fmt.Errorf("exec %d: %w", pid, err)
-	}
-	p.Execed = true
-	p.Comm, p.Args = comm, args
-	p.execID++
-	p.Sigchld.NoCldStop, p.Sigchld.NoCldWait = false, false
-	return nil
+	return s.update(pid, "exec", func(p *proc) error {
+		p.Execed = true
+		p.Comm, p.Args = comm, args
+		p.execID++
+		p.Sigchld.NoCldStop, p.Sigchld.NoCldWait = false, false
+		return nil
+	})
 }
 
 // SetCreds records new credentials (setuid family, set-id exec). As
 // commit_creds does, a change of effective uid or gid clears the
 // parent-death signal.
 func (s *Space) SetCreds(pid int, c Creds) error {
-	s.mu.Lock()
-	defer s.unlock()
-	p, err := s.liveLocked(pid)
-	if err != nil {
-		return fmt.Errorf("set creds of %d: %w", pid, err)
-	}
-	if c.EUID != p.Creds.EUID || c.EGID != p.Creds.EGID {
-		p.Pdeathsig = 0
-	}
-	p.Creds = c
-	return nil
+	return s.update(pid, "set creds", func(p *proc) error {
+		if c.EUID != p.Creds.EUID || c.EGID != p.Creds.EGID {
+			p.Pdeathsig = 0
+		}
+		p.Creds = c
+		return nil
+	})
 }
 
 // SetSigchldAction records pid's SIGCHLD disposition (rt_sigaction of
 // SIGCHLD). It affects children that exit, stop or continue from now on;
 // existing zombies stay, as on Linux.
 func (s *Space) SetSigchldAction(pid int, a SigchldAction) error {
-	s.mu.Lock()
-	defer s.unlock()
-	p, err := s.liveLocked(pid)
-	if err != nil {
-		return fmt.Errorf("set SIGCHLD action of %d: %w", pid, err)
-	}
-	p.Sigchld = a
-	return nil
+	return s.update(pid, "set SIGCHLD action", func(p *proc) error {
+		p.Sigchld = a
+		return nil
+	})
 }
 
 // SetSubreaper sets or clears PR_SET_CHILD_SUBREAPER for pid.
 func (s *Space) SetSubreaper(pid int, on bool) error {
-	s.mu.Lock()
-	defer s.unlock()
-	p, err := s.liveLocked(pid)
-	if err != nil {
-		return fmt.Errorf("set subreaper of %d: %w", pid, err)
-	}
-	p.Subreaper = on
-	return nil
+	return s.update(pid, "set subreaper", func(p *proc) error {
+		p.Subreaper = on
+		return nil
+	})
 }
 
 // SetPdeathsig sets PR_SET_PDEATHSIG for pid (0 clears it). EINVAL for a
 // signal outside 0..64.
 func (s *Space) SetPdeathsig(pid, sig int) error {
-	s.mu.Lock()
-	defer s.unlock()
-	p, err := s.liveLocked(pid)
-	if err != nil {
-		return fmt.Errorf("set pdeathsig of %d: %w", pid, err)
-	}
-	if !validSignal(sig) {
-		return fmt.Errorf("set pdeathsig of %d: %w", pid, syscall.EINVAL)
-	}
-	p.Pdeathsig = sig
-	return nil
+	return s.update(pid, "set pdeathsig", func(p *proc) error {
+		if !validSignal(sig) {
+			return syscall.EINVAL
+		}
+		p.Pdeathsig = sig
+		return nil
+	})
 }
 
 // SetNode records that pid now runs on node (migration, placement at exec).
 func (s *Space) SetNode(pid int, node string) error {
-	s.mu.Lock()
-	defer s.unlock()
-	p, err := s.liveLocked(pid)
-	if err != nil {
-		return fmt.Errorf("move %d to %s: %w", pid, node, err)
-	}
-	p.Node = node
-	return nil
+	return s.update(pid, "set node", func(p *proc) error {
+		p.Node = node
+		return nil
+	})
 }
 
 // KernelGone records that the kernel task of pid no longer exists
@@ -446,13 +422,7 @@ func (s *Space) List() []Process {
 // considers them (oldest first, reparented children last). ESRCH if pid
 // has no record.
 func (s *Space) Children(pid int) ([]int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.procs[pid]
-	if p == nil {
-		return nil, fmt.Errorf("children of %d: %w", pid, syscall.ESRCH)
-	}
-	return slices.Clone(p.children), nil
+	return read(s, pid, func(p *proc) []int { return slices.Clone(p.children) })
 }
 
 // ChildrenRusage returns the usage of pid's reaped children and their
@@ -460,46 +430,22 @@ func (s *Space) Children(pid int) ([]int, error) {
 // Children reaped automatically (SIG_IGN, SA_NOCLDWAIT) are not counted,
 // as on Linux.
 func (s *Space) ChildrenRusage(pid int) (Rusage, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.procs[pid]
-	if p == nil {
-		return Rusage{}, fmt.Errorf("children usage of %d: %w", pid, syscall.ESRCH)
-	}
-	return p.ChildUsage, nil
+	return read(s, pid, func(p *proc) Rusage { return p.ChildUsage })
 }
 
 // Getppid returns pid's POSIX parent (getppid). ESRCH if pid has no record.
 func (s *Space) Getppid(pid int) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.procs[pid]
-	if p == nil {
-		return 0, syscall.ESRCH
-	}
-	return p.PPID, nil
+	return read(s, pid, func(p *proc) int { return p.PPID })
 }
 
 // Pdeathsig returns pid's parent-death signal (PR_GET_PDEATHSIG).
 func (s *Space) Pdeathsig(pid int) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.procs[pid]
-	if p == nil {
-		return 0, syscall.ESRCH
-	}
-	return p.Pdeathsig, nil
+	return read(s, pid, func(p *proc) int { return p.Pdeathsig })
 }
 
 // Subreaper reports pid's PR_GET_CHILD_SUBREAPER flag.
 func (s *Space) Subreaper(pid int) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.procs[pid]
-	if p == nil {
-		return false, syscall.ESRCH
-	}
-	return p.Subreaper, nil
+	return read(s, pid, func(p *proc) bool { return p.Subreaper })
 }
 
 // String dumps the records, one a line, like ps -o pid,ppid,pgid,sid,stat.
@@ -517,4 +463,32 @@ func (s *Space) String() string {
 		fmt.Fprintf(&b, "%7d %7d %7d %7d %-4s %-10s %s\n", p.PID, p.PPID, p.PGID, p.SID, stat, p.Node, p.Comm)
 	}
 	return b.String()
+}
+
+// read returns get(record of pid) under the lock, zombies included; ESRCH
+// if pid has no record.
+func read[T any](s *Space, pid int, get func(p *proc) T) (T, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.procs[pid]
+	if p == nil {
+		var zero T
+		return zero, syscall.ESRCH
+	}
+	return get(p), nil
+}
+
+// update runs set on pid's live record under the lock. Errors say what was
+// being done: ESRCH if pid is missing or a zombie, else set's error.
+func (s *Space) update(pid int, what string, set func(p *proc) error) error {
+	s.mu.Lock()
+	defer s.unlock()
+	p, err := s.liveLocked(pid)
+	if err == nil {
+		err = set(p)
+	}
+	if err != nil {
+		return fmt.Errorf("%s of %d: %w", what, pid, err)
+	}
+	return nil
 }
