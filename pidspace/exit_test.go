@@ -50,7 +50,7 @@ func TestExitNotifiesParent(t *testing.T) {
 			var want []Notification
 			if tt.wantSig != 0 {
 				want = []Notification{{
-					Parent: Target{PID: 200, Node: "a"},
+					Parent: Target{PID: 200, Node: "a", Home: "a"},
 					Signal: tt.wantSig,
 					Info: ChildInfo{PID: 201, UID: 1000, Code: tt.wantCode, Status: tt.wantStatus,
 						Utime: usage.Utime, Stime: usage.Stime},
@@ -127,12 +127,12 @@ func TestExitReparents(t *testing.T) {
 			eff, err := s.Exit(201, ExitedStatus(0), Rusage{})
 			ok(t, err)
 			reaper := lookup(t, s, tt.wantParent)
-			wantTo := Target{PID: tt.wantParent, Node: "a", Virtual: reaper.Virtual}
+			wantTo := Target{PID: tt.wantParent, Node: "a", Home: "a", Virtual: reaper.Virtual}
 			wantRep := []Reparenting{{202, wantTo}, {203, wantTo}, {204, wantTo}}
 			if !reflect.DeepEqual(eff.Reparented, wantRep) {
 				t.Errorf("Reparented = %+v, want %+v", eff.Reparented, wantRep)
 			}
-			wantDeath := []DeathSignal{{Target{PID: 204, Node: "a"}, int(syscall.SIGTERM), 201}}
+			wantDeath := []DeathSignal{{Target{PID: 204, Node: "a", Home: "a"}, int(syscall.SIGTERM), 201}}
 			if !reflect.DeepEqual(eff.DeathSignals, wantDeath) {
 				t.Errorf("DeathSignals = %+v, want %+v", eff.DeathSignals, wantDeath)
 			}
@@ -188,7 +188,7 @@ func TestExitOrphansStoppedGroups(t *testing.T) {
 	hupTo := func(pgid int, pids ...int) OrphanedGroup {
 		g := OrphanedGroup{PGID: pgid}
 		for _, p := range pids {
-			g.Members = append(g.Members, Target{PID: p, Node: "a"})
+			g.Members = append(g.Members, Target{PID: p, Node: "a", Home: "a"})
 		}
 		return g
 	}
@@ -338,7 +338,7 @@ func TestStoppedAndContinued(t *testing.T) {
 				ok(t, err)
 				var want []Notification
 				if tt.notify {
-					want = []Notification{{Parent: Target{PID: 200, Node: "a"}, Signal: sigchld, Info: step.info}}
+					want = []Notification{{Parent: Target{PID: 200, Node: "a", Home: "a"}, Signal: sigchld, Info: step.info}}
 				}
 				if !reflect.DeepEqual(eff.Notify, want) || !slices.Equal(eff.Retry, []int{200}) {
 					t.Errorf("effects = %+v, want notify %+v and retry [200]", eff, want)

@@ -41,6 +41,8 @@ type Space struct {
 	sessions map[int]int           // sid -> number of records in it
 	kernel   map[int]bool          // PIDs whose kernel task may still exist
 	toFree   []int                 // PIDs to hand to alloc.Free after unlocking
+	foreign  map[int]bool          // PIDs of stubs: homed elsewhere, never freed here
+	peers    Peers                 // the other nodes' records; nil = this Space is the world
 	now      func() time.Time
 }
 
@@ -64,6 +66,7 @@ func NewSpace(node string, alloc Allocator) *Space {
 		groups:   make(map[int]map[int]*proc),
 		sessions: make(map[int]int),
 		kernel:   make(map[int]bool),
+		foreign:  make(map[int]bool),
 		now:      time.Now,
 	}
 }
@@ -87,6 +90,11 @@ func (s *Space) maybeFreeLocked(pid int) {
 	if pid == InitPID || s.procs[pid] != nil || s.kernel[pid] || len(s.groups[pid]) > 0 || s.sessions[pid] > 0 {
 		return
 	}
+	if s.foreign[pid] {
+		// Its home frees it; this Space only forgets it.
+		delete(s.foreign, pid)
+		return
+	}
 	// One operation can drop several references to the same number (a
 	// leader's PID, PGID and SID); freeing it twice could free a reuse.
 	if slices.Contains(s.toFree, pid) {
@@ -97,9 +105,15 @@ func (s *Space) maybeFreeLocked(pid int) {
 
 // insertLocked adds a new record and its group and session references.
 func (s *Space) insertLocked(p *proc) {
+	if p.Home == "" {
+		p.Home = s.node
+	}
 	s.procs[p.PID] = p
 	s.joinLocked(p, p.PGID, p.SID)
-	if !p.Virtual {
+	switch {
+	case p.Stub:
+		s.foreign[p.PID] = true
+	case !p.Virtual:
 		s.kernel[p.PID] = true
 	}
 	if parent := s.procs[p.PPID]; parent != nil && parent != p {
@@ -153,10 +167,11 @@ func (s *Space) removeLocked(p *proc) {
 	s.maybeFreeLocked(p.SID)
 }
 
-// liveLocked returns the record of pid if it exists and has not exited.
+// liveLocked returns the record of pid if it is homed here and has not
+// exited.
 func (s *Space) liveLocked(pid int) (*proc, error) {
 	p := s.procs[pid]
-	if p == nil || p.State == Zombie {
+	if p == nil || p.Stub || p.State == Zombie {
 		return nil, syscall.ESRCH
 	}
 	return p, nil
@@ -396,7 +411,8 @@ func (s *Space) KernelGone(pid int) error {
 	return nil
 }
 
-// Lookup returns a snapshot of pid's record, zombies included.
+// Lookup returns a snapshot of pid's record, zombies and stubs included
+// (Process.Stub says which).
 func (s *Space) Lookup(pid int) (Process, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -407,13 +423,16 @@ func (s *Space) Lookup(pid int) (Process, bool) {
 	return p.Process, true
 }
 
-// List returns snapshots of every record, zombies included, by PID.
+// List returns snapshots of every record homed here, zombies included, by
+// PID. Stubs are left out: their homes list them.
 func (s *Space) List() []Process {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]Process, 0, len(s.procs))
 	for _, pid := range slices.Sorted(maps.Keys(s.procs)) {
-		out = append(out, s.procs[pid].Process)
+		if p := s.procs[pid]; !p.Stub {
+			out = append(out, p.Process)
+		}
 	}
 	return out
 }
@@ -466,12 +485,12 @@ func (s *Space) String() string {
 }
 
 // read returns get(record of pid) under the lock, zombies included; ESRCH
-// if pid has no record.
+// if pid has no record homed here.
 func read[T any](s *Space, pid int, get func(p *proc) T) (T, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.procs[pid]
-	if p == nil {
+	if p == nil || p.Stub {
 		var zero T
 		return zero, syscall.ESRCH
 	}

@@ -119,7 +119,7 @@ func TestForkInheritsLikeLinux(t *testing.T) {
 	ok(t, s.Fork(200, 202, int(syscall.SIGUSR1)))
 	c := lookup(t, s, 201)
 	want := Process{
-		PID: 201, PPID: 200, PGID: 200, SID: 100, Creds: userCreds, Node: "b",
+		PID: 201, PPID: 200, PGID: 200, SID: 100, Creds: userCreds, Home: "a", Node: "b",
 		Comm: "prog", Args: "prog -x", ExitSignal: sigchld,
 		Sigchld: SigchldAction{Ignored: true, NoCldStop: true}, StartTime: c.StartTime,
 	}
