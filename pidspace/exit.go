@@ -357,8 +357,10 @@ func (s *Space) orphanedLocked(pgid int) bool {
 		if m.State == Zombie || m.PPID == InitPID || m.Stub {
 			continue
 		}
+		// A zombie parent is no link: a parent homed elsewhere that exited
+		// is one until its home's ParentExited for m arrives.
 		parent := s.procs[m.PPID]
-		if parent != nil && parent.PGID != pgid && parent.SID == m.SID {
+		if parent != nil && parent.State != Zombie && parent.PGID != pgid && parent.SID == m.SID {
 			return false
 		}
 	}

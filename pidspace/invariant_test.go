@@ -29,7 +29,8 @@ func checkInvariants(s *Space) error {
 			if n := countOf(parent.children, pid); n != 1 {
 				return fmt.Errorf("%d appears %d times among %d's children", pid, n, p.PPID)
 			}
-		} else if p.PPID != 0 && pid != InitPID {
+		} else if p.PPID != 0 && pid != InitPID && !p.Stub {
+			// A stub's parent may live only at its home.
 			return fmt.Errorf("%d has vanished parent %d", pid, p.PPID)
 		}
 		for _, c := range p.children {

@@ -41,7 +41,7 @@ type Space struct {
 	sessions map[int]int           // sid -> number of records in it
 	kernel   map[int]bool          // PIDs whose kernel task may still exist
 	toFree   []int                 // PIDs to hand to alloc.Free after unlocking
-	foreign  map[int]bool          // PIDs of stubs: homed elsewhere, never freed here
+	own      map[int]bool          // PIDs of records homed here: the only ones freed here
 	peers    Peers                 // the other nodes' records; nil = this Space is the world
 	now      func() time.Time
 }
@@ -66,7 +66,7 @@ func NewSpace(node string, alloc Allocator) *Space {
 		groups:   make(map[int]map[int]*proc),
 		sessions: make(map[int]int),
 		kernel:   make(map[int]bool),
-		foreign:  make(map[int]bool),
+		own:      make(map[int]bool),
 		now:      time.Now,
 	}
 }
@@ -90,11 +90,12 @@ func (s *Space) maybeFreeLocked(pid int) {
 	if pid == InitPID || s.procs[pid] != nil || s.kernel[pid] || len(s.groups[pid]) > 0 || s.sessions[pid] > 0 {
 		return
 	}
-	if s.foreign[pid] {
-		// Its home frees it; this Space only forgets it.
-		delete(s.foreign, pid)
+	if !s.own[pid] {
+		// A stub's PID, or a group or session homed elsewhere: its home
+		// frees it.
 		return
 	}
+	delete(s.own, pid)
 	// One operation can drop several references to the same number (a
 	// leader's PID, PGID and SID); freeing it twice could free a reuse.
 	if slices.Contains(s.toFree, pid) {
@@ -110,10 +111,10 @@ func (s *Space) insertLocked(p *proc) {
 	}
 	s.procs[p.PID] = p
 	s.joinLocked(p, p.PGID, p.SID)
-	switch {
-	case p.Stub:
-		s.foreign[p.PID] = true
-	case !p.Virtual:
+	if !p.Stub {
+		s.own[p.PID] = true
+	}
+	if !p.Stub && !p.Virtual {
 		s.kernel[p.PID] = true
 	}
 	if parent := s.procs[p.PPID]; parent != nil && parent != p {
