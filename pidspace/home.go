@@ -133,25 +133,35 @@ func (s *Space) RemoteChildForked(parent int, child Kin) error {
 	return nil
 }
 
-// childStubLocked returns the live stub of child, a child of parent homed
-// here, refreshed from child; what names the event in the error.
-func (s *Space) childStubLocked(parent int, child Kin, what string) (*proc, error) {
+// childStubLocked returns the live stub of child, a child of a process
+// homed here, refreshed from child; what names the event in the error.
+// The stub's parent now is the one that counts: the parent named by the
+// event may have exited and handed the stub to a subreaper here while the
+// event was on its way.
+func (s *Space) childStubLocked(child Kin, what string) (*proc, error) {
 	c := s.procs[child.PID]
-	p := s.procs[parent]
-	if c == nil || !c.Stub || c.PPID != parent || c.State == Zombie || p == nil || p.Stub {
+	if c == nil || !c.Stub || c.State == Zombie {
 		return nil, fmt.Errorf("remote %s of %d: %w", what, child.PID, syscall.ESRCH)
+	}
+	if p := s.procs[c.PPID]; p == nil || p.Stub {
+		return nil, fmt.Errorf("remote %s of %d: no parent here: %w", what, child.PID, syscall.ESRCH)
 	}
 	s.refreshLocked(c, child)
 	return c, nil
 }
 
-// RemoteChildExited applies ChildExited: the stub becomes a zombie and the
-// parent is notified as Exit notifies it (Notify, Retry, auto-reaping; a
-// reaped stub yields ChildReaped for the child's home in Remote).
+// RemoteChildExited applies ChildExited: the stub becomes a zombie and its
+// parent here is notified as Exit notifies it (Notify, Retry, auto-reaping;
+// a reaped stub yields ChildReaped for the child's home in Remote). parent
+// is the parent the sender knew; the stub's current parent is notified.
+//
+// Events can cross: an ESRCH from this or any Remote* method means the
+// record it names has moved on (it was reaped, or handed to another node's
+// herd-init); the node logs and drops the event.
 func (s *Space) RemoteChildExited(parent int, child Kin, status WaitStatus, usage, childUsage Rusage) (Effects, error) {
 	s.mu.Lock()
 	defer s.unlock()
-	c, err := s.childStubLocked(parent, child, "exit")
+	c, err := s.childStubLocked(child, "exit")
 	if err != nil {
 		return Effects{}, err
 	}
@@ -166,19 +176,19 @@ func (s *Space) RemoteChildExited(parent int, child Kin, status WaitStatus, usag
 // RemoteChildStopped applies ChildStopped, as Stopped does for a local
 // child.
 func (s *Space) RemoteChildStopped(parent int, child Kin, sig int) (Effects, error) {
-	return s.remoteJob(parent, child, Stopped, sig)
+	return s.remoteJob(child, Stopped, sig)
 }
 
 // RemoteChildContinued applies ChildContinued, as Continued does for a
 // local child.
 func (s *Space) RemoteChildContinued(parent int, child Kin) (Effects, error) {
-	return s.remoteJob(parent, child, Running, int(syscall.SIGCONT))
+	return s.remoteJob(child, Running, int(syscall.SIGCONT))
 }
 
-func (s *Space) remoteJob(parent int, child Kin, state State, sig int) (Effects, error) {
+func (s *Space) remoteJob(child Kin, state State, sig int) (Effects, error) {
 	s.mu.Lock()
 	defer s.unlock()
-	c, err := s.childStubLocked(parent, child, "stop or continue")
+	c, err := s.childStubLocked(child, "stop or continue")
 	if err != nil {
 		return Effects{}, err
 	}

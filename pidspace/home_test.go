@@ -442,3 +442,52 @@ func TestRemoteOperationsOnUnknownRecords(t *testing.T) {
 		t.Errorf("local exit of a stub: %v", err)
 	}
 }
+
+// The child's exit and its parent's exit cross on the wire: the exit
+// reaches the parent's home after the stub went to a subreaper there, and
+// is reported to the subreaper.
+func TestTwoHomesExitsCrossToSubreaper(t *testing.T) {
+	c := newTwoNodes(t)
+	a, b := c.spaces["a"], c.spaces["b"]
+	const mid = 4097
+	ok(t, a.SetSubreaper(pidP, true))
+	ok(t, a.Fork(pidP, mid, sigchld))
+	c.forkOnB(mid, pidC)
+	childExit, err := b.Exit(pidC, ExitedStatus(6), Rusage{})
+	ok(t, err)
+	parentExit, err := a.Exit(mid, ExitedStatus(0), Rusage{})
+	ok(t, err)
+	at := c.deliver(childExit)["a"]
+	if len(at.Notify) != 1 || at.Notify[0].Parent.PID != pidP || at.Notify[0].Info.Status != 6 {
+		t.Fatalf("late exit at a: %+v", at)
+	}
+	if atB := c.deliver(parentExit)["b"]; len(atB.Notify) != 0 || len(atB.Reaped) != 0 {
+		t.Fatalf("b after the parent's exit: %+v", atB)
+	}
+	res, err := a.Wait(pidP, Wait4(pidC, 0))
+	if err != nil || res.Status != ExitedStatus(6) {
+		t.Fatalf("subreaper's wait: %+v, %v", res, err)
+	}
+	c.deliver(Effects{Remote: res.Remote})
+	if _, found := b.Lookup(pidC); found {
+		t.Errorf("zombie kept at b")
+	}
+}
+
+// The same crossing with no subreaper: the parent's home forgot the child
+// (ESRCH, dropped by the node) and the child's herd-init reaps it.
+func TestTwoHomesExitsCrossToInit(t *testing.T) {
+	c := newTwoNodes(t)
+	a, b := c.spaces["a"], c.spaces["b"]
+	c.forkOnB(pidP, pidC)
+	childExit, err := b.Exit(pidC, ExitedStatus(6), Rusage{})
+	ok(t, err)
+	parentExit, err := a.Exit(pidP, ExitedStatus(0), Rusage{})
+	ok(t, err)
+	if _, err := a.Apply(childExit.Remote[0]); !errors.Is(err, syscall.ESRCH) {
+		t.Fatalf("late exit at a: %v, want ESRCH", err)
+	}
+	if atB := c.deliver(parentExit)["b"]; !slices.Equal(atB.Reaped, []int{pidC}) {
+		t.Fatalf("b after the parent's exit: %+v", atB)
+	}
+}
