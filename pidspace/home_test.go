@@ -112,6 +112,20 @@ func (c *twoNodes) deliver(eff Effects) map[string]Effects {
 	return got
 }
 
+// reap has parent, homed on a, wait for child, homed on b, which must
+// have exited with status; the record at b goes.
+func (c *twoNodes) reap(parent, child int, status WaitStatus) {
+	c.t.Helper()
+	res, err := c.spaces["a"].Wait(parent, Wait4(child, 0))
+	if err != nil || res.PID != child || res.Status != status || !res.Reaped {
+		c.t.Fatalf("wait of %d for %d: %+v, %v", parent, child, res, err)
+	}
+	c.deliver(Effects{Remote: res.Remote})
+	if _, found := c.spaces["b"].Lookup(child); found {
+		c.t.Errorf("zombie %d kept at b after its parent reaped it", child)
+	}
+}
+
 func merge(a, b Effects) Effects {
 	a.Notify = append(a.Notify, b.Notify...)
 	a.Reparented = append(a.Reparented, b.Reparented...)
@@ -299,21 +313,13 @@ func TestTwoHomesParentExitReparentsToSubreaper(t *testing.T) {
 		t.Fatalf("subreaper's children at a = %v", kids)
 	}
 	// The subreaper reaps both: the handed-over zombie, then C2's exit.
-	res, err := a.Wait(pidP, Wait4(pidC, 0))
-	if err != nil || res.PID != pidC {
-		t.Fatalf("wait for zombie: %+v, %v", res, err)
-	}
-	c.deliver(Effects{Remote: res.Remote})
+	c.reap(pidP, pidC, ExitedStatus(4))
 	eff, err = b.Exit(pidC2, ExitedStatus(5), Rusage{})
 	ok(t, err)
 	if at := c.deliver(eff)["a"]; len(at.Notify) != 1 || at.Notify[0].Parent != subreaper {
 		t.Fatalf("C2's exit at a: %+v", at)
 	}
-	res, err = a.Wait(pidP, Wait4(pidC2, 0))
-	if err != nil || res.Status != ExitedStatus(5) {
-		t.Fatalf("wait for C2: %+v, %v", res, err)
-	}
-	c.deliver(Effects{Remote: res.Remote})
+	c.reap(pidP, pidC2, ExitedStatus(5))
 	if _, found := b.Lookup(pidP); found {
 		t.Errorf("b keeps the subreaper's stub")
 	}
@@ -464,14 +470,7 @@ func TestTwoHomesExitsCrossToSubreaper(t *testing.T) {
 	if atB := c.deliver(parentExit)["b"]; len(atB.Notify) != 0 || len(atB.Reaped) != 0 {
 		t.Fatalf("b after the parent's exit: %+v", atB)
 	}
-	res, err := a.Wait(pidP, Wait4(pidC, 0))
-	if err != nil || res.Status != ExitedStatus(6) {
-		t.Fatalf("subreaper's wait: %+v, %v", res, err)
-	}
-	c.deliver(Effects{Remote: res.Remote})
-	if _, found := b.Lookup(pidC); found {
-		t.Errorf("zombie kept at b")
-	}
+	c.reap(pidP, pidC, ExitedStatus(6))
 }
 
 // The same crossing with no subreaper: the parent's home forgot the child
