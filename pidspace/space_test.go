@@ -253,6 +253,11 @@ func TestPIDFreedOnlyWhenUnreferenced(t *testing.T) {
 			t.Fatalf("freed %v, want [201]", got)
 		}
 	})
+}
+
+// TestGroupAndSessionHoldPIDs: a group or session number is freed only
+// when its last member leaves, and once.
+func TestGroupAndSessionHoldPIDs(t *testing.T) {
 	t.Run("group outlives its leader", func(t *testing.T) {
 		s, rec := newTestSpace(t)
 		ok(t, s.Fork(200, 201, sigchld)) // in group 200
