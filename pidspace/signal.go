@@ -84,6 +84,10 @@ func (s *Space) remoteCandidates(sender, pid int) []*proc {
 	}
 	s.mu.Lock()
 	peers, from := s.peers, s.procs[sender]
+	pgid := 0
+	if from != nil {
+		pgid = from.PGID
+	}
 	s.mu.Unlock()
 	if peers == nil || from == nil {
 		return nil
@@ -93,7 +97,7 @@ func (s *Space) remoteCandidates(sender, pid int) []*proc {
 	case pid == -1:
 		kin = peers.All()
 	case pid == 0:
-		kin = peers.Group(from.PGID).Members
+		kin = peers.Group(pgid).Members
 	default:
 		kin = peers.Group(-pid).Members
 	}
