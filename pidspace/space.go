@@ -19,8 +19,11 @@ const InitPID = 1
 //
 // Every method is safe for concurrent use and never blocks on anything but
 // the Space's own short critical sections: no I/O, no waiting. Operations
-// that have consequences elsewhere (signals to send, waiters to wake)
-// return them as Effects for the caller to carry out.
+// that have consequences elsewhere (signals to send, waiters to wake,
+// other nodes' Spaces to tell) return them as Effects for the caller to
+// carry out. The one exception is a Space given Peers (SetPeers): the
+// methods that consult them (see Peers) wait for their answers, outside
+// the lock.
 //
 // PID lifetime. A PID is returned to the Allocator (Allocator.Free, called
 // by the Space after its lock is released) exactly once, when all of these
