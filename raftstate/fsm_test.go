@@ -56,7 +56,7 @@ func member(id string) Member {
 
 func TestPIDLeases(t *testing.T) {
 	h := newHarness(t)
-	h.must(SetConfig{Config: ClusterConfig{Placement: "spread", BlockSize: 1024, PIDMax: FirstLeasedPID + 4*1024 + 1000}})
+	h.must(SetConfig{Config: ClusterConfig{Placement: "spread", BlockSize: 1024, PIDMax: pidspace.FirstPID + 4*1024 + 1000}})
 	h.must(NodeJoin{Member: member("a")})
 	h.must(NodeJoin{Member: member("b")})
 
@@ -95,7 +95,7 @@ func TestPIDLeases(t *testing.T) {
 	}
 	// A smaller block size fits into gaps on its own grid.
 	h.must(PIDRelease{Node: "a", Start: 4096})
-	h.must(SetConfig{Config: ClusterConfig{Placement: "spread", BlockSize: 512, PIDMax: FirstLeasedPID + 4*1024 + 1000}})
+	h.must(SetConfig{Config: ClusterConfig{Placement: "spread", BlockSize: 512, PIDMax: pidspace.FirstPID + 4*1024 + 1000}})
 	for _, want := range []int{4096, 4608, 8192} {
 		if b := h.must(PIDLease{Node: "a"}).(pidspace.Block); b.Start != want || b.Len != 512 {
 			t.Fatalf("got %+v, want start %d", b, want)
@@ -240,7 +240,7 @@ func TestSnapshotRestore(t *testing.T) {
 		h.must(PIDLease{Node: "a"})
 		h.must(PIDLease{Node: "b"})
 	}
-	h.must(PIDRelease{Node: "a", Start: FirstLeasedPID})
+	h.must(PIDRelease{Node: "a", Start: pidspace.FirstPID})
 	h.must(IPCBind{Key: "shm:1", Owner: "b"})
 	h.must(IPCBind{Key: "shm:2", Owner: "c"})
 
@@ -257,7 +257,7 @@ func TestSnapshotRestore(t *testing.T) {
 	h2.index = h.index
 	b1 := h.must(PIDLease{Node: "c"}).(pidspace.Block)
 	b2 := h2.must(PIDLease{Node: "c"}).(pidspace.Block)
-	if b1 != b2 || b1.Start != FirstLeasedPID {
+	if b1 != b2 || b1.Start != pidspace.FirstPID {
 		t.Fatalf("after restore: %+v vs %+v", b1, b2)
 	}
 	if !reflect.DeepEqual(h.f.State(), h2.f.State()) {

@@ -78,31 +78,25 @@ type ClusterConfig struct {
 	PIDMax int `json:"pid_max"`
 }
 
-// PID space bounds.
-const (
-	// FirstLeasedPID is where leased blocks start; PIDs below are the
-	// node-local range (herd-init, the launcher's helpers).
-	FirstLeasedPID   = pidspace.FirstPID
-	DefaultBlockSize = pidspace.BlockLen
-	// DefaultPIDMax is the kernel's PID_MAX_LIMIT on 64-bit.
-	DefaultPIDMax    = pidspace.PIDMax
-	DefaultPlacement = "local"
-)
+// DefaultPlacement is the placement policy of a new cluster. The PID
+// range (where leased blocks start, the default block size, the largest
+// pid max) is pidspace's: FirstPID, BlockLen, PIDMax.
+const DefaultPlacement = "local"
 
 // DefaultClusterConfig is the config of a new cluster.
 func DefaultClusterConfig() ClusterConfig {
-	return ClusterConfig{Placement: DefaultPlacement, BlockSize: DefaultBlockSize, PIDMax: DefaultPIDMax}
+	return ClusterConfig{Placement: DefaultPlacement, BlockSize: pidspace.BlockLen, PIDMax: pidspace.PIDMax}
 }
 
 func (c ClusterConfig) validate() error {
 	if c.Placement == "" || len(c.Placement) > 128 {
 		return fmt.Errorf("placement %q: want 1 to 128 bytes", c.Placement)
 	}
-	if c.PIDMax <= FirstLeasedPID || c.PIDMax > DefaultPIDMax {
-		return fmt.Errorf("pid max %d: want %d < pid max <= %d", c.PIDMax, FirstLeasedPID, DefaultPIDMax)
+	if c.PIDMax <= pidspace.FirstPID || c.PIDMax > pidspace.PIDMax {
+		return fmt.Errorf("pid max %d: want %d < pid max <= %d", c.PIDMax, pidspace.FirstPID, pidspace.PIDMax)
 	}
-	if c.BlockSize < 1 || c.BlockSize > c.PIDMax-FirstLeasedPID {
-		return fmt.Errorf("block size %d: want 1 to %d", c.BlockSize, c.PIDMax-FirstLeasedPID)
+	if c.BlockSize < 1 || c.BlockSize > c.PIDMax-pidspace.FirstPID {
+		return fmt.Errorf("block size %d: want 1 to %d", c.BlockSize, c.PIDMax-pidspace.FirstPID)
 	}
 	return nil
 }
@@ -150,7 +144,7 @@ func (s *State) validate() error {
 		}
 	}
 	for i, l := range s.Leases {
-		if l.Block.Len <= 0 || l.Block.Start < FirstLeasedPID {
+		if l.Block.Len <= 0 || l.Block.Start < pidspace.FirstPID {
 			return fmt.Errorf("lease %d: bad block %+v", i, l.Block)
 		}
 		if i > 0 && s.Leases[i-1].Block.End() > l.Block.Start {
@@ -304,8 +298,8 @@ func (s *State) update(c NodeUpdate) (Member, error) {
 	return m.clone(), nil
 }
 
-// lease hands out the lowest free block: the first Start >= FirstLeasedPID,
-// on the BlockSize grid counted from FirstLeasedPID, whose whole block lies
+// lease hands out the lowest free block: the first Start >= pidspace.FirstPID,
+// on the BlockSize grid counted from pidspace.FirstPID, whose whole block lies
 // below PIDMax and overlaps no lease. Leased blocks are never handed out
 // again until released, even if BlockSize changed since they were leased.
 func (s *State) lease(c PIDLease) (pidspace.Block, error) {
@@ -313,7 +307,7 @@ func (s *State) lease(c PIDLease) (pidspace.Block, error) {
 		return pidspace.Block{}, fmt.Errorf("%w %q", ErrUnknownNode, c.Node)
 	}
 	size := s.Config.BlockSize
-	cand := FirstLeasedPID
+	cand := pidspace.FirstPID
 	for _, l := range s.Leases {
 		if l.Block.End() <= cand {
 			continue
@@ -322,7 +316,7 @@ func (s *State) lease(c PIDLease) (pidspace.Block, error) {
 			break
 		}
 		// Overlap: move past this lease, back onto the grid.
-		cand = FirstLeasedPID + (l.Block.End()-FirstLeasedPID+size-1)/size*size
+		cand = pidspace.FirstPID + (l.Block.End()-pidspace.FirstPID+size-1)/size*size
 	}
 	if cand+size > s.Config.PIDMax {
 		return pidspace.Block{}, fmt.Errorf("%w below pid max %d", ErrNoFreeBlock, s.Config.PIDMax)
