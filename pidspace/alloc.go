@@ -10,13 +10,21 @@ import (
 	"syscall"
 )
 
-// FirstPID is the lowest PID ever handed out to a sandboxed process. PIDs
-// below it belong to herd-init's own threads in each node's PID namespace,
-// so block sources never lease them.
-const FirstPID = 4096
-
-// BlockLen is the size of the PID blocks LocalBlocks hands out.
-const BlockLen = 1024
+// The PID range, written once for the tree: the allocators here, Raft's
+// cluster configuration (raftstate) and the node's kernel.pid_max use these.
+const (
+	// FirstPID is the lowest PID ever handed out to a sandboxed process.
+	// PIDs below it belong to herd-init's own threads in each node's PID
+	// namespace, so block sources never lease them.
+	FirstPID = 4096
+	// PIDMax is one past the highest PID herd hands out: the kernel's
+	// PID_MAX_LIMIT on 64-bit, the value each node writes to
+	// kernel.pid_max and the default (and largest) cluster pid max.
+	PIDMax = 1 << 22
+	// BlockLen is the size of the PID blocks LocalBlocks hands out, and the
+	// default block size of a cluster.
+	BlockLen = 1024
+)
 
 // DefaultLowWater is the number of free PIDs below which a BlockAllocator
 // leases another block when the caller does not choose a value.
@@ -54,9 +62,12 @@ type Allocator interface {
 	Free(pid int)
 }
 
-// Block is a contiguous range of PIDs [Start, Start+Len) leased to one node.
+// Block is a contiguous range of PIDs [Start, Start+Len) leased to one
+// node. It is Raft's lease type too (raftstate): the JSON names are part of
+// the replicated log and snapshots and must not change.
 type Block struct {
-	Start, Len int
+	Start int `json:"start"`
+	Len   int `json:"len"`
 }
 
 // End returns the first PID after the block.

@@ -28,6 +28,23 @@
 // that the kernel task is gone. Until then the number is not reused, as the
 // kernel keeps a struct pid alive.
 //
+// # Homes, stubs and peers
+//
+// A PID's home is the node holding the lease block it came from (Raft);
+// its record, with all per-process state, lives in the home's Space
+// (Process.Home), while Process.Node says where the process runs now. When
+// a record's parent or child is homed on another node, the Space keeps a
+// stub of it (Process.Stub): PID, home, node, group, session, credentials
+// and, for a child, what wait reports. Changes that concern kin homed
+// elsewhere come back as Effects.Remote (PeerEvent); the node sends each
+// to its To, whose Space applies it (Apply, or the Remote* methods) and
+// may answer with events of its own. A child's exit is thus decided at the
+// parent's home (notify, auto-reap, wait), and the child's home drops the
+// zombie when told (ChildReaped). Signals in Effects go to Target.Node.
+// Group, orphan and kill(-1) decisions ask the other nodes through Peers,
+// which the node implements; a Space never calls it under its lock, and
+// without Peers a Space is exactly a single node's.
+//
 // # Errors
 //
 // Methods that mirror a system call (Wait, Setpgid, Setsid, Getpgid,

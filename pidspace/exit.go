@@ -9,8 +9,15 @@ import (
 
 // Effects are what a state change asks of the caller, who carries them out
 // in field order (the kernel's order in exit_notify): notifications, death
-// signals, orphaned groups; then retries the blocked waits of Retry.
-// Nothing in the Space waits for them to happen.
+// signals, orphaned groups; then retries the blocked waits of Retry; then
+// sends Remote to the peers. Nothing in the Space waits for them to happen.
+//
+// Where to deliver: every signal goes to its Target's Node, the node where
+// the process runs (its sentry holds the task), which may differ from its
+// Home; a Target whose Node is another node is routed there. Waiters are
+// parked where the waiting process runs, so RetryAt says, for each PID of
+// Retry, the node that must retry it. Remote events go to PeerEvent.To,
+// a home.
 type Effects struct {
 	// Notify lists the signals to send to parents about their children,
 	// each with the exact siginfo. Empty when the parent asked for none
@@ -35,6 +42,15 @@ type Effects struct {
 	// changed state or vanished, and Wait may now report it or ECHILD.
 	// A retry that finds nothing is harmless: Wait says ErrWouldBlock again.
 	Retry []int
+	// RetryAt is Retry with each process's node: RetryAt[i].PID is
+	// Retry[i], and the retry is done at RetryAt[i].Node.
+	RetryAt []Target
+	// Remote lists what other nodes' Spaces must be told, because a
+	// record homed there is kin of one that changed here: deliver each to
+	// its To with Space.Apply there, in order, after the local effects.
+	Remote []PeerEvent
+
+	checks []orphanCheck // groups whose orphaning the peers must confirm
 }
 
 // Notification is a signal to a parent about a child (do_notify_parent).
@@ -78,9 +94,10 @@ type OrphanedGroup struct {
 	Members []Target
 }
 
-func (e *Effects) retry(pid int) {
-	if !slices.Contains(e.Retry, pid) {
-		e.Retry = append(e.Retry, pid)
+func (e *Effects) retry(p *proc) {
+	if !slices.Contains(e.Retry, p.PID) {
+		e.Retry = append(e.Retry, p.PID)
+		e.RetryAt = append(e.RetryAt, p.target())
 	}
 }
 
@@ -103,6 +120,15 @@ func (e *Effects) retry(pid int) {
 // Errors: ESRCH if pid has no record or already exited; EINVAL for InitPID,
 // whose exit is the node's death and not a process event.
 func (s *Space) Exit(pid int, status WaitStatus, usage Rusage) (Effects, error) {
+	eff, err := s.exit(pid, status, usage)
+	if err != nil {
+		return Effects{}, err
+	}
+	s.resolveOrphans(&eff)
+	return eff, nil
+}
+
+func (s *Space) exit(pid int, status WaitStatus, usage Rusage) (Effects, error) {
 	s.mu.Lock()
 	defer s.unlock()
 	if pid == InitPID {
@@ -127,28 +153,15 @@ func (s *Space) Exit(pid int, status WaitStatus, usage Rusage) (Effects, error) 
 	var groups []int
 	for _, cpid := range kids {
 		c := s.procs[cpid]
-		// The kernel resets it so that no orphan signals init with anything
-		// but SIGCHLD.
-		c.ExitSignal = int(syscall.SIGCHLD)
-		c.PPID = 0
-		if reaper != nil {
-			c.PPID = reaper.PID
-			reaper.children = append(reaper.children, c.PID)
-			eff.Reparented = append(eff.Reparented, Reparenting{PID: c.PID, Parent: reaper.target()})
+		var g int
+		if c.Stub {
+			g = s.handOffLocked(c, p, reaper, &eff)
+		} else {
+			g = s.reparentLocked(c, p, reaper, &eff)
 		}
-		if c.State != Zombie && c.Pdeathsig != 0 {
-			eff.DeathSignals = append(eff.DeathSignals, DeathSignal{Target: c.target(), Signal: c.Pdeathsig, Sender: p.PID})
+		if g != 0 && !slices.Contains(groups, g) {
+			groups = append(groups, g)
 		}
-		if c.PGID != p.PGID && c.SID == p.SID && !slices.Contains(groups, c.PGID) {
-			groups = append(groups, c.PGID)
-		}
-		if c.State == Zombie {
-			s.notifyExitLocked(c, &eff)
-		}
-	}
-	if reaper != nil && len(kids) > 0 {
-		// A stopped child not yet reported becomes the reaper's to report.
-		eff.retry(reaper.PID)
 	}
 	// p was the link to the outside for its children's groups...
 	for _, g := range groups {
@@ -162,12 +175,42 @@ func (s *Space) Exit(pid int, status WaitStatus, usage Rusage) (Effects, error) 
 	return eff, nil
 }
 
+// handOffLocked gives c, the stub of a child homed elsewhere of the exited
+// parent old, to reaper: the child's home is told (ParentExited) and does
+// the rest there, as reparentLocked. A reaper that is herd-init is the
+// child's own node's herd-init, so the stub goes. A zombie handed to a
+// reaper homed here is notified here, not by the child's home. It returns
+// the group to check for orphaning, or 0.
+func (s *Space) handOffLocked(c, old, reaper *proc, eff *Effects) int {
+	ev := PeerEvent{To: c.Home, Kind: ParentExited, PID: c.PID, OldParent: old.PID}
+	c.ExitSignal = int(syscall.SIGCHLD)
+	c.PPID = 0
+	if reaper != nil && reaper.PID != InitPID {
+		ev.Kin = reaper.kin()
+		c.PPID = reaper.PID
+		reaper.children = append(reaper.children, c.PID)
+		eff.retry(reaper)
+		if c.State == Zombie {
+			s.notifyExitLocked(c, eff)
+		}
+	} else {
+		s.dropStubLocked(c)
+	}
+	eff.Remote = append(eff.Remote, ev)
+	if c.PGID != old.PGID && c.SID == old.SID {
+		return c.PGID
+	}
+	return 0
+}
+
 // findReaperLocked returns the nearest live subreaper ancestor of p, else
 // init (nil if there is none), as find_new_reaper.
 func (s *Space) findReaperLocked(p *proc) *proc {
 	a := s.procs[p.PPID]
 	for range len(s.procs) { // bounded: the tree has no cycles, but be sure
-		if a == nil || a.PID == InitPID {
+		// The walk ends at an ancestor homed elsewhere: its subreaper flag
+		// and its own ancestors are its home's.
+		if a == nil || a.PID == InitPID || a.Stub {
 			break
 		}
 		if a.Subreaper && a.State != Zombie {
@@ -178,13 +221,20 @@ func (s *Space) findReaperLocked(p *proc) *proc {
 	return s.procs[InitPID]
 }
 
-// notifyExitLocked is the kernel's do_notify_parent for a zombie c.
+// notifyExitLocked is the kernel's do_notify_parent for a zombie c. A
+// parent homed elsewhere is told with ChildExited, and decides there.
 func (s *Space) notifyExitLocked(c *proc, eff *Effects) {
 	parent := s.procs[c.PPID]
 	if parent == nil {
 		// Nobody can ever wait for it.
-		s.removeLocked(c)
-		eff.Reaped = append(eff.Reaped, c.PID)
+		s.reapLocked(c, eff)
+		return
+	}
+	if parent.Stub {
+		eff.Remote = append(eff.Remote, PeerEvent{
+			To: parent.Home, Kind: ChildExited, PID: parent.PID, Kin: c.kin(),
+			Status: c.Status, Usage: c.Usage, ChildUsage: c.ChildUsage,
+		})
 		return
 	}
 	sig := c.ExitSignal
@@ -214,11 +264,21 @@ func (s *Space) notifyExitLocked(c *proc, eff *Effects) {
 			},
 		})
 	}
-	eff.retry(parent.PID)
+	eff.retry(parent)
 	if autoreap {
-		s.removeLocked(c)
-		eff.Reaped = append(eff.Reaped, c.PID)
+		s.reapLocked(c, eff)
 	}
+}
+
+// reapLocked removes zombie c without a wait: listed in Reaped, or for a
+// stub, told to its home with ChildReaped.
+func (s *Space) reapLocked(c *proc, eff *Effects) {
+	s.removeLocked(c)
+	if c.Stub {
+		eff.Remote = append(eff.Remote, PeerEvent{To: c.Home, Kind: ChildReaped, PID: c.PID})
+		return
+	}
+	eff.Reaped = append(eff.Reaped, c.PID)
 }
 
 // checkOrphanedLocked lists group pgid in eff if it is orphaned and holds a
@@ -234,14 +294,56 @@ func (s *Space) checkOrphanedLocked(pgid int, eff *Effects) {
 	var members []Target
 	for _, pid := range s.groupPIDsLocked(pgid) {
 		m := s.procs[pid]
-		if m.State == Zombie || m.Virtual {
+		if m.State == Zombie || m.Virtual || m.Stub {
 			continue
 		}
 		stopped = stopped || m.State == Stopped
 		members = append(members, m.target())
 	}
+	if s.peers != nil {
+		if !slices.ContainsFunc(eff.checks, func(c orphanCheck) bool { return c.pgid == pgid }) {
+			eff.checks = append(eff.checks, orphanCheck{pgid: pgid, members: members, stopped: stopped})
+		}
+		return
+	}
 	if stopped {
 		eff.OrphanedGroups = append(eff.OrphanedGroups, OrphanedGroup{PGID: pgid, Members: members})
+	}
+}
+
+// orphanCheck is a group orphaned as far as this node's records go, with
+// its live members here; the peers have the last word (resolveOrphans).
+type orphanCheck struct {
+	pgid    int
+	members []Target
+	stopped bool
+}
+
+// resolveOrphans completes the orphan checks of eff with the peers' view,
+// with the lock released: a group is orphaned if no node links it, and
+// listed if a member anywhere is stopped, with its live members anywhere.
+func (s *Space) resolveOrphans(eff *Effects) {
+	checks := eff.checks
+	eff.checks = nil
+	if len(checks) == 0 {
+		return
+	}
+	peers := s.getPeers()
+	for _, c := range checks {
+		v := peers.Group(c.pgid)
+		if v.Linked {
+			continue
+		}
+		for _, k := range v.Members {
+			if k.State == Zombie {
+				continue
+			}
+			c.stopped = c.stopped || k.State == Stopped
+			c.members = append(c.members, Target{PID: k.PID, Node: k.Node, Home: k.Home})
+		}
+		if c.stopped {
+			eff.OrphanedGroups = append(eff.OrphanedGroups, OrphanedGroup{PGID: c.pgid, Members: c.members})
+		}
 	}
 }
 
@@ -251,11 +353,14 @@ func (s *Space) checkOrphanedLocked(pgid int, eff *Effects) {
 // empty group is orphaned.
 func (s *Space) orphanedLocked(pgid int) bool {
 	for _, m := range s.groups[pgid] {
-		if m.State == Zombie || m.PPID == InitPID {
+		// Members homed elsewhere answer for themselves (Peers.Group).
+		if m.State == Zombie || m.PPID == InitPID || m.Stub {
 			continue
 		}
+		// A zombie parent is no link: a parent homed elsewhere that exited
+		// is one until its home's ParentExited for m arrives.
 		parent := s.procs[m.PPID]
-		if parent != nil && parent.PGID != pgid && parent.SID == m.SID {
+		if parent != nil && parent.State != Zombie && parent.PGID != pgid && parent.SID == m.SID {
 			return false
 		}
 	}
@@ -276,10 +381,17 @@ func (s *Space) groupPIDsLocked(pgid int) []int {
 // sentry needs it for job control: the kernel discards SIGTSTP, SIGTTIN
 // and SIGTTOU sent to an orphaned group's members, and a background read
 // from the terminal there fails with EIO instead of stopping.
+//
+// With Peers set, a group orphaned here is asked about on the other nodes
+// too, and the call may block while they answer.
 func (s *Space) OrphanedPgrp(pgid int) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.orphanedLocked(pgid)
+	orphaned, peers := s.orphanedLocked(pgid), s.peers
+	s.mu.Unlock()
+	if !orphaned || peers == nil {
+		return orphaned
+	}
+	return !peers.Group(pgid).Linked
 }
 
 // Stopped records that pid stopped by signal sig (a group stop). The stop
@@ -340,6 +452,14 @@ func (s *Space) notifyJobLocked(p *proc, code, status int, eff *Effects) {
 	if parent == nil {
 		return
 	}
+	if parent.Stub {
+		kind := ChildStopped
+		if code == CLD_CONTINUED {
+			kind = ChildContinued
+		}
+		eff.Remote = append(eff.Remote, PeerEvent{To: parent.Home, Kind: kind, PID: parent.PID, Kin: p.kin(), Signal: status})
+		return
+	}
 	if !parent.Sigchld.Ignored && !parent.Sigchld.NoCldStop {
 		eff.Notify = append(eff.Notify, Notification{
 			Parent: parent.target(),
@@ -347,5 +467,5 @@ func (s *Space) notifyJobLocked(p *proc, code, status int, eff *Effects) {
 			Info:   ChildInfo{PID: p.PID, UID: p.Creds.RUID, Code: code, Status: status},
 		})
 	}
-	eff.retry(parent.PID)
+	eff.retry(parent)
 }

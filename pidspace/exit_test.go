@@ -50,7 +50,7 @@ func TestExitNotifiesParent(t *testing.T) {
 			var want []Notification
 			if tt.wantSig != 0 {
 				want = []Notification{{
-					Parent: Target{PID: 200, Node: "a"},
+					Parent: Target{PID: 200, Node: "a", Home: "a"},
 					Signal: tt.wantSig,
 					Info: ChildInfo{PID: 201, UID: 1000, Code: tt.wantCode, Status: tt.wantStatus,
 						Utime: usage.Utime, Stime: usage.Stime},
@@ -93,13 +93,15 @@ func TestExitErrors(t *testing.T) {
 
 // tree builds: 200 (prog) -> 201 -> 202, 203(zombie), 204(pdeathsig),
 // and 201 forks with the given subreapers set beforehand.
+type reparentCase struct {
+	name       string
+	subreapers []int // set before the exit of 201
+	ignoring   []int // processes with SIGCHLD ignored
+	wantParent int
+}
+
 func TestExitReparents(t *testing.T) {
-	tests := []struct {
-		name       string
-		subreapers []int // set before the exit of 201
-		ignoring   []int // processes with SIGCHLD ignored
-		wantParent int
-	}{
+	tests := []reparentCase{
 		{"to init", nil, nil, InitPID},
 		{"to the program as subreaper", []int{200}, nil, 200},
 		{"to the launcher as subreaper", []int{100}, nil, 100},
@@ -107,78 +109,82 @@ func TestExitReparents(t *testing.T) {
 		{"subreaper that ignores SIGCHLD", []int{200}, []int{200}, 200},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, _ := newTestSpace(t)
-			ok(t, s.Fork(200, 201, sigchld))
-			ok(t, s.Fork(201, 202, sigchld))
-			ok(t, s.Fork(201, 203, int(syscall.SIGUSR1)))
-			ok(t, s.Fork(201, 204, sigchld))
-			ok(t, s.SetPdeathsig(204, int(syscall.SIGTERM)))
-			ok(t, s.SetPdeathsig(203, int(syscall.SIGTERM))) // a zombie gets none
-			_, err := s.Exit(203, ExitedStatus(7), Rusage{})
-			ok(t, err)
-			for _, pid := range tt.subreapers {
-				ok(t, s.SetSubreaper(pid, true))
-			}
-			for _, pid := range tt.ignoring {
-				ok(t, s.SetSigchldAction(pid, SigchldAction{Ignored: true}))
-			}
+		t.Run(tt.name, func(t *testing.T) { checkExitReparents(t, tt) })
+	}
+}
 
-			eff, err := s.Exit(201, ExitedStatus(0), Rusage{})
-			ok(t, err)
-			reaper := lookup(t, s, tt.wantParent)
-			wantTo := Target{PID: tt.wantParent, Node: "a", Virtual: reaper.Virtual}
-			wantRep := []Reparenting{{202, wantTo}, {203, wantTo}, {204, wantTo}}
-			if !reflect.DeepEqual(eff.Reparented, wantRep) {
-				t.Errorf("Reparented = %+v, want %+v", eff.Reparented, wantRep)
-			}
-			wantDeath := []DeathSignal{{Target{PID: 204, Node: "a"}, int(syscall.SIGTERM), 201}}
-			if !reflect.DeepEqual(eff.DeathSignals, wantDeath) {
-				t.Errorf("DeathSignals = %+v, want %+v", eff.DeathSignals, wantDeath)
-			}
-			for _, pid := range []int{202, 204} {
-				if p := lookup(t, s, pid); p.PPID != tt.wantParent {
-					t.Errorf("%d's parent = %d, want %d", pid, p.PPID, tt.wantParent)
-				}
-			}
-			// The zombie 203: reaped at once by init or an ignoring
-			// subreaper, else reported to the subreaper with SIGCHLD (its
-			// exit signal is reset on reparenting).
-			autoreap := tt.wantParent == InitPID || slices.Contains(tt.ignoring, tt.wantParent)
-			if got := slices.Contains(eff.Reaped, 203); got != autoreap {
-				t.Errorf("203 reaped = %v, want %v", got, autoreap)
-			}
-			if !autoreap {
-				if p := lookup(t, s, 203); p.PPID != tt.wantParent || p.ExitSignal != sigchld {
-					t.Errorf("zombie 203 = %+v", p)
-				}
-				n := eff.Notify[0]
-				if n.Parent.PID != tt.wantParent || n.Signal != sigchld || n.Info.PID != 203 || n.Info.Status != 7 {
-					t.Errorf("zombie notification = %+v", n)
-				}
-				res, err := s.Wait(tt.wantParent, Wait4(203, unix.WNOHANG))
-				ok(t, err)
-				if res.PID != 203 {
-					t.Errorf("subreaper's wait = %+v", res)
-				}
-			}
-			// 201's own parent 200 is notified last (unless it ignores
-			// SIGCHLD) and retried.
-			if !slices.Contains(tt.ignoring, 200) {
-				if last := eff.Notify[len(eff.Notify)-1]; last.Info.PID != 201 || last.Parent.PID != 200 {
-					t.Errorf("last notification = %+v", last)
-				}
-			}
-			if !slices.Contains(eff.Retry, 200) || !slices.Contains(eff.Retry, tt.wantParent) {
-				t.Errorf("Retry = %v", eff.Retry)
-			}
-			// The live reparented children exit later: to the new parent.
-			eff, err = s.Exit(202, ExitedStatus(0), Rusage{})
-			ok(t, err)
-			if tt.wantParent == InitPID && (len(eff.Notify) != 0 || !slices.Equal(eff.Reaped, []int{202})) {
-				t.Errorf("orphan exit under init: %+v", eff)
-			}
-		})
+// checkExitReparents runs one case of TestExitReparents: 201 (with
+// children 202, zombie 203 and 204 with a death signal) exits.
+func checkExitReparents(t *testing.T, tt reparentCase) {
+	s, _ := newTestSpace(t)
+	ok(t, s.Fork(200, 201, sigchld))
+	ok(t, s.Fork(201, 202, sigchld))
+	ok(t, s.Fork(201, 203, int(syscall.SIGUSR1)))
+	ok(t, s.Fork(201, 204, sigchld))
+	ok(t, s.SetPdeathsig(204, int(syscall.SIGTERM)))
+	ok(t, s.SetPdeathsig(203, int(syscall.SIGTERM))) // a zombie gets none
+	_, err := s.Exit(203, ExitedStatus(7), Rusage{})
+	ok(t, err)
+	for _, pid := range tt.subreapers {
+		ok(t, s.SetSubreaper(pid, true))
+	}
+	for _, pid := range tt.ignoring {
+		ok(t, s.SetSigchldAction(pid, SigchldAction{Ignored: true}))
+	}
+
+	eff, err := s.Exit(201, ExitedStatus(0), Rusage{})
+	ok(t, err)
+	reaper := lookup(t, s, tt.wantParent)
+	wantTo := Target{PID: tt.wantParent, Node: "a", Home: "a", Virtual: reaper.Virtual}
+	wantRep := []Reparenting{{202, wantTo}, {203, wantTo}, {204, wantTo}}
+	if !reflect.DeepEqual(eff.Reparented, wantRep) {
+		t.Errorf("Reparented = %+v, want %+v", eff.Reparented, wantRep)
+	}
+	wantDeath := []DeathSignal{{Target{PID: 204, Node: "a", Home: "a"}, int(syscall.SIGTERM), 201}}
+	if !reflect.DeepEqual(eff.DeathSignals, wantDeath) {
+		t.Errorf("DeathSignals = %+v, want %+v", eff.DeathSignals, wantDeath)
+	}
+	for _, pid := range []int{202, 204} {
+		if p := lookup(t, s, pid); p.PPID != tt.wantParent {
+			t.Errorf("%d's parent = %d, want %d", pid, p.PPID, tt.wantParent)
+		}
+	}
+	// The zombie 203: reaped at once by init or an ignoring
+	// subreaper, else reported to the subreaper with SIGCHLD (its
+	// exit signal is reset on reparenting).
+	autoreap := tt.wantParent == InitPID || slices.Contains(tt.ignoring, tt.wantParent)
+	if got := slices.Contains(eff.Reaped, 203); got != autoreap {
+		t.Errorf("203 reaped = %v, want %v", got, autoreap)
+	}
+	if !autoreap {
+		if p := lookup(t, s, 203); p.PPID != tt.wantParent || p.ExitSignal != sigchld {
+			t.Errorf("zombie 203 = %+v", p)
+		}
+		n := eff.Notify[0]
+		if n.Parent.PID != tt.wantParent || n.Signal != sigchld || n.Info.PID != 203 || n.Info.Status != 7 {
+			t.Errorf("zombie notification = %+v", n)
+		}
+		res, err := s.Wait(tt.wantParent, Wait4(203, unix.WNOHANG))
+		ok(t, err)
+		if res.PID != 203 {
+			t.Errorf("subreaper's wait = %+v", res)
+		}
+	}
+	// 201's own parent 200 is notified last (unless it ignores
+	// SIGCHLD) and retried.
+	if !slices.Contains(tt.ignoring, 200) {
+		if last := eff.Notify[len(eff.Notify)-1]; last.Info.PID != 201 || last.Parent.PID != 200 {
+			t.Errorf("last notification = %+v", last)
+		}
+	}
+	if !slices.Contains(eff.Retry, 200) || !slices.Contains(eff.Retry, tt.wantParent) {
+		t.Errorf("Retry = %v", eff.Retry)
+	}
+	// The live reparented children exit later: to the new parent.
+	eff, err = s.Exit(202, ExitedStatus(0), Rusage{})
+	ok(t, err)
+	if tt.wantParent == InitPID && (len(eff.Notify) != 0 || !slices.Equal(eff.Reaped, []int{202})) {
+		t.Errorf("orphan exit under init: %+v", eff)
 	}
 }
 
@@ -188,16 +194,11 @@ func TestExitOrphansStoppedGroups(t *testing.T) {
 	hupTo := func(pgid int, pids ...int) OrphanedGroup {
 		g := OrphanedGroup{PGID: pgid}
 		for _, p := range pids {
-			g.Members = append(g.Members, Target{PID: p, Node: "a"})
+			g.Members = append(g.Members, Target{PID: p, Node: "a", Home: "a"})
 		}
 		return g
 	}
-	tests := []struct {
-		name    string
-		setup   func(t *testing.T, s *Space)
-		exiting int
-		want    []OrphanedGroup
-	}{
+	tests := []orphanCase{
 		{
 			name:    "child group loses its only link",
 			setup:   func(t *testing.T, s *Space) { stop(t, s, 202) },
@@ -259,28 +260,39 @@ func TestExitOrphansStoppedGroups(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, _ := newTestSpace(t)
-			ok(t, s.Fork(200, 201, sigchld))
-			ok(t, s.Fork(200, 202, sigchld))
-			ok(t, s.Setpgid(200, 202, 0))
-			ok(t, s.Fork(202, 203, sigchld)) // in group 202
-			tt.setup(t, s)
-			before202 := s.OrphanedPgrp(202)
-			eff, err := s.Exit(tt.exiting, KilledStatus(syscall.SIGKILL, false), Rusage{})
-			ok(t, err)
-			if !reflect.DeepEqual(eff.OrphanedGroups, tt.want) {
-				t.Errorf("OrphanedGroups = %+v, want %+v", eff.OrphanedGroups, tt.want)
-			}
-			for _, g := range tt.want {
-				if !s.OrphanedPgrp(g.PGID) {
-					t.Errorf("OrphanedPgrp(%d) = false after exit", g.PGID)
-				}
-			}
-			if before202 {
-				t.Errorf("group 202 orphaned before any exit")
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkOrphanCase(t, tt) })
+	}
+}
+
+type orphanCase struct {
+	name    string
+	setup   func(t *testing.T, s *Space)
+	exiting int
+	want    []OrphanedGroup
+}
+
+// checkOrphanCase runs one case of TestExitOrphansStoppedGroups: 200 has
+// children 201 (its group) and 202 (group 202, with child 203).
+func checkOrphanCase(t *testing.T, tt orphanCase) {
+	s, _ := newTestSpace(t)
+	ok(t, s.Fork(200, 201, sigchld))
+	ok(t, s.Fork(200, 202, sigchld))
+	ok(t, s.Setpgid(200, 202, 0))
+	ok(t, s.Fork(202, 203, sigchld)) // in group 202
+	tt.setup(t, s)
+	before202 := s.OrphanedPgrp(202)
+	eff, err := s.Exit(tt.exiting, KilledStatus(syscall.SIGKILL, false), Rusage{})
+	ok(t, err)
+	if !reflect.DeepEqual(eff.OrphanedGroups, tt.want) {
+		t.Errorf("OrphanedGroups = %+v, want %+v", eff.OrphanedGroups, tt.want)
+	}
+	for _, g := range tt.want {
+		if !s.OrphanedPgrp(g.PGID) {
+			t.Errorf("OrphanedPgrp(%d) = false after exit", g.PGID)
+		}
+	}
+	if before202 {
+		t.Errorf("group 202 orphaned before any exit")
 	}
 }
 
@@ -338,7 +350,7 @@ func TestStoppedAndContinued(t *testing.T) {
 				ok(t, err)
 				var want []Notification
 				if tt.notify {
-					want = []Notification{{Parent: Target{PID: 200, Node: "a"}, Signal: sigchld, Info: step.info}}
+					want = []Notification{{Parent: Target{PID: 200, Node: "a", Home: "a"}, Signal: sigchld, Info: step.info}}
 				}
 				if !reflect.DeepEqual(eff.Notify, want) || !slices.Equal(eff.Retry, []int{200}) {
 					t.Errorf("effects = %+v, want notify %+v and retry [200]", eff, want)

@@ -12,12 +12,14 @@ import "syscall"
 //   - EPERM: the child is in another session; the target leads its
 //     session; or pgid != pid and no group pgid exists in the caller's
 //     session;
-//   - EACCES: the child has exec'd.
+//   - EACCES: the child has exec'd;
+//   - ErrElsewhere (not an Errno): the child is homed on another node,
+//     whose Space must decide; the caller forwards the call.
 func (s *Space) Setpgid(caller, pid, pgid int) error {
 	s.mu.Lock()
 	defer s.unlock()
 	c := s.procs[caller]
-	if c == nil {
+	if c == nil || c.Stub {
 		return syscall.ESRCH
 	}
 	if pid == 0 {
@@ -32,6 +34,10 @@ func (s *Space) Setpgid(caller, pid, pgid int) error {
 	p := s.procs[pid]
 	if p == nil {
 		return syscall.ESRCH
+	}
+	if p.Stub && p.PPID == caller {
+		// A child homed elsewhere: its home decides.
+		return ErrElsewhere
 	}
 	if p.PPID == caller && p != c {
 		if p.SID != c.SID {
@@ -65,7 +71,7 @@ func (s *Space) Setsid(caller int) (int, error) {
 	s.mu.Lock()
 	defer s.unlock()
 	c := s.procs[caller]
-	if c == nil {
+	if c == nil || c.Stub {
 		return 0, syscall.ESRCH
 	}
 	if c.SessionLeader() || len(s.groups[caller]) > 0 {
@@ -78,24 +84,12 @@ func (s *Space) Setsid(caller int) (int, error) {
 // Getpgid returns pid's process group (getpgid). The caller substitutes its
 // own PID for 0. ESRCH if pid has no record (zombies have one).
 func (s *Space) Getpgid(pid int) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.procs[pid]
-	if p == nil {
-		return 0, syscall.ESRCH
-	}
-	return p.PGID, nil
+	return read(s, pid, func(p *proc) int { return p.PGID })
 }
 
 // Getsid returns pid's session (getsid). The caller substitutes its own PID
 // for 0. ESRCH if pid has no record. Linux, unlike some systems, does not
 // refuse with EPERM for a process of another session.
 func (s *Space) Getsid(pid int) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.procs[pid]
-	if p == nil {
-		return 0, syscall.ESRCH
-	}
-	return p.SID, nil
+	return read(s, pid, func(p *proc) int { return p.SID })
 }

@@ -123,13 +123,27 @@ func exitCode(w WaitStatus) (code, status int) {
 type Process struct {
 	PID, PPID, PGID, SID int
 	Creds                Creds
-	Node                 string // node the process runs on
-	Comm                 string // command name (as /proc/pid/comm)
-	Args                 string // command line, for ps
-	State                State
-	Execed               bool // has called execve since fork (setpgid's EACCES)
-	Subreaper            bool // PR_SET_CHILD_SUBREAPER
-	Pdeathsig            int  // PR_SET_PDEATHSIG; 0 = none
+	// Home is the node that holds the lease block of PID and with it this
+	// record: per-process state (wait bookkeeping, dispositions, usage)
+	// lives there. Records a Space creates are homed at its node.
+	Home string
+	// Node is the node the process runs on: where its kernel task is and
+	// where signals to it are delivered. It differs from Home after a
+	// migration, or for a child forked by a migrated parent.
+	Node string
+	// Stub marks a record of a process homed on another node, kept here
+	// only because a record homed here is its parent or child. A stub
+	// holds what local decisions need (PGID, SID, credentials, exit
+	// signal, and for a child stub what wait reports); its home tells this
+	// Space about changes through PeerEvents. Stubs are never signalled,
+	// exited or changed by the local methods, and List leaves them out.
+	Stub      bool
+	Comm      string // command name (as /proc/pid/comm)
+	Args      string // command line, for ps
+	State     State
+	Execed    bool // has called execve since fork (setpgid's EACCES)
+	Subreaper bool // PR_SET_CHILD_SUBREAPER
+	Pdeathsig int  // PR_SET_PDEATHSIG; 0 = none
 	// ExitSignal is the signal sent to the parent on exit: SIGCHLD, another
 	// signal for clone children (waited for with __WCLONE), or 0 for none.
 	ExitSignal int
@@ -152,12 +166,21 @@ func (p Process) SessionLeader() bool { return p.SID == p.PID }
 // GroupLeader reports whether p leads its process group.
 func (p Process) GroupLeader() bool { return p.PGID == p.PID }
 
+// RunsOn returns the node the process runs on, where signals to it go.
+func (p Process) RunsOn() string { return p.Node }
+
 // Target is a process an effect or a signal is aimed at, with what the
-// caller needs to route it.
+// caller needs to route it. A deliverer sends a signal to Node, where the
+// process runs and its sentry holds the task; Home is where its record
+// lives, the node to tell about state changes (PeerEvent.To), never the
+// place to deliver a signal.
 type Target struct {
 	PID     int
-	Node    string
-	Virtual bool // no kernel process: the caller decides what delivery means
+	Node    string // node it runs on: deliver signals and wake waiters here
+	Virtual bool   // no kernel process: the caller decides what delivery means
+	Home    string // node holding its record
 }
 
-func (p *Process) target() Target { return Target{PID: p.PID, Node: p.Node, Virtual: p.Virtual} }
+func (p *Process) target() Target {
+	return Target{PID: p.PID, Node: p.Node, Virtual: p.Virtual, Home: p.Home}
+}

@@ -31,18 +31,18 @@ import (
 //     kill(-1) never fails with EPERM: Linux returns success when there
 //     were candidates, even if none could be signalled (nothing is
 //     delivered then).
+//
+// With Peers set, kill(0), kill(-pgid) and kill(-1) reach the records
+// homed on the other nodes too (Peers.Group, Peers.All, asked before the
+// lock is taken: the call may block then), with the same rules; their
+// Targets carry the node each runs on.
 func (s *Space) SignalTargets(sender, pid, sig int) ([]Target, error) {
+	remote := s.remoteCandidates(sender, pid)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	from := s.procs[sender]
-	if from == nil {
+	if from == nil || from.Stub {
 		return nil, syscall.ESRCH
-	}
-	var out []Target
-	deliver := func(t *proc) {
-		if sig != 0 && t.State != Zombie {
-			out = append(out, t.target())
-		}
 	}
 	switch {
 	case pid > 0:
@@ -53,60 +53,128 @@ func (s *Space) SignalTargets(sender, pid, sig int) ([]Target, error) {
 		if err := mayKill(from, t, sig); err != nil {
 			return nil, err
 		}
-		deliver(t)
-		return out, nil
+		return deliverTo(nil, t, sig), nil
 	case pid == math.MinInt32:
 		return nil, syscall.ESRCH
 	case pid == -1:
-		count := 0
-		var ret error
-		for _, tpid := range slices.Sorted(maps.Keys(s.procs)) {
-			t := s.procs[tpid]
-			if tpid <= InitPID || t == from || t.Virtual {
-				continue
-			}
-			count++
-			err := mayKill(from, t, sig)
-			if err != syscall.EPERM {
-				ret = err
-			}
-			if err == nil {
-				deliver(t)
-			}
-		}
-		if count == 0 {
-			return nil, syscall.ESRCH
-		}
-		if ret != nil {
-			return nil, ret
-		}
-		return out, nil
-	default:
-		pgid := -pid
-		if pid == 0 {
-			pgid = from.PGID
-		}
-		// Like __kill_pgrp_info: success once any member may be signalled,
-		// else the last member's error, else ESRCH for an empty group.
-		var ret error = syscall.ESRCH
-		for _, tpid := range s.groupPIDsLocked(pgid) {
-			t := s.procs[tpid]
-			if t.Virtual {
-				continue
-			}
-			err := mayKill(from, t, sig)
-			if ret != nil {
-				ret = err
-			}
-			if err == nil {
-				deliver(t)
-			}
-		}
-		if ret != nil {
-			return nil, ret
-		}
-		return out, nil
+		return s.killAllLocked(from, sig, remote)
 	}
+	pgid := -pid
+	if pid == 0 {
+		pgid = from.PGID
+	}
+	return s.killGroupLocked(from, pgid, sig, remote)
+}
+
+// deliverTo appends t to out if sig is to be delivered to it: zombies
+// receive nothing and the probe (sig 0) delivers nothing.
+func deliverTo(out []Target, t *proc, sig int) []Target {
+	if sig != 0 && t.State != Zombie {
+		out = append(out, t.target())
+	}
+	return out
+}
+
+// remoteCandidates returns the records homed elsewhere that kill(pid) by
+// sender may reach, as stubs that are in no map: nil without Peers or for
+// pid > 0. It asks Peers with the lock released.
+func (s *Space) remoteCandidates(sender, pid int) []*proc {
+	if pid > 0 || pid == math.MinInt32 {
+		return nil
+	}
+	s.mu.Lock()
+	peers, from := s.peers, s.procs[sender]
+	pgid := 0
+	if from != nil {
+		pgid = from.PGID
+	}
+	s.mu.Unlock()
+	if peers == nil || from == nil {
+		return nil
+	}
+	var kin []Kin
+	switch {
+	case pid == -1:
+		kin = peers.All()
+	case pid == 0:
+		kin = peers.Group(pgid).Members
+	default:
+		kin = peers.Group(-pid).Members
+	}
+	out := make([]*proc, 0, len(kin))
+	for _, k := range kin {
+		out = append(out, k.stub())
+	}
+	return out
+}
+
+// candidatesLocked returns the records homed here that pass keep, and the
+// remote ones not homed here, ordered by PID.
+func (s *Space) candidatesLocked(pids []int, remote []*proc, keep func(*proc) bool) []*proc {
+	var out []*proc
+	for _, pid := range pids {
+		if t := s.procs[pid]; !t.Stub && keep(t) {
+			out = append(out, t)
+		}
+	}
+	for _, t := range remote {
+		if own := s.procs[t.PID]; (own == nil || own.Stub) && keep(t) {
+			out = append(out, t)
+		}
+	}
+	slices.SortFunc(out, func(a, b *proc) int { return a.PID - b.PID })
+	return out
+}
+
+// killAllLocked is kill(-1): every process but InitPID, the sender and
+// Virtual records.
+func (s *Space) killAllLocked(from *proc, sig int, remote []*proc) ([]Target, error) {
+	targets := s.candidatesLocked(slices.Sorted(maps.Keys(s.procs)), remote, func(t *proc) bool {
+		return t.PID > InitPID && t.PID != from.PID && !t.Virtual
+	})
+	if len(targets) == 0 {
+		return nil, syscall.ESRCH
+	}
+	// Linux: the last error other than EPERM, so EPERM alone is success.
+	return killEach(from, targets, sig, nil, func(ret, err error) error {
+		if err != syscall.EPERM {
+			return err
+		}
+		return ret
+	})
+}
+
+// killGroupLocked is kill(-pgid), as __kill_pgrp_info: success once any
+// member may be signalled, else the last member's error, else ESRCH for
+// an empty group.
+func (s *Space) killGroupLocked(from *proc, pgid, sig int, remote []*proc) ([]Target, error) {
+	targets := s.candidatesLocked(s.groupPIDsLocked(pgid), remote, func(t *proc) bool {
+		return !t.Virtual && t.PGID == pgid
+	})
+	return killEach(from, targets, sig, syscall.ESRCH, func(ret, err error) error {
+		if ret != nil {
+			return err
+		}
+		return ret
+	})
+}
+
+// killEach checks sig from from against each target in order and returns
+// the deliveries. fold computes the call's error from the one so far
+// (initially ret) and a target's; a non-nil final error discards them.
+func killEach(from *proc, targets []*proc, sig int, ret error, fold func(ret, err error) error) ([]Target, error) {
+	var out []Target
+	for _, t := range targets {
+		err := mayKill(from, t, sig)
+		ret = fold(ret, err)
+		if err == nil {
+			out = deliverTo(out, t, sig)
+		}
+	}
+	if ret != nil {
+		return nil, ret
+	}
+	return out, nil
 }
 
 // mayKill is the kernel's check_kill_permission for a signal from userspace.

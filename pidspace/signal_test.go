@@ -36,7 +36,7 @@ func TestSignalTargets(t *testing.T) {
 	tg := func(pids ...int) []Target {
 		var out []Target
 		for _, p := range pids {
-			out = append(out, Target{PID: p, Node: "a", Virtual: p == 100 || p == 300})
+			out = append(out, Target{PID: p, Node: "a", Home: "a", Virtual: p == 100 || p == 300})
 		}
 		return out
 	}

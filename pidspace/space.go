@@ -19,8 +19,11 @@ const InitPID = 1
 //
 // Every method is safe for concurrent use and never blocks on anything but
 // the Space's own short critical sections: no I/O, no waiting. Operations
-// that have consequences elsewhere (signals to send, waiters to wake)
-// return them as Effects for the caller to carry out.
+// that have consequences elsewhere (signals to send, waiters to wake,
+// other nodes' Spaces to tell) return them as Effects for the caller to
+// carry out. The one exception is a Space given Peers (SetPeers): the
+// methods that consult them (see Peers) wait for their answers, outside
+// the lock.
 //
 // PID lifetime. A PID is returned to the Allocator (Allocator.Free, called
 // by the Space after its lock is released) exactly once, when all of these
@@ -41,6 +44,8 @@ type Space struct {
 	sessions map[int]int           // sid -> number of records in it
 	kernel   map[int]bool          // PIDs whose kernel task may still exist
 	toFree   []int                 // PIDs to hand to alloc.Free after unlocking
+	own      map[int]bool          // PIDs of records homed here: the only ones freed here
+	peers    Peers                 // the other nodes' records; nil = this Space is the world
 	now      func() time.Time
 }
 
@@ -64,6 +69,7 @@ func NewSpace(node string, alloc Allocator) *Space {
 		groups:   make(map[int]map[int]*proc),
 		sessions: make(map[int]int),
 		kernel:   make(map[int]bool),
+		own:      make(map[int]bool),
 		now:      time.Now,
 	}
 }
@@ -87,6 +93,12 @@ func (s *Space) maybeFreeLocked(pid int) {
 	if pid == InitPID || s.procs[pid] != nil || s.kernel[pid] || len(s.groups[pid]) > 0 || s.sessions[pid] > 0 {
 		return
 	}
+	if !s.own[pid] {
+		// A stub's PID, or a group or session homed elsewhere: its home
+		// frees it.
+		return
+	}
+	delete(s.own, pid)
 	// One operation can drop several references to the same number (a
 	// leader's PID, PGID and SID); freeing it twice could free a reuse.
 	if slices.Contains(s.toFree, pid) {
@@ -97,9 +109,15 @@ func (s *Space) maybeFreeLocked(pid int) {
 
 // insertLocked adds a new record and its group and session references.
 func (s *Space) insertLocked(p *proc) {
+	if p.Home == "" {
+		p.Home = s.node
+	}
 	s.procs[p.PID] = p
 	s.joinLocked(p, p.PGID, p.SID)
-	if !p.Virtual {
+	if !p.Stub {
+		s.own[p.PID] = true
+	}
+	if !p.Stub && !p.Virtual {
 		s.kernel[p.PID] = true
 	}
 	if parent := s.procs[p.PPID]; parent != nil && parent != p {
@@ -153,10 +171,11 @@ func (s *Space) removeLocked(p *proc) {
 	s.maybeFreeLocked(p.SID)
 }
 
-// liveLocked returns the record of pid if it exists and has not exited.
+// liveLocked returns the record of pid if it is homed here and has not
+// exited.
 func (s *Space) liveLocked(pid int) (*proc, error) {
 	p := s.procs[pid]
-	if p == nil || p.State == Zombie {
+	if p == nil || p.Stub || p.State == Zombie {
 		return nil, syscall.ESRCH
 	}
 	return p, nil
@@ -320,88 +339,64 @@ func (s *Space) Fork(parent, child, exitSignal int) error {
 // now on clone children report to this process with SIGCHLD whatever exit
 // signal they asked for (the kernel's parent_exec_id check).
 func (s *Space) Exec(pid int, comm, args string) error {
-	s.mu.Lock()
-	defer s.unlock()
-	p, err := s.liveLocked(pid)
-	if err != nil {
-		return fmt.Errorf("exec %d: %w", pid, err)
-	}
-	p.Execed = true
-	p.Comm, p.Args = comm, args
-	p.execID++
-	p.Sigchld.NoCldStop, p.Sigchld.NoCldWait = false, false
-	return nil
+	return s.update(pid, "exec", func(p *proc) error {
+		p.Execed = true
+		p.Comm, p.Args = comm, args
+		p.execID++
+		p.Sigchld.NoCldStop, p.Sigchld.NoCldWait = false, false
+		return nil
+	})
 }
 
 // SetCreds records new credentials (setuid family, set-id exec). As
 // commit_creds does, a change of effective uid or gid clears the
 // parent-death signal.
 func (s *Space) SetCreds(pid int, c Creds) error {
-	s.mu.Lock()
-	defer s.unlock()
-	p, err := s.liveLocked(pid)
-	if err != nil {
-		return fmt.Errorf("set creds of %d: %w", pid, err)
-	}
-	if c.EUID != p.Creds.EUID || c.EGID != p.Creds.EGID {
-		p.Pdeathsig = 0
-	}
-	p.Creds = c
-	return nil
+	return s.update(pid, "set creds", func(p *proc) error {
+		if c.EUID != p.Creds.EUID || c.EGID != p.Creds.EGID {
+			p.Pdeathsig = 0
+		}
+		p.Creds = c
+		return nil
+	})
 }
 
 // SetSigchldAction records pid's SIGCHLD disposition (rt_sigaction of
 // SIGCHLD). It affects children that exit, stop or continue from now on;
 // existing zombies stay, as on Linux.
 func (s *Space) SetSigchldAction(pid int, a SigchldAction) error {
-	s.mu.Lock()
-	defer s.unlock()
-	p, err := s.liveLocked(pid)
-	if err != nil {
-		return fmt.Errorf("set SIGCHLD action of %d: %w", pid, err)
-	}
-	p.Sigchld = a
-	return nil
+	return s.update(pid, "set SIGCHLD action", func(p *proc) error {
+		p.Sigchld = a
+		return nil
+	})
 }
 
 // SetSubreaper sets or clears PR_SET_CHILD_SUBREAPER for pid.
 func (s *Space) SetSubreaper(pid int, on bool) error {
-	s.mu.Lock()
-	defer s.unlock()
-	p, err := s.liveLocked(pid)
-	if err != nil {
-		return fmt.Errorf("set subreaper of %d: %w", pid, err)
-	}
-	p.Subreaper = on
-	return nil
+	return s.update(pid, "set subreaper", func(p *proc) error {
+		p.Subreaper = on
+		return nil
+	})
 }
 
 // SetPdeathsig sets PR_SET_PDEATHSIG for pid (0 clears it). EINVAL for a
 // signal outside 0..64.
 func (s *Space) SetPdeathsig(pid, sig int) error {
-	s.mu.Lock()
-	defer s.unlock()
-	p, err := s.liveLocked(pid)
-	if err != nil {
-		return fmt.Errorf("set pdeathsig of %d: %w", pid, err)
-	}
-	if !validSignal(sig) {
-		return fmt.Errorf("set pdeathsig of %d: %w", pid, syscall.EINVAL)
-	}
-	p.Pdeathsig = sig
-	return nil
+	return s.update(pid, "set pdeathsig", func(p *proc) error {
+		if !validSignal(sig) {
+			return syscall.EINVAL
+		}
+		p.Pdeathsig = sig
+		return nil
+	})
 }
 
 // SetNode records that pid now runs on node (migration, placement at exec).
 func (s *Space) SetNode(pid int, node string) error {
-	s.mu.Lock()
-	defer s.unlock()
-	p, err := s.liveLocked(pid)
-	if err != nil {
-		return fmt.Errorf("move %d to %s: %w", pid, node, err)
-	}
-	p.Node = node
-	return nil
+	return s.update(pid, "set node", func(p *proc) error {
+		p.Node = node
+		return nil
+	})
 }
 
 // KernelGone records that the kernel task of pid no longer exists
@@ -420,7 +415,8 @@ func (s *Space) KernelGone(pid int) error {
 	return nil
 }
 
-// Lookup returns a snapshot of pid's record, zombies included.
+// Lookup returns a snapshot of pid's record, zombies and stubs included
+// (Process.Stub says which).
 func (s *Space) Lookup(pid int) (Process, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -431,13 +427,16 @@ func (s *Space) Lookup(pid int) (Process, bool) {
 	return p.Process, true
 }
 
-// List returns snapshots of every record, zombies included, by PID.
+// List returns snapshots of every record homed here, zombies included, by
+// PID. Stubs are left out: their homes list them.
 func (s *Space) List() []Process {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]Process, 0, len(s.procs))
 	for _, pid := range slices.Sorted(maps.Keys(s.procs)) {
-		out = append(out, s.procs[pid].Process)
+		if p := s.procs[pid]; !p.Stub {
+			out = append(out, p.Process)
+		}
 	}
 	return out
 }
@@ -446,13 +445,7 @@ func (s *Space) List() []Process {
 // considers them (oldest first, reparented children last). ESRCH if pid
 // has no record.
 func (s *Space) Children(pid int) ([]int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.procs[pid]
-	if p == nil {
-		return nil, fmt.Errorf("children of %d: %w", pid, syscall.ESRCH)
-	}
-	return slices.Clone(p.children), nil
+	return read(s, pid, func(p *proc) []int { return slices.Clone(p.children) })
 }
 
 // ChildrenRusage returns the usage of pid's reaped children and their
@@ -460,46 +453,22 @@ func (s *Space) Children(pid int) ([]int, error) {
 // Children reaped automatically (SIG_IGN, SA_NOCLDWAIT) are not counted,
 // as on Linux.
 func (s *Space) ChildrenRusage(pid int) (Rusage, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.procs[pid]
-	if p == nil {
-		return Rusage{}, fmt.Errorf("children usage of %d: %w", pid, syscall.ESRCH)
-	}
-	return p.ChildUsage, nil
+	return read(s, pid, func(p *proc) Rusage { return p.ChildUsage })
 }
 
 // Getppid returns pid's POSIX parent (getppid). ESRCH if pid has no record.
 func (s *Space) Getppid(pid int) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.procs[pid]
-	if p == nil {
-		return 0, syscall.ESRCH
-	}
-	return p.PPID, nil
+	return read(s, pid, func(p *proc) int { return p.PPID })
 }
 
 // Pdeathsig returns pid's parent-death signal (PR_GET_PDEATHSIG).
 func (s *Space) Pdeathsig(pid int) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.procs[pid]
-	if p == nil {
-		return 0, syscall.ESRCH
-	}
-	return p.Pdeathsig, nil
+	return read(s, pid, func(p *proc) int { return p.Pdeathsig })
 }
 
 // Subreaper reports pid's PR_GET_CHILD_SUBREAPER flag.
 func (s *Space) Subreaper(pid int) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.procs[pid]
-	if p == nil {
-		return false, syscall.ESRCH
-	}
-	return p.Subreaper, nil
+	return read(s, pid, func(p *proc) bool { return p.Subreaper })
 }
 
 // String dumps the records, one a line, like ps -o pid,ppid,pgid,sid,stat.
@@ -517,4 +486,32 @@ func (s *Space) String() string {
 		fmt.Fprintf(&b, "%7d %7d %7d %7d %-4s %-10s %s\n", p.PID, p.PPID, p.PGID, p.SID, stat, p.Node, p.Comm)
 	}
 	return b.String()
+}
+
+// read returns get(record of pid) under the lock, zombies included; ESRCH
+// if pid has no record homed here.
+func read[T any](s *Space, pid int, get func(p *proc) T) (T, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.procs[pid]
+	if p == nil || p.Stub {
+		var zero T
+		return zero, syscall.ESRCH
+	}
+	return get(p), nil
+}
+
+// update runs set on pid's live record under the lock. Errors say what was
+// being done: ESRCH if pid is missing or a zombie, else set's error.
+func (s *Space) update(pid int, what string, set func(p *proc) error) error {
+	s.mu.Lock()
+	defer s.unlock()
+	p, err := s.liveLocked(pid)
+	if err == nil {
+		err = set(p)
+	}
+	if err != nil {
+		return fmt.Errorf("%s of %d: %w", what, pid, err)
+	}
+	return nil
 }

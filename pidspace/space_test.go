@@ -119,7 +119,7 @@ func TestForkInheritsLikeLinux(t *testing.T) {
 	ok(t, s.Fork(200, 202, int(syscall.SIGUSR1)))
 	c := lookup(t, s, 201)
 	want := Process{
-		PID: 201, PPID: 200, PGID: 200, SID: 100, Creds: userCreds, Node: "b",
+		PID: 201, PPID: 200, PGID: 200, SID: 100, Creds: userCreds, Home: "a", Node: "b",
 		Comm: "prog", Args: "prog -x", ExitSignal: sigchld,
 		Sigchld: SigchldAction{Ignored: true, NoCldStop: true}, StartTime: c.StartTime,
 	}
@@ -253,6 +253,11 @@ func TestPIDFreedOnlyWhenUnreferenced(t *testing.T) {
 			t.Fatalf("freed %v, want [201]", got)
 		}
 	})
+}
+
+// TestGroupAndSessionHoldPIDs: a group or session number is freed only
+// when its last member leaves, and once.
+func TestGroupAndSessionHoldPIDs(t *testing.T) {
 	t.Run("group outlives its leader", func(t *testing.T) {
 		s, rec := newTestSpace(t)
 		ok(t, s.Fork(200, 201, sigchld)) // in group 200

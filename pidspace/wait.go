@@ -77,6 +77,9 @@ type WaitResult struct {
 	// Reaped says the zombie was removed (not WNOWAIT). Its PID is freed
 	// once nothing else refers to it and its kernel task is gone.
 	Reaped bool
+	// Remote is the ChildReaped event for the home of a reaped child
+	// homed elsewhere; the caller sends it as Effects.Remote.
+	Remote []PeerEvent
 }
 
 // selector is a decoded request: which children, and what to report.
@@ -180,7 +183,7 @@ func (s *Space) Wait(caller int, req WaitRequest) (WaitResult, error) {
 	s.mu.Lock()
 	defer s.unlock()
 	p := s.procs[caller]
-	if p == nil {
+	if p == nil || p.Stub {
 		return WaitResult{}, syscall.ESRCH
 	}
 	sel, err := s.decodeLocked(p, req)
@@ -199,17 +202,7 @@ func (s *Space) Wait(caller int, req WaitRequest) (WaitResult, error) {
 				// Linux: a zombie does not keep a stop/continue wait alive.
 				continue
 			}
-			code, status := exitCode(c.Status)
-			res := WaitResult{
-				PID: c.PID, Status: c.Status, Code: code, SigStatus: status,
-				UID: c.Creds.RUID, Rusage: c.Usage.Add(c.ChildUsage),
-			}
-			if !wnowait {
-				p.ChildUsage = p.ChildUsage.Add(res.Rusage)
-				s.removeLocked(c)
-				res.Reaped = true
-			}
-			return res, nil
+			return s.reportExitLocked(p, c, !wnowait), nil
 		}
 		waitable = true
 		if sel.options&unix.WSTOPPED != 0 && c.stopPending {
@@ -238,4 +231,24 @@ func (s *Space) Wait(caller int, req WaitRequest) (WaitResult, error) {
 		return WaitResult{}, nil
 	}
 	return WaitResult{}, ErrWouldBlock
+}
+
+// reportExitLocked is what wait reports of zombie child c of p, reaping it
+// if reap.
+func (s *Space) reportExitLocked(p, c *proc, reap bool) WaitResult {
+	code, status := exitCode(c.Status)
+	res := WaitResult{
+		PID: c.PID, Status: c.Status, Code: code, SigStatus: status,
+		UID: c.Creds.RUID, Rusage: c.Usage.Add(c.ChildUsage),
+	}
+	if !reap {
+		return res
+	}
+	p.ChildUsage = p.ChildUsage.Add(res.Rusage)
+	s.removeLocked(c)
+	res.Reaped = true
+	if c.Stub {
+		res.Remote = []PeerEvent{{To: c.Home, Kind: ChildReaped, PID: c.PID}}
+	}
+	return res
 }

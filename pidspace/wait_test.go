@@ -82,7 +82,6 @@ func TestWait(t *testing.T) {
 	none := result{}
 	block := result{err: ErrWouldBlock}
 	echild := result{err: syscall.ECHILD}
-	einval := result{err: syscall.EINVAL}
 	exit3 := func(pid int) result { return result{pid, 3 << 8, CLD_EXITED, 3, nil} }
 	kill9 := func(pid int) result { return result{pid, 9, CLD_KILLED, 9, nil} }
 	stopTSTP := func(pid int) result { return result{pid, 20<<8 | 0x7f, CLD_STOPPED, 20, nil} }
@@ -122,17 +121,6 @@ func TestWait(t *testing.T) {
 		{"exit signal 0 is a clone child", []childSpec{{pid: 201, exitSignal: noSignal, state: exited3}}, Wait4(-1, wclone), exit3(201), echild},
 		{"__WALL sees both", []childSpec{{pid: 201, exitSignal: usr1, state: exited3}, {pid: 202, state: exited3}}, Wait4(-1, wall), exit3(201), exit3(202)},
 		{"__WNOTHREAD accepted", []childSpec{{pid: 201, state: exited3}}, Wait4(-1, unix.WNOTHREAD), exit3(201), echild},
-
-		{"wait4 WNOWAIT", nil, Wait4(-1, unix.WNOWAIT), einval, einval},
-		{"wait4 WEXITED", nil, Wait4(-1, unix.WEXITED), einval, einval},
-		{"wait4 junk", nil, Wait4(-1, 0x100), einval, einval},
-		{"wait4 INT_MIN", nil, Wait4(math.MinInt32, 0), result{err: syscall.ESRCH}, result{err: syscall.ESRCH}},
-		{"waitid no event", nil, Waitid(unix.P_ALL, 0, unix.WNOHANG), einval, einval},
-		{"waitid junk", nil, Waitid(unix.P_ALL, 0, unix.WEXITED|0x100), einval, einval},
-		{"waitid P_PID 0", nil, Waitid(unix.P_PID, 0, unix.WEXITED), einval, einval},
-		{"waitid P_PGID -1", nil, Waitid(unix.P_PGID, -1, unix.WEXITED), einval, einval},
-		{"waitid P_PIDFD", nil, Waitid(unix.P_PIDFD, 3, unix.WEXITED), einval, einval},
-		{"waitid unknown idtype", nil, Waitid(9, 0, unix.WEXITED), einval, einval},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -250,5 +238,34 @@ func TestWaitAccumulatesChildrenRusage(t *testing.T) {
 	ok(t, err)
 	if got, _ := s.ChildrenRusage(200); got != want {
 		t.Errorf("auto-reaped child counted: %+v", got)
+	}
+}
+
+// TestWaitRejectsBadRequests: requests the kernel refuses before looking
+// at any child, the same every time.
+func TestWaitRejectsBadRequests(t *testing.T) {
+	tests := []struct {
+		name string
+		req  WaitRequest
+		err  error
+	}{
+		{"wait4 WNOWAIT", Wait4(-1, unix.WNOWAIT), syscall.EINVAL},
+		{"wait4 WEXITED", Wait4(-1, unix.WEXITED), syscall.EINVAL},
+		{"wait4 junk", Wait4(-1, 0x100), syscall.EINVAL},
+		{"wait4 INT_MIN", Wait4(math.MinInt32, 0), syscall.ESRCH},
+		{"waitid no event", Waitid(unix.P_ALL, 0, unix.WNOHANG), syscall.EINVAL},
+		{"waitid junk", Waitid(unix.P_ALL, 0, unix.WEXITED|0x100), syscall.EINVAL},
+		{"waitid P_PID 0", Waitid(unix.P_PID, 0, unix.WEXITED), syscall.EINVAL},
+		{"waitid P_PGID -1", Waitid(unix.P_PGID, -1, unix.WEXITED), syscall.EINVAL},
+		{"waitid P_PIDFD", Waitid(unix.P_PIDFD, 3, unix.WEXITED), syscall.EINVAL},
+		{"waitid unknown idtype", Waitid(9, 0, unix.WEXITED), syscall.EINVAL},
+	}
+	s := buildWaitFixture(t, []childSpec{{pid: 201, state: exited3}})
+	for _, tt := range tests {
+		for i := range 2 {
+			if res, err := s.Wait(200, tt.req); err != tt.err || res.PID != 0 || res.Reaped {
+				t.Errorf("%s: %v #%d = %+v, %v; want %v", tt.name, tt.req, i+1, res, err, tt.err)
+			}
+		}
 	}
 }

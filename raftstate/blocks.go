@@ -30,7 +30,7 @@ type PIDBlocks struct {
 	Timeout time.Duration
 
 	mu    sync.Mutex
-	adopt []PIDBlock
+	adopt []pidspace.Block
 }
 
 var _ pidspace.BlockSource = (*PIDBlocks)(nil)
@@ -71,12 +71,12 @@ func (b *PIDBlocks) LeaseBlock(ctx context.Context) (pidspace.Block, error) {
 		blk := b.adopt[0]
 		b.adopt = b.adopt[1:]
 		b.mu.Unlock()
-		return pidspace.Block{Start: blk.Start, Len: blk.Len}, nil
+		return blk, nil
 	}
 	b.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, b.timeout())
 	defer cancel()
-	var blk PIDBlock
+	var blk pidspace.Block
 	index, err := b.w.Apply(ctx, PIDLease{Node: b.w.store.NodeID()}, &blk)
 	if err != nil {
 		return pidspace.Block{}, fmt.Errorf("lease pid block: %w: %w", syscall.EAGAIN, err)
@@ -84,7 +84,7 @@ func (b *PIDBlocks) LeaseBlock(ctx context.Context) (pidspace.Block, error) {
 	// Read-your-writes: once a node hands out a PID, its own replica shows
 	// the lease it came from. The block is ours already if this times out.
 	b.w.store.WaitApplied(ctx, index)
-	return pidspace.Block{Start: blk.Start, Len: blk.Len}, nil
+	return blk, nil
 }
 
 // ReleaseBlock implements pidspace.BlockSource.

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"herd/pidspace"
 )
 
 // syncBuffer collects logs; dumped only if the test fails.
@@ -200,7 +202,7 @@ func TestClusterLeaderFailover(t *testing.T) {
 			t.Fatalf("member %+v", m)
 		}
 	}
-	var blocks []PIDBlock
+	var blocks []pidspace.Block
 	for i := range 3 {
 		b, err := c.nodes[l].LeasePIDBlock(ctx, id(i))
 		if err != nil {
@@ -231,7 +233,7 @@ func TestClusterLeaderFailover(t *testing.T) {
 	if got := c.nodes[nl].Leases(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("leases after failover %+v, want %+v", got, want)
 	}
-	var nb PIDBlock
+	var nb pidspace.Block
 	c.onLeader(func(s *Store) (err error) {
 		nb, err = s.LeasePIDBlock(ctx, id(nl))
 		return err
@@ -303,7 +305,7 @@ func TestClusterRestartFromDisk(t *testing.T) {
 	c.leader()
 	c.waitAll(func(s *Store) bool { return reflect.DeepEqual(s.State(), want) }, "every node restores the same state")
 
-	var nb PIDBlock
+	var nb pidspace.Block
 	c.onLeader(func(s *Store) (err error) {
 		nb, err = s.LeasePIDBlock(ctx, id(0))
 		return err

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"herd/pidspace"
 )
 
 // Writes are made on the leader (see the package comment). A node that is
@@ -30,7 +32,7 @@ type ForwardRequest struct {
 
 // ForwardResponse is the leader's answer to a ForwardRequest.
 type ForwardResponse struct {
-	// Value is the JSON of the command's result (a PIDBlock, a Member, an
+	// Value is the JSON of the command's result (a pidspace.Block, a Member, an
 	// IPCBinding, a Role for Join), or empty.
 	Value json.RawMessage `json:"value,omitempty"`
 	// Index is the log index of the change; a follower waits for it
@@ -251,8 +253,8 @@ func (w *Writer) Apply(ctx context.Context, cmd Command, v any) (uint64, error) 
 }
 
 // LeasePIDBlock leases the lowest free PID block for this node.
-func (w *Writer) LeasePIDBlock(ctx context.Context) (PIDBlock, error) {
-	var b PIDBlock
+func (w *Writer) LeasePIDBlock(ctx context.Context) (pidspace.Block, error) {
+	var b pidspace.Block
 	_, err := w.Apply(ctx, PIDLease{Node: w.store.NodeID()}, &b)
 	return b, err
 }

@@ -151,7 +151,7 @@ func TestPIDBlocksAcrossNodes(t *testing.T) {
 	if err := w.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var held []PIDBlock
+	var held []pidspace.Block
 	for _, l := range c.nodes[1].Leases() {
 		if l.Node == id(1) {
 			held = append(held, l.Block)
@@ -176,7 +176,7 @@ func TestPIDBlocksAcrossNodes(t *testing.T) {
 	}
 }
 
-func slicesContainsBlock(bs []PIDBlock, b pidspace.Block) bool {
+func slicesContainsBlock(bs []pidspace.Block, b pidspace.Block) bool {
 	for _, x := range bs {
 		if x.Start == b.Start {
 			return true

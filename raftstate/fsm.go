@@ -22,7 +22,7 @@ type FSM struct {
 }
 
 // ApplyResult is what FSM.Apply returns for every log entry: the command's
-// result (a Member, PIDBlock, IPCBinding or nil) or why it was refused.
+// result (a Member, pidspace.Block, IPCBinding or nil) or why it was refused.
 type ApplyResult struct {
 	Value any
 	Err   error

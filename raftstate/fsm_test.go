@@ -13,6 +13,8 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"herd/pidspace"
+
 	"herd/remote/fuzzbrief"
 )
 
@@ -54,7 +56,7 @@ func member(id string) Member {
 
 func TestPIDLeases(t *testing.T) {
 	h := newHarness(t)
-	h.must(SetConfig{Config: ClusterConfig{Placement: "spread", BlockSize: 1024, PIDMax: FirstLeasedPID + 4*1024 + 1000}})
+	h.must(SetConfig{Config: ClusterConfig{Placement: "spread", BlockSize: 1024, PIDMax: pidspace.FirstPID + 4*1024 + 1000}})
 	h.must(NodeJoin{Member: member("a")})
 	h.must(NodeJoin{Member: member("b")})
 
@@ -63,7 +65,7 @@ func TestPIDLeases(t *testing.T) {
 	}
 	var got []int
 	for i := range 4 {
-		b := h.must(PIDLease{Node: []string{"a", "b"}[i%2]}).(PIDBlock)
+		b := h.must(PIDLease{Node: []string{"a", "b"}[i%2]}).(pidspace.Block)
 		if b.Len != 1024 {
 			t.Fatalf("block %+v", b)
 		}
@@ -88,14 +90,14 @@ func TestPIDLeases(t *testing.T) {
 		t.Fatalf("double release: %v", err)
 	}
 	// The lowest free block is reused only once released.
-	if b := h.must(PIDLease{Node: "a"}).(PIDBlock); b.Start != 5120 {
+	if b := h.must(PIDLease{Node: "a"}).(pidspace.Block); b.Start != 5120 {
 		t.Fatalf("after release got %+v, want 5120", b)
 	}
 	// A smaller block size fits into gaps on its own grid.
 	h.must(PIDRelease{Node: "a", Start: 4096})
-	h.must(SetConfig{Config: ClusterConfig{Placement: "spread", BlockSize: 512, PIDMax: FirstLeasedPID + 4*1024 + 1000}})
+	h.must(SetConfig{Config: ClusterConfig{Placement: "spread", BlockSize: 512, PIDMax: pidspace.FirstPID + 4*1024 + 1000}})
 	for _, want := range []int{4096, 4608, 8192} {
-		if b := h.must(PIDLease{Node: "a"}).(PIDBlock); b.Start != want || b.Len != 512 {
+		if b := h.must(PIDLease{Node: "a"}).(pidspace.Block); b.Start != want || b.Len != 512 {
 			t.Fatalf("got %+v, want start %d", b, want)
 		}
 	}
@@ -238,7 +240,7 @@ func TestSnapshotRestore(t *testing.T) {
 		h.must(PIDLease{Node: "a"})
 		h.must(PIDLease{Node: "b"})
 	}
-	h.must(PIDRelease{Node: "a", Start: FirstLeasedPID})
+	h.must(PIDRelease{Node: "a", Start: pidspace.FirstPID})
 	h.must(IPCBind{Key: "shm:1", Owner: "b"})
 	h.must(IPCBind{Key: "shm:2", Owner: "c"})
 
@@ -253,9 +255,9 @@ func TestSnapshotRestore(t *testing.T) {
 	}
 	// Both continue identically.
 	h2.index = h.index
-	b1 := h.must(PIDLease{Node: "c"}).(PIDBlock)
-	b2 := h2.must(PIDLease{Node: "c"}).(PIDBlock)
-	if b1 != b2 || b1.Start != FirstLeasedPID {
+	b1 := h.must(PIDLease{Node: "c"}).(pidspace.Block)
+	b2 := h2.must(PIDLease{Node: "c"}).(pidspace.Block)
+	if b1 != b2 || b1.Start != pidspace.FirstPID {
 		t.Fatalf("after restore: %+v vs %+v", b1, b2)
 	}
 	if !reflect.DeepEqual(h.f.State(), h2.f.State()) {
@@ -488,5 +490,22 @@ func checkForwardTarget(tb testing.TB) ([][]byte, func(*testing.T, []byte)) {
 		if req.Join != nil && req.Join.ID != "a" {
 			t.Fatalf("let a join as %q", req.Join.ID)
 		}
+	}
+}
+
+// TestLeaseEncoding pins the JSON of a lease: logs and snapshots written
+// when the block type was raftstate's own must still read back the same.
+func TestLeaseEncoding(t *testing.T) {
+	const old = `{"node":"a","block":{"start":4096,"len":1024}}`
+	var l Lease
+	if err := json.Unmarshal([]byte(old), &l); err != nil {
+		t.Fatal(err)
+	}
+	if l.Node != "a" || l.Block != (pidspace.Block{Start: 4096, Len: 1024}) {
+		t.Fatalf("decoded %+v", l)
+	}
+	got, err := json.Marshal(l)
+	if err != nil || string(got) != old {
+		t.Fatalf("encoded %s (%v), want %s", got, err, old)
 	}
 }

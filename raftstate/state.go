@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"herd/pidspace"
 )
 
 // Role is a member's Raft suffrage.
@@ -50,22 +52,10 @@ func (m Member) clone() Member {
 	return m
 }
 
-// PIDBlock is a range of PIDs [Start, Start+Len).
-type PIDBlock struct {
-	Start int `json:"start"`
-	Len   int `json:"len"`
-}
-
-// End is one past the last PID of the block.
-func (b PIDBlock) End() int { return b.Start + b.Len }
-
-// Contains reports whether pid is in the block.
-func (b PIDBlock) Contains(pid int) bool { return pid >= b.Start && pid < b.End() }
-
 // Lease is a PID block held by a node.
 type Lease struct {
-	Node  string   `json:"node"`
-	Block PIDBlock `json:"block"`
+	Node  string         `json:"node"`
+	Block pidspace.Block `json:"block"`
 }
 
 // IPCBinding binds a System V IPC key to a cluster-wide id whose object
@@ -88,31 +78,25 @@ type ClusterConfig struct {
 	PIDMax int `json:"pid_max"`
 }
 
-// PID space bounds.
-const (
-	// FirstLeasedPID is where leased blocks start; PIDs below are the
-	// node-local range (herd-init, the launcher's helpers).
-	FirstLeasedPID   = 4096
-	DefaultBlockSize = 1024
-	// DefaultPIDMax is the kernel's PID_MAX_LIMIT on 64-bit.
-	DefaultPIDMax    = 1 << 22
-	DefaultPlacement = "local"
-)
+// DefaultPlacement is the placement policy of a new cluster. The PID
+// range (where leased blocks start, the default block size, the largest
+// pid max) is pidspace's: FirstPID, BlockLen, PIDMax.
+const DefaultPlacement = "local"
 
 // DefaultClusterConfig is the config of a new cluster.
 func DefaultClusterConfig() ClusterConfig {
-	return ClusterConfig{Placement: DefaultPlacement, BlockSize: DefaultBlockSize, PIDMax: DefaultPIDMax}
+	return ClusterConfig{Placement: DefaultPlacement, BlockSize: pidspace.BlockLen, PIDMax: pidspace.PIDMax}
 }
 
 func (c ClusterConfig) validate() error {
 	if c.Placement == "" || len(c.Placement) > 128 {
 		return fmt.Errorf("placement %q: want 1 to 128 bytes", c.Placement)
 	}
-	if c.PIDMax <= FirstLeasedPID || c.PIDMax > DefaultPIDMax {
-		return fmt.Errorf("pid max %d: want %d < pid max <= %d", c.PIDMax, FirstLeasedPID, DefaultPIDMax)
+	if c.PIDMax <= pidspace.FirstPID || c.PIDMax > pidspace.PIDMax {
+		return fmt.Errorf("pid max %d: want %d < pid max <= %d", c.PIDMax, pidspace.FirstPID, pidspace.PIDMax)
 	}
-	if c.BlockSize < 1 || c.BlockSize > c.PIDMax-FirstLeasedPID {
-		return fmt.Errorf("block size %d: want 1 to %d", c.BlockSize, c.PIDMax-FirstLeasedPID)
+	if c.BlockSize < 1 || c.BlockSize > c.PIDMax-pidspace.FirstPID {
+		return fmt.Errorf("block size %d: want 1 to %d", c.BlockSize, c.PIDMax-pidspace.FirstPID)
 	}
 	return nil
 }
@@ -160,7 +144,7 @@ func (s *State) validate() error {
 		}
 	}
 	for i, l := range s.Leases {
-		if l.Block.Len <= 0 || l.Block.Start < FirstLeasedPID {
+		if l.Block.Len <= 0 || l.Block.Start < pidspace.FirstPID {
 			return fmt.Errorf("lease %d: bad block %+v", i, l.Block)
 		}
 		if i > 0 && s.Leases[i-1].Block.End() > l.Block.Start {
@@ -314,16 +298,16 @@ func (s *State) update(c NodeUpdate) (Member, error) {
 	return m.clone(), nil
 }
 
-// lease hands out the lowest free block: the first Start >= FirstLeasedPID,
-// on the BlockSize grid counted from FirstLeasedPID, whose whole block lies
+// lease hands out the lowest free block: the first Start >= pidspace.FirstPID,
+// on the BlockSize grid counted from pidspace.FirstPID, whose whole block lies
 // below PIDMax and overlaps no lease. Leased blocks are never handed out
 // again until released, even if BlockSize changed since they were leased.
-func (s *State) lease(c PIDLease) (PIDBlock, error) {
+func (s *State) lease(c PIDLease) (pidspace.Block, error) {
 	if _, ok := s.Members[c.Node]; !ok {
-		return PIDBlock{}, fmt.Errorf("%w %q", ErrUnknownNode, c.Node)
+		return pidspace.Block{}, fmt.Errorf("%w %q", ErrUnknownNode, c.Node)
 	}
 	size := s.Config.BlockSize
-	cand := FirstLeasedPID
+	cand := pidspace.FirstPID
 	for _, l := range s.Leases {
 		if l.Block.End() <= cand {
 			continue
@@ -332,12 +316,12 @@ func (s *State) lease(c PIDLease) (PIDBlock, error) {
 			break
 		}
 		// Overlap: move past this lease, back onto the grid.
-		cand = FirstLeasedPID + (l.Block.End()-FirstLeasedPID+size-1)/size*size
+		cand = pidspace.FirstPID + (l.Block.End()-pidspace.FirstPID+size-1)/size*size
 	}
 	if cand+size > s.Config.PIDMax {
-		return PIDBlock{}, fmt.Errorf("%w below pid max %d", ErrNoFreeBlock, s.Config.PIDMax)
+		return pidspace.Block{}, fmt.Errorf("%w below pid max %d", ErrNoFreeBlock, s.Config.PIDMax)
 	}
-	b := PIDBlock{Start: cand, Len: size}
+	b := pidspace.Block{Start: cand, Len: size}
 	i := sort.Search(len(s.Leases), func(i int) bool { return s.Leases[i].Block.Start > cand })
 	s.Leases = slices.Insert(s.Leases, i, Lease{Node: c.Node, Block: b})
 	return b, nil

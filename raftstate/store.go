@@ -15,6 +15,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"herd/pidspace"
 )
 
 // ErrNotLeader is wrapped by writes attempted on a follower.
@@ -95,29 +97,9 @@ type Store struct {
 // cluster; a new node waits to be bootstrapped (Bootstrap) or added by a
 // leader (Join).
 func Open(cfg Config) (*Store, error) {
-	if cfg.NodeID == "" || cfg.DataDir == "" {
-		return nil, errors.New("open raft store: NodeID and DataDir are required")
-	}
-	if cfg.Voters <= 0 {
-		cfg.Voters = DefaultVoters
-	}
-	if cfg.ApplyTimeout <= 0 {
-		cfg.ApplyTimeout = 5 * time.Second
-	}
-	if cfg.Cluster == (ClusterConfig{}) {
-		cfg.Cluster = DefaultClusterConfig()
-	}
-	if err := cfg.Cluster.validate(); err != nil {
-		return nil, fmt.Errorf("open raft store: cluster config: %w", err)
-	}
-	if cfg.SuspectAfter <= 0 {
-		cfg.SuspectAfter = DefaultSuspectAfter
-	}
-	if cfg.DownAfter <= 0 {
-		cfg.DownAfter = DefaultDownAfter
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("open raft store: %w", err)
 	}
 	log := cfg.Logger.With("node", cfg.NodeID)
 	hlog := newHCLogger(log, cfg.RaftLogLevel)
@@ -147,41 +129,11 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return fail(err)
 	}
-
-	stream := cfg.StreamLayer
-	if stream == nil {
-		if cfg.BindAddr == "" {
-			return fail(errors.New("neither StreamLayer nor BindAddr given"))
-		}
-		var adv net.Addr
-		if cfg.AdvertiseAddr != "" {
-			if adv, err = net.ResolveTCPAddr("tcp", cfg.AdvertiseAddr); err != nil {
-				return fail(err)
-			}
-		}
-		t, err := raft.NewTCPTransportWithLogger(cfg.BindAddr, adv, 3, 10*time.Second, hlog)
-		if err != nil {
-			return fail(err)
-		}
-		s.trans = t
-	} else {
-		s.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-			Stream: stream, MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog,
-		})
+	if s.trans, err = cfg.transport(hlog); err != nil {
+		return fail(err)
 	}
-
-	rc := raft.DefaultConfig()
-	rc.LocalID = raft.ServerID(cfg.NodeID)
-	rc.Logger = hlog
-	setIf(&rc.HeartbeatTimeout, cfg.HeartbeatTimeout)
-	setIf(&rc.ElectionTimeout, cfg.ElectionTimeout)
-	setIf(&rc.LeaderLeaseTimeout, cfg.LeaderLeaseTimeout)
-	setIf(&rc.CommitTimeout, cfg.CommitTimeout)
-	setIf(&rc.SnapshotInterval, cfg.SnapshotInterval)
-	if cfg.SnapshotThreshold > 0 {
-		rc.SnapshotThreshold = cfg.SnapshotThreshold
-	}
-	if err := raft.ValidateConfig(rc); err != nil {
+	rc, err := cfg.raftConfig(hlog)
+	if err != nil {
 		return fail(err)
 	}
 	if s.hadState, err = raft.HasExistingState(logs, bolt, snaps); err != nil {
@@ -196,6 +148,75 @@ func Open(cfg Config) (*Store, error) {
 	go s.leaderLoop()
 	log.Info("raftstate: opened", "addr", s.trans.LocalAddr(), "existing_state", s.hadState)
 	return s, nil
+}
+
+// withDefaults checks cfg and fills in the defaults of what it leaves zero.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.NodeID == "" || cfg.DataDir == "" {
+		return cfg, errors.New("NodeID and DataDir are required")
+	}
+	if cfg.Voters <= 0 {
+		cfg.Voters = DefaultVoters
+	}
+	if cfg.ApplyTimeout <= 0 {
+		cfg.ApplyTimeout = 5 * time.Second
+	}
+	if cfg.Cluster == (ClusterConfig{}) {
+		cfg.Cluster = DefaultClusterConfig()
+	}
+	if err := cfg.Cluster.validate(); err != nil {
+		return cfg, fmt.Errorf("cluster config: %w", err)
+	}
+	if cfg.SuspectAfter <= 0 {
+		cfg.SuspectAfter = DefaultSuspectAfter
+	}
+	if cfg.DownAfter <= 0 {
+		cfg.DownAfter = DefaultDownAfter
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return cfg, nil
+}
+
+// transport returns Raft's transport: over cfg.StreamLayer if given, else
+// plain TCP on BindAddr.
+func (cfg Config) transport(hlog hclog.Logger) (*raft.NetworkTransport, error) {
+	if cfg.StreamLayer != nil {
+		return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+			Stream: cfg.StreamLayer, MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog,
+		}), nil
+	}
+	if cfg.BindAddr == "" {
+		return nil, errors.New("neither StreamLayer nor BindAddr given")
+	}
+	var adv net.Addr
+	if cfg.AdvertiseAddr != "" {
+		var err error
+		if adv, err = net.ResolveTCPAddr("tcp", cfg.AdvertiseAddr); err != nil {
+			return nil, err
+		}
+	}
+	return raft.NewTCPTransportWithLogger(cfg.BindAddr, adv, 3, 10*time.Second, hlog)
+}
+
+// raftConfig is hashicorp/raft's configuration with cfg's timings.
+func (cfg Config) raftConfig(hlog hclog.Logger) (*raft.Config, error) {
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.NodeID)
+	rc.Logger = hlog
+	setIf(&rc.HeartbeatTimeout, cfg.HeartbeatTimeout)
+	setIf(&rc.ElectionTimeout, cfg.ElectionTimeout)
+	setIf(&rc.LeaderLeaseTimeout, cfg.LeaderLeaseTimeout)
+	setIf(&rc.CommitTimeout, cfg.CommitTimeout)
+	setIf(&rc.SnapshotInterval, cfg.SnapshotInterval)
+	if cfg.SnapshotThreshold > 0 {
+		rc.SnapshotThreshold = cfg.SnapshotThreshold
+	}
+	if err := raft.ValidateConfig(rc); err != nil {
+		return nil, err
+	}
+	return rc, nil
 }
 
 func setIf(dst *time.Duration, v time.Duration) {
@@ -553,12 +574,12 @@ func (s *Store) wait(ctx context.Context, op string, start func(timeout time.Dur
 }
 
 // LeasePIDBlock leases the lowest free PID block to node.
-func (s *Store) LeasePIDBlock(ctx context.Context, node string) (PIDBlock, error) {
+func (s *Store) LeasePIDBlock(ctx context.Context, node string) (pidspace.Block, error) {
 	v, err := s.Apply(ctx, PIDLease{Node: node})
 	if err != nil {
-		return PIDBlock{}, fmt.Errorf("lease pid block for %q: %w", node, err)
+		return pidspace.Block{}, fmt.Errorf("lease pid block for %q: %w", node, err)
 	}
-	return v.(PIDBlock), nil
+	return v.(pidspace.Block), nil
 }
 
 // ReleasePIDBlock gives back node's block starting at start.
