@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"herd/pidspace"
 	"herd/procview"
 	"herd/raftstate"
 	"herd/remote/nodemsg"
@@ -53,7 +54,7 @@ func TestGatherRows(t *testing.T) {
 	r := roster{
 		servers: []raft.Server{{ID: "n1", Suffrage: raft.Voter}, {ID: "n2", Suffrage: raft.Voter}, {ID: "n3", Suffrage: raft.Nonvoter}},
 		leader:  "n2",
-		leases:  []raftstate.Lease{{Node: "n1", Block: raftstate.PIDBlock{Start: 300, Len: 100}}},
+		leases:  []raftstate.Lease{{Node: "n1", Block: pidspace.Block{Start: 300, Len: 100}}},
 	}
 	asked := map[string]bool{}
 	statusOf := func(ctx context.Context, m raftstate.Member) (*nodemsg.NodeStatus, error) {

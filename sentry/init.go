@@ -3,6 +3,7 @@ package sentry
 import (
 	"errors"
 	"fmt"
+	"herd/pidspace"
 	"os"
 	"os/exec"
 	"syscall"
@@ -10,10 +11,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// PIDMax is the highest PID herd hands out in a node's namespace. Linux
-// keeps pid_max per namespace (since 6.14), so raising it does not touch
-// the host's.
-const PIDMax = 4194304
+// PIDMax is the pid_max set in a node's namespace: pidspace's, the limit
+// of the cluster's PIDs. Linux keeps pid_max per namespace (since 6.14),
+// so raising it does not touch the host's.
+const PIDMax = pidspace.PIDMax
 
 // StartInit starts cmd as pid 1 of a new PID and mount namespace: the
 // node's herd-init, which runs the sentry.

@@ -76,7 +76,7 @@ func TestKillThreadAndRemoteProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantReturn(t, "process on n2", call(r.k.kill, p, unix.SYS_KILL, 5001, 9), 0)
-	if len(r.sig.sent) != 1 || r.sig.sent[0].target != (pidspace.Target{PID: 5001, Node: "n2"}) {
+	if len(r.sig.sent) != 1 || r.sig.sent[0].target != (pidspace.Target{PID: 5001, Node: "n2", Home: "n1"}) {
 		t.Errorf("sent %+v, want 5001 on n2", r.sig.sent)
 	}
 }
