@@ -4,6 +4,8 @@ package sentry
 // exec, and exit.
 
 import (
+	"herd/procview"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -80,13 +82,13 @@ func (s *Sentry) cloneEvent(t *Task) {
 	s.resumeToExit(t, stateAwaitExit)
 }
 
-// tgidOf reads the thread group of tid from /proc.
+// tgidOf reads the thread group of tid from /proc: 0 if tid is gone.
 func tgidOf(tid int) int {
-	st, err := ReadProcStatus(tid)
+	st, err := procview.ReadStatus(tid)
 	if err != nil {
 		return 0
 	}
-	return st.Int("Tgid")
+	return st.Tgid
 }
 
 // newborn handles the first stop of an auto-attached child whose

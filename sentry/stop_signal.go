@@ -6,6 +6,7 @@ package sentry
 import (
 	"errors"
 	"fmt"
+	"herd/procview"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -82,17 +83,8 @@ func (s *Sentry) jobStop(t *Task, sig int) int {
 // defaultAction reports whether tid's process has sig at SIG_DFL, from
 // the SigIgn and SigCgt masks of /proc/tid/status.
 func defaultAction(tid, sig int) bool {
-	st, err := ReadProcStatus(tid)
-	if err != nil {
-		return false
-	}
-	bit := uint64(1) << (sig - 1)
-	for _, field := range []string{"SigIgn", "SigCgt"} {
-		if mask, err := st.Mask(field); err != nil || mask&bit != 0 {
-			return false
-		}
-	}
-	return true
+	st, err := procview.ReadStatus(tid)
+	return err == nil && st.Default(sig)
 }
 
 // Signal sends sig to the thread group tgid from herd-init, and makes it
