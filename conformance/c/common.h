@@ -365,4 +365,18 @@ static void rmdir_flat(const char *dir)
 
 static pid_t xgettid(void) { return (pid_t)syscall(SYS_gettid); }
 
+/* queue_info is the siginfo sigqueue() makes: SI_QUEUE from this process
+ * with value val, for the raw rt_sigqueueinfo and rt_tgsigqueueinfo. */
+static siginfo_t queue_info(int sig, int val)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	si.si_signo = sig;
+	si.si_code = SI_QUEUE;
+	si.si_pid = getpid();
+	si.si_uid = getuid();
+	si.si_value.sival_int = val;
+	return si;
+}
+
 #endif
