@@ -17,5 +17,8 @@ while [ $i -lt 100 ]; do
 done
 echo "state after STOP: $st"
 grep '^State:' /proc/$p/status | cut -f2
+# busybox sh reports the killed job ("Terminated") on stderr or not,
+# depending on when it notices the death: natively too (23 runs of 30).
+# The job notice is not what this script checks, so it is discarded.
 kill -CONT $p
-kill $p; wait $p; echo "killed: $?"
+{ kill $p; wait $p; } 2>/dev/null; echo "killed: $?"
