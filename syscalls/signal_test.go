@@ -274,6 +274,11 @@ func TestPidfdSendSignal(t *testing.T) {
 	wantNative(t, "not ignored", call(r.k.pidfdSendSignal, p, unix.SYS_PIDFD_SEND_SIGNAL, 3, winch, 0, 0))
 	wantNative(t, "with flags: the kernel's", call(r.k.pidfdSendSignal, p, unix.SYS_PIDFD_SEND_SIGNAL, 3, urg, 0, 1))
 
+	live := call(r.k.pidfdSendSignal, p, unix.SYS_PIDFD_SEND_SIGNAL, 3, winch, 0, 0)
+	finish(t, live, p, -int64(unix.ESRCH))
+	if p.returned != nil {
+		t.Errorf("ESRCH of a pidfd whose process the kernel still has became %d", *p.returned)
+	}
 	a := call(r.k.pidfdSendSignal, p, unix.SYS_PIDFD_SEND_SIGNAL, 4, winch, 0, 0)
 	r.exit(5002, 0, nil)
 	p.pidfdErr = map[int]error{4: unix.ECHILD} // reaped: fdinfo says Pid: -1
