@@ -137,3 +137,53 @@ func (fs FS) ReadMemInfo() (MemInfo, error) {
 
 // ReadMemInfo is Proc.ReadMemInfo.
 func ReadMemInfo() (MemInfo, error) { return Proc.ReadMemInfo() }
+
+// Syscall is what /proc/<tid>/syscall says a task is doing: the number
+// and arguments of the system call it is blocked in. Nr is -1 when the
+// task is blocked outside a system call and -2 when it is running (the
+// file then says "running" and has no arguments).
+type Syscall struct {
+	Nr   int
+	Args [6]uint64
+}
+
+// ReadSyscall reads /proc/<tid>/syscall. The kernel fills it only for a
+// task that is not running (it needs ptrace-read access, which the
+// tracer has).
+func (fs FS) ReadSyscall(tid int) (Syscall, error) {
+	var sc Syscall
+	err := fs.read(tid, "syscall", true, func(b []byte) error { return ParseSyscall(b, &sc) })
+	return sc, err
+}
+
+// ReadSyscall is Proc.ReadSyscall.
+func ReadSyscall(tid int) (Syscall, error) { return Proc.ReadSyscall(tid) }
+
+// ParseSyscall parses the contents of /proc/<tid>/syscall into sc:
+// "running", "-1 sp pc", or "nr arg0 … arg5 sp pc" with the arguments in
+// hexadecimal.
+func ParseSyscall(b []byte, sc *Syscall) error {
+	*sc = Syscall{}
+	f, i := field(b, 0)
+	if string(f) == "running" {
+		sc.Nr = -2
+		return nil
+	}
+	nr, err := parseInt(f)
+	if err != nil {
+		return err
+	}
+	sc.Nr = int(nr)
+	if nr < 0 {
+		return nil
+	}
+	for a := range sc.Args {
+		f, i = field(b, i)
+		v, err := parseUint(bytes.TrimPrefix(f, []byte("0x")), 16)
+		if err != nil {
+			return err
+		}
+		sc.Args[a] = v
+	}
+	return nil
+}

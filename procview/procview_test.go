@@ -233,3 +233,20 @@ func parseTarget(testing.TB) ([][]byte, func(*testing.T, []byte)) {
 func TestFuzzTargetsBriefly(t *testing.T) {
 	fuzzbrief.Run(t, map[string]fuzzbrief.Target{"Parse": parseTarget})
 }
+
+func TestParseSyscall(t *testing.T) {
+	var sc Syscall
+	in := "128 0x7ffc1a2b3c40 0x0 0x7ffc1a2b3c50 0x8 0x0 0x0 0x7ffc1a2b3c08 0x7f1e2d3c4b5a\n"
+	if err := ParseSyscall([]byte(in), &sc); err != nil || sc.Nr != 128 || sc.Args[0] != 0x7ffc1a2b3c40 || sc.Args[3] != 8 {
+		t.Fatalf("%q: %+v, %v", in, sc, err)
+	}
+	if err := ParseSyscall([]byte("running\n"), &sc); err != nil || sc.Nr != -2 {
+		t.Fatalf("running: %+v, %v", sc, err)
+	}
+	if err := ParseSyscall([]byte("-1 0x7ffc1a2b3c08 0x7f1e2d3c4b5a\n"), &sc); err != nil || sc.Nr != -1 {
+		t.Fatalf("outside a call: %+v, %v", sc, err)
+	}
+	if err := ParseSyscall([]byte("7 0xzz"), &sc); err == nil {
+		t.Fatalf("bad argument parsed: %+v", sc)
+	}
+}

@@ -4,6 +4,7 @@ package sentry
 // and the siginfo of signals herd-init sends on a process's behalf.
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"herd/procview"
@@ -87,16 +88,80 @@ func defaultAction(tid, sig int) bool {
 	return err == nil && st.Default(sig)
 }
 
+// Discards reports whether the kernel would discard sig sent to this
+// task when it is generated, were the task not traced: the kernel's
+// sig_ignored() skips its ignore test for a traced task, so an ignored
+// signal is queued, wakes the task and ends a call that is not
+// restarted (epoll_wait, sigtimedwait) with EINTR. Whoever is about to
+// make the kernel generate sig for this task asks first, and generates
+// nothing when the answer is yes. The task is the one the kernel tests:
+// the thread-group leader for a process-directed signal, the thread for
+// a thread-directed one.
+//
+// The answer is yes when sig is ignored (SIG_IGN, or SIG_DFL of SIGCHLD,
+// SIGURG or SIGWINCH) and not blocked, a task asleep in rt_sigtimedwait
+// for it counting as blocking it. Never for signal 0, SIGKILL, SIGSTOP,
+// nor SIGCONT (its side effect, continuing a stopped group, happens
+// before the kernel's ignore test). When /proc cannot say, the answer is
+// no: the signal is sent as it would be without the check.
+func (t *Task) Discards(sig int) bool {
+	switch unix.Signal(sig) {
+	case 0, unix.SIGKILL, unix.SIGSTOP, unix.SIGCONT:
+		return false
+	}
+	st, err := procview.ReadStatus(t.TID)
+	if err != nil || st.Blocked(sig) {
+		return false
+	}
+	if !st.Ignored(sig) && !(st.Default(sig) && ignoredByDefault(sig)) {
+		return false
+	}
+	return !t.waitsFor(sig)
+}
+
+// ignoredByDefault reports the signals whose default action is to be
+// ignored (the kernel's sig_kernel_ignore, less SIGCONT).
+func ignoredByDefault(sig int) bool {
+	switch unix.Signal(sig) {
+	case unix.SIGCHLD, unix.SIGURG, unix.SIGWINCH:
+		return true
+	}
+	return false
+}
+
+// waitsFor reports whether the task sleeps in rt_sigtimedwait with sig
+// in its set (or may: an unreadable set counts). The kernel keeps the
+// mask from before the call in real_blocked, which sig_ignored tests
+// too, and /proc does not show; a waited-for signal is taken as blocked
+// before the call, as the usual "block, then sigtimedwait" pattern has it.
+func (t *Task) waitsFor(sig int) bool {
+	sc, err := procview.ReadSyscall(t.TID)
+	if err != nil || sc.Nr != unix.SYS_RT_SIGTIMEDWAIT {
+		return false
+	}
+	var set [8]byte
+	if err := t.ReadMem(uintptr(sc.Args[0]), set[:]); err != nil {
+		return true
+	}
+	return binary.NativeEndian.Uint64(set[:])&(1<<(sig-1)) != 0
+}
+
 // Signal sends sig to the thread group tgid from herd-init, and makes it
 // arrive with info: the kernel would say it came from pid 1, so the
 // sentry rewrites it at the signal-delivery stop. A standard signal
-// already pending from herd-init coalesces, as in the kernel.
+// already pending from herd-init coalesces, as in the kernel. A signal
+// the kernel would discard (see Task.Discards; the leader's view) is not
+// sent at all, so a SIGCHLD at SIG_DFL never interrupts the parent.
 func (s *Sentry) Signal(tgid, sig int, info *SigInfo) error {
 	p := s.procs[tgid]
 	if p == nil || p.threads == 0 {
 		// Not a traced process (gone, or never ours): no kill from
 		// herd-init, and no bookkeeping left behind for it.
 		return fmt.Errorf("signal %d to %d: %w", sig, tgid, unix.ESRCH)
+	}
+	if leader := s.tasks[tgid]; leader != nil && leader.Discards(sig) {
+		s.log.Debug("discard ignored signal", "pid", tgid, "sig", sig)
+		return nil
 	}
 	if p.injected == nil {
 		p.injected = make(map[int][]SigInfo)

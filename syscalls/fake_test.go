@@ -37,6 +37,7 @@ type fakeTask struct {
 	creds    pidspace.Creds
 	pidfd    map[int]int   // fd -> PID, for PidfdTarget
 	pidfdErr map[int]error // fd -> error, for PidfdTarget
+	discards map[int]bool  // signals Discards says yes to
 }
 
 func newTask(pid int, sysno int, args ...uintptr) *fakeTask {
@@ -112,6 +113,8 @@ func (f *fakeTask) PidfdTarget(fd int) (int, error) {
 	}
 	return 0, unix.EBADF
 }
+
+func (f *fakeTask) Discards(sig int) bool { return f.discards[sig] }
 
 type fakeTasks map[int]*fakeTask
 

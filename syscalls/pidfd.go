@@ -2,9 +2,11 @@ package syscalls
 
 import (
 	"errors"
-	"herd/procview"
 
 	"golang.org/x/sys/unix"
+
+	"herd/pidspace"
+	"herd/procview"
 )
 
 // pidfdOpen runs natively (a pidfd of a local process is the kernel's)
@@ -21,6 +23,45 @@ func (k *Kernel) pidfdOpen(t task) action {
 			k.pidfds.remember(caller(t), int(ret), pid)
 		}
 	})
+}
+
+// pidfdSendSignal(pidfd, sig, info, flags) runs natively: the kernel
+// checks the flags, the fd, the siginfo and permission. Two corrections,
+// as for kill (see nativeSignal):
+//   - without a siginfo or flags, a signal to a live local process that
+//     the kernel would discard were it not traced is not generated;
+//   - the kernel's ESRCH for a process herd-init has reaped but which is
+//     still a zombie of the process model, by the PID this process
+//     opened the pidfd for, becomes the zombie's answer: 0 (nothing is
+//     delivered), or EPERM or EINVAL as Linux's checks on it give.
+func (k *Kernel) pidfdSendSignal(t task) action {
+	fd, sig := int(int32(t.Arg(0))), int(int32(t.Arg(1)))
+	if sig > 0 && t.Arg(2) == 0 && t.Arg(3) == 0 {
+		if pid, err := t.PidfdTarget(fd); err == nil && k.discardsFrom(t, pid, sig) {
+			return ret(0)
+		}
+	}
+	return nativeThen(func(t task, r int64) {
+		if r != -int64(unix.ESRCH) {
+			return
+		}
+		if _, err := t.PidfdTarget(fd); err != unix.ECHILD {
+			return // not a pidfd of a reaped process
+		}
+		pid, ok := k.pidfds.target(caller(t), fd)
+		if p, found := k.procs.Lookup(pid); !ok || !found || p.State != pidspace.Zombie {
+			return
+		}
+		_, err := k.procs.SignalTargets(caller(t), pid, sig)
+		t.SetReturn(result(0, err).val)
+	})
+}
+
+// discardsFrom reports whether sig sent by t to pid, a live process of
+// this node that t may signal, would be discarded by the kernel.
+func (k *Kernel) discardsFrom(t task, pid, sig int) bool {
+	targets, err := k.procs.SignalTargets(caller(t), pid, sig)
+	return err == nil && len(targets) == 1 && k.native(targets[0]) && k.discards(pid, sig)
 }
 
 // pidfdWaitTarget is the PID waitid(P_PIDFD, fd) of t waits for.

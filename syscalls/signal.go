@@ -26,25 +26,77 @@ func sigArg(v uintptr) (int, bool) {
 // signalled through the Signaller with the sender's siginfo.
 func (k *Kernel) kill(t task) action {
 	pid, sig := int(int32(t.Arg(0))), int(int32(t.Arg(1)))
-	if th := k.tasks.task(pid); th != nil && th.TID() != th.TGID() {
-		// kill() of a thread's TID signals its whole process, as in
-		// Linux; the process model knows processes only.
-		pid = th.TGID()
-	}
-	targets, err := k.procs.SignalTargets(caller(t), pid, sig)
+	proc := k.processOf(pid)
+	targets, err := k.procs.SignalTargets(caller(t), proc, sig)
 	if err != nil {
 		return fail(errno(err))
 	}
 	if pid > 0 && len(targets) == 1 && k.native(targets[0]) {
 		// The kernel gives the same answer (and siginfo) for a live
 		// local process, without the register write a skip costs.
-		return native()
+		return k.nativeSignal(pid, proc, sig)
 	}
 	if sig == 0 || len(targets) == 0 {
 		return ret(0)
 	}
 	k.sendFrom(t, targets, sig)
 	return ret(0)
+}
+
+// processOf is the process a process-directed signal aimed at pid
+// reaches: Linux resolves any TID to its thread group (kill_pid_info
+// finds the task, group_send_sig_info signals its group), so a local
+// thread's TID names its process; any other pid is returned unchanged.
+// The process model knows processes only. kill, rt_sigqueueinfo and
+// pidfd_send_signal decide through it.
+func (k *Kernel) processOf(pid int) int {
+	if pid > 0 {
+		if th := k.tasks.task(pid); th != nil {
+			return th.TGID()
+		}
+	}
+	return pid
+}
+
+// nativeSignal lets the kernel run a process-directed call that sends
+// sig to proc, the one live local process the caller's pid names
+// (pid itself or a thread of it), with two corrections:
+//   - a signal the kernel would discard at generation for an untraced
+//     process is not generated at all (the call returns 0): traced, the
+//     process would get it queued and an epoll_wait or sigtimedwait
+//     would end with EINTR (sentry.Task.Discards, on the leader, which
+//     is the task the kernel tests);
+//   - ESRCH from the kernel while the process model holds pid as a
+//     zombie becomes 0: the process exited after the decision and
+//     herd-init reaped its kernel task, but POSIX-wise the zombie is a
+//     valid target until its parent waits. By the caller's exit stop
+//     the tracer has recorded the exit, so the model is up to date.
+func (k *Kernel) nativeSignal(pid, proc, sig int) action {
+	if k.discards(proc, sig) {
+		return ret(0)
+	}
+	return nativeThen(func(t task, r int64) { k.zombieTarget(t, pid, r) })
+}
+
+// discards reports whether the kernel would discard sig sent to process
+// proc, tested on its leader.
+func (k *Kernel) discards(proc, sig int) bool {
+	if sig == 0 {
+		return false
+	}
+	leader := k.tasks.task(proc)
+	return leader != nil && leader.TID() == proc && leader.Discards(sig)
+}
+
+// zombieTarget turns the kernel's ESRCH (r) for a signal to pid into 0
+// when pid is a zombie of the process model.
+func (k *Kernel) zombieTarget(t task, pid int, r int64) {
+	if r != -int64(unix.ESRCH) {
+		return
+	}
+	if p, ok := k.procs.Lookup(pid); ok && p.State == pidspace.Zombie {
+		t.SetReturn(0)
+	}
 }
 
 // receives reports whether target receives signals sent by a process:
@@ -74,29 +126,39 @@ func (k *Kernel) sendFrom(t task, targets []pidspace.Target, sig int) {
 
 // tkill(tid, sig)
 func (k *Kernel) tkill(t task) action {
-	return k.threadSignal(t, -1, int(int32(t.Arg(0))), t.Arg(1))
+	return k.threadSignal(t, -1, int(int32(t.Arg(0))), t.Arg(1), noInfo)
 }
 
 // tgkill(tgid, tid, sig)
-func (k *Kernel) tgkill(t task) action {
+func (k *Kernel) tgkill(t task) action { return k.tgSignal(t, noInfo) }
+
+// rtTgsigqueueinfo(tgid, tid, sig, info)
+func (k *Kernel) rtTgsigqueueinfo(t task) action { return k.tgSignal(t, 3) }
+
+// noInfo is the info argument of a call without a caller's siginfo.
+const noInfo = -1
+
+// tgSignal decides tgkill and rt_tgsigqueueinfo, whose siginfo is
+// argument info (noInfo: none).
+func (k *Kernel) tgSignal(t task, info int) action {
 	tgid := int(int32(t.Arg(0)))
 	if tgid <= 0 {
 		return fail(unix.EINVAL)
 	}
-	return k.threadSignal(t, tgid, int(int32(t.Arg(1))), t.Arg(2))
+	return k.threadSignal(t, tgid, int(int32(t.Arg(1))), t.Arg(2), info)
 }
-
-// rtTgsigqueueinfo(tgid, tid, sig, info)
-func (k *Kernel) rtTgsigqueueinfo(t task) action { return k.tgkill(t) }
 
 // threadSignal decides a thread-directed signal to tid of tgid (-1: any,
 // for tkill): the thread must be a sandboxed task the caller may signal;
-// the kernel then delivers it natively.
-func (k *Kernel) threadSignal(t task, tgid, tid int, sigv uintptr) action {
+// the kernel then delivers it natively, unless it would discard it at
+// generation (see nativeSignal), tested on the thread itself as the
+// kernel does. info is the argument holding the caller's siginfo.
+func (k *Kernel) threadSignal(t task, tgid, tid int, sigv uintptr, info int) action {
 	if tid <= 0 {
 		return fail(unix.EINVAL)
 	}
-	if _, ok := sigArg(sigv); !ok {
+	sig, ok := sigArg(sigv)
+	if !ok {
 		return fail(unix.EINVAL)
 	}
 	target := k.tasks.task(tid)
@@ -109,24 +171,47 @@ func (k *Kernel) threadSignal(t task, tgid, tid int, sigv uintptr) action {
 	if _, err := k.procs.SignalTargets(caller(t), target.TGID(), 0); err != nil {
 		return fail(errno(err))
 	}
+	if sig != 0 && (info == noInfo || queueInfoAccepted(t, t.Arg(info))) && target.Discards(sig) {
+		return ret(0)
+	}
 	return native()
 }
 
-// rtSigqueueinfo(tgid, sig, info): a process-directed signal with a
-// caller-chosen siginfo; the kernel checks si_code itself.
+// queueInfoAccepted reports whether the kernel surely accepts the
+// siginfo at addr that t queues to another process: it is readable and
+// its si_code one a process may send (negative and not SI_TKILL). Any
+// other siginfo is left to the kernel, which refuses it (EFAULT, EPERM)
+// or, sent to the caller itself, checks it further; only an accepted
+// one may be discarded without the call.
+func queueInfoAccepted(t task, addr uintptr) bool {
+	var si linux.SignalInfo
+	if err := readStruct(t, addr, &si); err != nil {
+		return false
+	}
+	return si.Code < 0 && si.Code != linux.SI_TKILL
+}
+
+// rtSigqueueinfo(pid, sig, info): a process-directed signal with a
+// caller-chosen siginfo; the kernel checks si_code itself. A TID names
+// its process, as for kill.
 func (k *Kernel) rtSigqueueinfo(t task) action {
 	pid, sig := int(int32(t.Arg(0))), int(int32(t.Arg(1)))
 	if pid <= 0 {
 		return fail(unix.ESRCH)
 	}
-	targets, err := k.procs.SignalTargets(caller(t), pid, sig)
+	proc := k.processOf(pid)
+	targets, err := k.procs.SignalTargets(caller(t), proc, sig)
 	if err != nil {
 		return fail(errno(err))
 	}
 	if len(targets) == 0 || !k.native(targets[0]) {
 		return ret(0)
 	}
-	return native()
+	if sig != 0 && !queueInfoAccepted(t, t.Arg(2)) {
+		// The kernel checks this siginfo: never discarded here.
+		return nativeThen(func(t task, r int64) { k.zombieTarget(t, pid, r) })
+	}
+	return k.nativeSignal(pid, proc, sig)
 }
 
 // kernelSigaction is the kernel's struct sigaction on x86_64.

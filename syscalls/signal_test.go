@@ -1,6 +1,7 @@
 package syscalls
 
 import (
+	"encoding/binary"
 	"slices"
 	"testing"
 
@@ -144,5 +145,158 @@ func TestThreadExitSendsPdeathsig(t *testing.T) {
 	}
 	if r.k.creators.of[5001] != 5000 {
 		t.Errorf("child's creator now %d, want the group 5000", r.k.creators.of[5001])
+	}
+}
+
+// putSigCode writes a siginfo with si_code code at memBase of f.
+func putSigCode(f *fakeTask, code int32) {
+	clear(f.mem[:128])
+	binary.NativeEndian.PutUint32(f.mem[8:], uint32(code))
+}
+
+// A signal the target would discard were it not traced is not
+// generated: the call returns 0 without the kernel (which would queue it
+// and interrupt the traced target). The test is the leader's for a
+// process-directed call, the thread's for a thread-directed one.
+func TestIgnoredSignalsAreDiscarded(t *testing.T) {
+	r := newRig(t)
+	p := r.spawn(5000, 1000)
+	c := r.fork(5000, 5001)
+	r.tasks[5005] = &fakeTask{tid: 5005, tgid: 5001}
+	c.discards = map[int]bool{int(unix.SIGCHLD): true}
+	chld, usr1 := uintptr(unix.SIGCHLD), uintptr(unix.SIGUSR1)
+
+	wantReturn(t, "kill of an ignored signal", call(r.k.kill, p, unix.SYS_KILL, 5001, chld), 0)
+	wantReturn(t, "kill of a thread's TID, leader ignores", call(r.k.kill, p, unix.SYS_KILL, 5005, chld), 0)
+	wantNative(t, "kill of a signal not ignored", call(r.k.kill, p, unix.SYS_KILL, 5001, usr1))
+	wantReturn(t, "kill(pid, 0), answered by the model", call(r.k.kill, p, unix.SYS_KILL, 5001, 0), 0)
+	wantErrno(t, "ignored, but another user's", call(r.k.kill, r.spawn(7000, 2000), unix.SYS_KILL, 5001, chld), unix.EPERM)
+
+	putSigCode(p, linux.SI_QUEUE)
+	wantReturn(t, "sigqueue of an ignored signal", call(r.k.rtSigqueueinfo, p, unix.SYS_RT_SIGQUEUEINFO, 5001, chld, memBase), 0)
+	putSigCode(p, linux.SI_USER)
+	wantNative(t, "siginfo the kernel refuses", call(r.k.rtSigqueueinfo, p, unix.SYS_RT_SIGQUEUEINFO, 5001, chld, memBase))
+	wantNative(t, "unreadable siginfo", call(r.k.rtSigqueueinfo, p, unix.SYS_RT_SIGQUEUEINFO, 5001, chld, badAddr))
+
+	// Thread-directed: the thread's own view, not the leader's.
+	wantNative(t, "tgkill of a thread that does not ignore it", call(r.k.tgkill, p, unix.SYS_TGKILL, 5001, 5005, chld))
+	wantReturn(t, "tgkill of the leader that ignores it", call(r.k.tgkill, p, unix.SYS_TGKILL, 5001, 5001, chld), 0)
+	wantReturn(t, "tkill of the leader that ignores it", call(r.k.tkill, p, unix.SYS_TKILL, 5001, chld), 0)
+	putSigCode(p, linux.SI_QUEUE)
+	wantReturn(t, "rt_tgsigqueueinfo, ignored", call(r.k.rtTgsigqueueinfo, p, unix.SYS_RT_TGSIGQUEUEINFO, 5001, 5001, chld, memBase), 0)
+	putSigCode(p, linux.SI_TKILL)
+	wantNative(t, "rt_tgsigqueueinfo posing as tkill", call(r.k.rtTgsigqueueinfo, p, unix.SYS_RT_TGSIGQUEUEINFO, 5001, 5001, chld, memBase))
+	if len(r.sig.sent) != 0 {
+		t.Errorf("discarded signals sent %+v", r.sig.sent)
+	}
+}
+
+// rt_sigqueueinfo and sigqueue at a thread's TID reach its process, as
+// kill does; the kernel resolves the TID itself, so the call keeps it.
+func TestSigqueueThreadTID(t *testing.T) {
+	r := newRig(t)
+	p := r.spawn(5000, 1000)
+	r.tasks[5003] = &fakeTask{tid: 5003, tgid: 5000}
+	putSigCode(p, linux.SI_QUEUE)
+	a := call(r.k.rtSigqueueinfo, p, unix.SYS_RT_SIGQUEUEINFO, 5003, 10, memBase)
+	wantNative(t, "own worker thread", a)
+	if p.args[0] != 5003 {
+		t.Errorf("target rewritten to %d", p.args[0])
+	}
+	wantReturn(t, "probe of own worker thread", call(r.k.rtSigqueueinfo, p, unix.SYS_RT_SIGQUEUEINFO, 5003, 0, memBase), 0)
+	c := r.fork(5000, 5001)
+	wantNative(t, "child to its parent's worker", call(r.k.rtSigqueueinfo, c, unix.SYS_RT_SIGQUEUEINFO, 5003, 10, memBase))
+	wantErrno(t, "unknown TID", call(r.k.rtSigqueueinfo, p, unix.SYS_RT_SIGQUEUEINFO, 5004, 10, memBase), unix.ESRCH)
+	if got := r.k.processOf(5003); got != 5000 {
+		t.Errorf("processOf(5003) = %d", got)
+	}
+	if got := r.k.processOf(-5003); got != -5003 {
+		t.Errorf("processOf(-5003) = %d, want a group left alone", got)
+	}
+}
+
+// A kill decided while the child lived may reach the kernel after
+// herd-init reaped it: the kernel says ESRCH, but the zombie is still a
+// target until its parent waits, so the exit stop answers 0.
+func TestKillExitingChild(t *testing.T) {
+	r := newRig(t)
+	p := r.spawn(5000, 1000)
+	r.fork(5000, 5001)
+	r.tasks[5005] = &fakeTask{tid: 5005, tgid: 5001}
+	esrch := -int64(unix.ESRCH)
+	kill := call(r.k.kill, p, unix.SYS_KILL, 5001, uintptr(unix.SIGWINCH))
+	killTID := call(r.k.kill, p, unix.SYS_KILL, 5005, uintptr(unix.SIGWINCH))
+	putSigCode(p, linux.SI_QUEUE)
+	queue := call(r.k.rtSigqueueinfo, p, unix.SYS_RT_SIGQUEUEINFO, 5001, 10, memBase)
+	r.exit(5001, 0, nil)
+
+	for name, a := range map[string]action{"kill": kill, "rt_sigqueueinfo": queue} {
+		p.returned = nil
+		finish(t, a, p, esrch)
+		if p.returned == nil || *p.returned != 0 {
+			t.Errorf("%s of a zombie: result %v, want 0", name, p.returned)
+		}
+	}
+	p.returned = nil
+	finish(t, killTID, p, esrch)
+	if p.returned != nil {
+		t.Errorf("kill of an exited thread's TID became %d, want ESRCH", *p.returned)
+	}
+	p.returned = nil
+	finish(t, kill, p, -int64(unix.EPERM))
+	if p.returned != nil {
+		t.Errorf("another error became %d", *p.returned)
+	}
+	if _, err := r.space.Wait(5000, pidspace.Wait4(5001, 0)); err != nil {
+		t.Fatal(err)
+	}
+	finish(t, kill, p, esrch)
+	if p.returned != nil {
+		t.Errorf("kill of a reaped child became %d, want ESRCH", *p.returned)
+	}
+}
+
+// pidfd_send_signal to a zombie whose kernel task herd-init reaped
+// answers as Linux's zombie, by the pidfd's remembered target; a live
+// target that ignores the signal is not signalled.
+func TestPidfdSendSignal(t *testing.T) {
+	r := newRig(t)
+	p := r.spawn(5000, 1000)
+	c := r.fork(5000, 5001)
+	r.fork(5000, 5002)
+	c.discards = map[int]bool{int(unix.SIGURG): true}
+	p.pidfd = map[int]int{3: 5001, 4: 5002}
+	r.k.pidfds.remember(5000, 3, 5001)
+	r.k.pidfds.remember(5000, 4, 5002)
+	urg, winch := uintptr(unix.SIGURG), uintptr(unix.SIGWINCH)
+
+	wantReturn(t, "ignored by a live target", call(r.k.pidfdSendSignal, p, unix.SYS_PIDFD_SEND_SIGNAL, 3, urg, 0, 0), 0)
+	wantNative(t, "not ignored", call(r.k.pidfdSendSignal, p, unix.SYS_PIDFD_SEND_SIGNAL, 3, winch, 0, 0))
+	wantNative(t, "with flags: the kernel's", call(r.k.pidfdSendSignal, p, unix.SYS_PIDFD_SEND_SIGNAL, 3, urg, 0, 1))
+
+	live := call(r.k.pidfdSendSignal, p, unix.SYS_PIDFD_SEND_SIGNAL, 3, winch, 0, 0)
+	finish(t, live, p, -int64(unix.ESRCH))
+	if p.returned != nil {
+		t.Errorf("ESRCH of a pidfd whose process the kernel still has became %d", *p.returned)
+	}
+	a := call(r.k.pidfdSendSignal, p, unix.SYS_PIDFD_SEND_SIGNAL, 4, winch, 0, 0)
+	r.exit(5002, 0, nil)
+	p.pidfdErr = map[int]error{4: unix.ECHILD} // reaped: fdinfo says Pid: -1
+	finish(t, a, p, -int64(unix.ESRCH))
+	if p.returned == nil || *p.returned != 0 {
+		t.Errorf("zombie: result %v, want 0", p.returned)
+	}
+	for _, s := range r.sig.sent {
+		if s.sig != int(unix.SIGCHLD) {
+			t.Errorf("sent %+v", s) // only 5002's exit's SIGCHLD
+		}
+	}
+	if _, err := r.space.Wait(5000, pidspace.Wait4(5002, 0)); err != nil {
+		t.Fatal(err)
+	}
+	p.returned = nil
+	finish(t, a, p, -int64(unix.ESRCH))
+	if p.returned != nil {
+		t.Errorf("reaped zombie: result %d, want ESRCH", *p.returned)
 	}
 }

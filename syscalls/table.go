@@ -64,11 +64,11 @@ func (k *Kernel) Table() *sentry.Table {
 	trap(unix.SYS_TIMES, "times", k.times, []sentry.ArgKind{P}, "Runs natively; the children's times are filled in from pidspace.")
 
 	// Signals (signal.go).
-	trap(unix.SYS_KILL, "kill", k.kill, []sentry.ArgKind{I, S}, "Targets and permission from pidspace (pid, 0, -pgid, -1); one live target is signalled by the kernel, several by herd-init with the sender's siginfo.")
-	trap(unix.SYS_TKILL, "tkill", k.tkill, []sentry.ArgKind{I, S}, "The thread must be a sandboxed task; delivered natively.")
-	trap(unix.SYS_TGKILL, "tgkill", k.tgkill, []sentry.ArgKind{I, I, S}, "The thread must be a sandboxed task; delivered natively.")
-	trap(unix.SYS_RT_SIGQUEUEINFO, "rt_sigqueueinfo", k.rtSigqueueinfo, []sentry.ArgKind{I, S, P}, "Target and permission from pidspace; delivered natively.")
-	trap(unix.SYS_RT_TGSIGQUEUEINFO, "rt_tgsigqueueinfo", k.rtTgsigqueueinfo, []sentry.ArgKind{I, I, S, P}, "The thread must be a sandboxed task; delivered natively.")
+	trap(unix.SYS_KILL, "kill", k.kill, []sentry.ArgKind{I, S}, "Targets and permission from pidspace (pid, 0, -pgid, -1; a thread's TID names its process); one live target is signalled by the kernel, several by herd-init with the sender's siginfo. A signal the target ignores is not generated, and a target that exits meanwhile answers as a zombie.")
+	trap(unix.SYS_TKILL, "tkill", k.tkill, []sentry.ArgKind{I, S}, "The thread must be a sandboxed task; delivered natively unless the thread ignores it.")
+	trap(unix.SYS_TGKILL, "tgkill", k.tgkill, []sentry.ArgKind{I, I, S}, "The thread must be a sandboxed task; delivered natively unless the thread ignores it.")
+	trap(unix.SYS_RT_SIGQUEUEINFO, "rt_sigqueueinfo", k.rtSigqueueinfo, []sentry.ArgKind{I, S, P}, "Target and permission from pidspace (a thread's TID names its process); delivered natively, as kill.")
+	trap(unix.SYS_RT_TGSIGQUEUEINFO, "rt_tgsigqueueinfo", k.rtTgsigqueueinfo, []sentry.ArgKind{I, I, S, P}, "The thread must be a sandboxed task; delivered natively unless the thread ignores it.")
 
 	// Groups and sessions (session.go).
 	trap(unix.SYS_SETPGID, "setpgid", k.setpgid, []sentry.ArgKind{I, I}, "Decided by pidspace; mirrored into the kernel when a process moves itself, so terminal job control agrees.")
@@ -84,6 +84,7 @@ func (k *Kernel) Table() *sentry.Table {
 	trapIf(unix.SYS_PROCESS_VM_READV, "process_vm_readv", seccomp.PerArg{seccomp.LessThan(pidspace.FirstPID)}, belowCluster, k.processVMReadv, []sentry.ArgKind{I}, outside)
 	trapIf(unix.SYS_PROCESS_VM_WRITEV, "process_vm_writev", seccomp.PerArg{seccomp.LessThan(pidspace.FirstPID)}, belowCluster, k.processVMWritev, []sentry.ArgKind{I}, outside)
 	trap(unix.SYS_PIDFD_OPEN, "pidfd_open", k.pidfdOpen, []sentry.ArgKind{I, H}, "Runs natively for sandboxed processes (pidfd_send_signal and poll on it are then the kernel's); the target is remembered for waitid(P_PIDFD) after herd-init reaped the kernel task. ESRCH for herd-init's threads, and for the launcher, which stands for the caller's shell outside the cluster.")
+	trap(unix.SYS_PIDFD_SEND_SIGNAL, "pidfd_send_signal", k.pidfdSendSignal, []sentry.ArgKind{I, S, P, H}, "Runs natively; a signal the target ignores is not generated (a traced task would be interrupted by it), and a zombie whose kernel task herd-init has reaped answers as Linux's zombie does (0).")
 	deny(unix.SYS_IO_URING_SETUP, "io_uring_setup", unix.ENOSYS, "Refused: io_uring would issue calls the filter never sees. Programs fall back to ordinary syscalls.")
 	return tb
 }

@@ -39,6 +39,9 @@ type task interface {
 	// EBADF if fd is not open, EINVAL if it is no pidfd, ECHILD if its
 	// process is gone from the kernel.
 	PidfdTarget(fd int) (int, error)
+	// Discards reports whether the kernel would discard sig sent to
+	// this thread, were it not traced (see sentry.Task.Discards).
+	Discards(sig int) bool
 }
 
 // tasks finds the traced threads of this node by TID; nil if none.
@@ -151,6 +154,8 @@ func (l liveTask) Creds() (pidspace.Creds, error) {
 }
 
 func (l liveTask) PidfdTarget(fd int) (int, error) { return pidfdTarget(l.t.TID, fd) }
+
+func (l liveTask) Discards(sig int) bool { return l.t.Discards(sig) }
 
 // liveTasks finds the sentry's tasks.
 type liveTasks struct{ s *sentry.Sentry }
