@@ -27,7 +27,10 @@ func (s *Sentry) event(tid int, ws unix.WaitStatus, ru *unix.Rusage) {
 		if t != nil {
 			s.gone(t, ws, ru)
 		} else {
+			// A newborn's, or a child's whose creator's event is
+			// not in yet: remembered for its birth.
 			delete(s.newborns, tid)
+			s.stillborn.add(tid, ws, ru)
 		}
 	case ws.Continued():
 		// The kernel's report to the real parent; the POSIX one is
@@ -50,9 +53,7 @@ func (s *Sentry) stopped(t *Task, ws unix.WaitStatus) {
 	isSeccomp := sig == unix.SIGTRAP && cause == unix.PTRACE_EVENT_SECCOMP
 	switch {
 	case t.state == stateNewborn:
-		// The first stop of a child already recorded at its
-		// creator's event: let it run.
-		s.firstRun(t)
+		s.newbornStop(t)
 	case t.state == stateInjecting && (sig == syscallTrap || isSeccomp):
 		s.injectionStop(t, sig == syscallTrap)
 	case sig == syscallTrap && t.state == stateAwaitEntry:
