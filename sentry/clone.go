@@ -23,6 +23,12 @@ type CloneOp struct {
 	Failed func(pid int, err unix.Errno)
 	// Value is the handler's own state, carried to Hooks.Cloned.
 	Value any
+	// Taken, if set, says whether the process model already holds pid
+	// (a zombie the kernel has forgotten, a launcher's virtual PID). It
+	// is asked only when the kernel gave another PID than AllocPID's (a
+	// thread of herd-init took that one): a new process with a PID the
+	// model holds could not be recorded, so its clone is made again.
+	Taken func(pid int) bool
 
 	// PID is the PID AllocPID gave; ChildPID the one the kernel gave.
 	// They differ only if a thread of herd-init took PID in between (the
@@ -197,6 +203,36 @@ func (s *Sentry) finishClone(t *Task, op *CloneOp, pid int) (*Task, bool) {
 	}
 	t.clone, t.after = nil, nil
 	return s.birth(op)
+}
+
+// taken reports whether the kernel gave op's new process a PID that the
+// process model holds (see CloneOp.Taken).
+func taken(op *CloneOp, pid int) bool {
+	return op.locked && pid != op.PID && !op.Thread && op.Taken != nil && op.Taken(pid)
+}
+
+// redoClone discards the child of t's clone, whose PID the process model
+// already holds, and makes t run its clone again from the start, when it
+// is trapped again and gets a new PID. The PID AllocPID gave stays
+// retired: a thread of herd-init holds it in the kernel. (A pidfd the
+// discarded clone made, with CLONE_PIDFD, stays open in the creator.)
+func (s *Sentry) redoClone(t *Task, op *CloneOp, pid int) {
+	s.log.Warn("clone: the kernel's pid is taken in the process model; cloning again", "task", t, "want", op.PID, "got", pid)
+	s.discarded[pid] = true
+	delete(s.newborns, pid)
+	_ = unix.Kill(pid, unix.SIGKILL)
+	op.locked = false
+	s.resetLastPid()
+	s.forks.release()
+	t.clone = nil
+	entry := op.entry
+	t.after = func(t *Task, _ int64) {
+		r := t.Regs()
+		*r = entry
+		rewindSyscall(r, uint64(sysnoOf(&entry)))
+		t.MarkRegsDirty()
+	}
+	s.resumeToExit(t, stateAwaitExit)
 }
 
 // letRun resumes the creator of a clone at its clone event and the

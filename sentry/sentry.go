@@ -77,6 +77,9 @@ type Sentry struct {
 	forks    forkLock
 	// stillborn: deaths of children collected before their birth.
 	stillborn stillborn
+	// discarded: children killed at birth because their clone is made
+	// again (redoClone); their exits are expected.
+	discarded map[int]bool
 	// guardArmed: a phantom check is scheduled (phantom.go).
 	guardArmed bool
 
@@ -110,6 +113,7 @@ func New(cfg Config) (*Sentry, error) {
 		procs:     make(map[int]*proc),
 		newborns:  make(map[int]*Task),
 		stillborn: make(stillborn),
+		discarded: make(map[int]bool),
 		started:   make(chan error, 1),
 	}
 	return s, nil

@@ -81,6 +81,10 @@ func (s *Sentry) cloneEvent(t *Task) {
 		s.resumeToExit(t, stateAwaitExit)
 		return
 	}
+	if taken(op, int(msg)) {
+		s.redoClone(t, op, int(msg))
+		return
+	}
 	child, stopped := s.finishClone(t, op, int(msg))
 	s.letRun(t, child, stopped)
 }
