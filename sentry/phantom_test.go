@@ -124,3 +124,24 @@ func TestStillbornIsBounded(t *testing.T) {
 		t.Fatalf("%d deaths remembered; want at most %d", len(m), stillbornLimit)
 	}
 }
+
+// A creator held at its clone event for its child's first stop goes on
+// when the child dies instead; one no longer held is left alone.
+func TestHeldCreatorGoesOnWhenItsChildDies(t *testing.T) {
+	s, _ := fabricated(t)
+	creator := &Task{TID: deadPID(t), s: s, state: stateAwaitChild}
+	creator.TGID = creator.TID
+	s.adopt(creator)
+	child := newbornTask(s, deadPID(t), 0)
+	child.creator = creator
+	s.gone(child, killed, &unix.Rusage{})
+	if creator.state != stateRunning || child.creator != nil {
+		t.Fatalf("creator state %v after its child's death; want running", creator.state)
+	}
+	other := newbornTask(s, deadPID(t), 0)
+	other.creator = creator
+	creator.state = stateHeld // held for something else (the fork lock)
+	if c := s.heldCreator(other); c != nil {
+		t.Fatalf("heldCreator returned %v, which is not held for its child", c)
+	}
+}
