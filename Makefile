@@ -4,7 +4,7 @@
 GO ?= go
 BIN := bin/herd
 
-.PHONY: build test deps unit conformance bench bench-cluster lint docs clean
+.PHONY: build test deps unit conformance soak bench bench-cluster lint docs clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/herd
@@ -23,6 +23,11 @@ test: deps build
 
 unit:
 	$(GO) test -count=1 ./pidspace/ ./raftstate/ ./remote/ ./sentry/ ./syscalls/ ./node/ ./launch/ ./procview/
+
+# soak runs many short forking programs under `herd run` for 30 minutes
+# and fails if a node outlives its launcher (the suite runs it for 15 s).
+soak: build
+	HERD_BIN=$(CURDIR)/$(BIN) HERD_SOAK=30m $(GO) test -count=1 -timeout 40m -run TestSoak ./conformance/
 
 # bench measures herd against native in one run (conformance/bench), then
 # the control plane (conformance/bench/cluster: forks/s with Raft-leased

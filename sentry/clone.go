@@ -23,6 +23,12 @@ type CloneOp struct {
 	Failed func(pid int, err unix.Errno)
 	// Value is the handler's own state, carried to Hooks.Cloned.
 	Value any
+	// Taken, if set, says whether the process model already holds pid
+	// (a zombie the kernel has forgotten, a launcher's virtual PID). It
+	// is asked only when the kernel gave another PID than AllocPID's (a
+	// thread of herd-init took that one): a new process with a PID the
+	// model holds could not be recorded, so its clone is made again.
+	Taken func(pid int) bool
 
 	// PID is the PID AllocPID gave; ChildPID the one the kernel gave.
 	// They differ only if a thread of herd-init took PID in between (the
@@ -35,6 +41,9 @@ type CloneOp struct {
 	// relies on it (glibc's vfork keeps its return address in rdi), so
 	// both creator and child get them back.
 	entry unix.PtraceRegs
+	// locked: the clone holds the fork lock (made by Task.Clone, not a
+	// shim's own thread), until it is finished or fails.
+	locked bool
 }
 
 // restoreArgs puts the argument registers of e back into t's registers.
@@ -133,23 +142,204 @@ func (s *Sentry) cloneAction(t *Task, op *CloneOp) Action {
 	}
 	op.PID = pid
 	op.entry = t.entry
+	op.locked = true
 	t.clone = op
 	s.forks.owner = t
-	return NativeThen(func(t *Task, ret int64) {
-		op := t.clone
-		t.clone = nil
-		if op == nil {
-			return
+	// The clone is finished at the creator's clone event (cloneEvent),
+	// which resumes it with PTRACE_CONT: the exit stop is reached only
+	// when the kernel refused the clone (no event), or when the event
+	// did not name the child.
+	return NativeThen(s.cloneExit)
+}
+
+// cloneExit runs at the exit stop of a clone not finished at its event.
+func (s *Sentry) cloneExit(t *Task, ret int64) {
+	op := t.clone
+	t.clone = nil
+	if op == nil {
+		return
+	}
+	if ret > 0 {
+		// The event did not name the child; the return value does
+		// (its PID in the creator's namespace, which is herd-init's).
+		if op.locked && int(ret) != op.PID {
+			s.log.Warn("clone: child pid differs from the forced one", "task", t, "want", op.PID, "got", ret)
 		}
+		if child, stopped := s.finishClone(t, op, int(ret)); stopped {
+			s.firstRun(child)
+		}
+		return
+	}
+	if !op.locked {
+		return
+	}
+	restoreArgs(t, &op.entry)
+	// The kernel refused (EAGAIN, ENOMEM, EINVAL…): no event came, the
+	// lock is still ours.
+	s.resetLastPid()
+	s.forks.release()
+	if op.Failed != nil {
+		op.Failed(op.PID, unix.Errno(-ret))
+	}
+}
+
+// finishClone records the child pid of t's clone op: the fork lock is
+// released, the creator's argument registers restored (they survive to
+// user mode from any stop; the kernel sets only rax) and the child born.
+// It reports the child and whether its first stop is already in (nil if
+// it died before its birth).
+func (s *Sentry) finishClone(t *Task, op *CloneOp, pid int) (*Task, bool) {
+	op.ChildPID = pid
+	if op.locked {
+		op.locked = false
+		s.resetLastPid()
+		s.forks.release()
 		restoreArgs(t, &op.entry)
-		if ret < 0 && op.ChildPID == 0 {
-			// The kernel refused (EAGAIN, ENOMEM, EINVAL…): no event
-			// came, the lock is still ours.
-			s.resetLastPid()
-			s.forks.release()
-			if op.Failed != nil {
-				op.Failed(op.PID, unix.Errno(-ret))
-			}
+	} else {
+		// A clone before the filter was installed: the shim's own Go
+		// runtime threads. They die at its exec; adopt them so they
+		// run and their exits are seen.
+		op.Thread = tgidOf(pid) == t.TGID
+	}
+	t.clone, t.after = nil, nil
+	return s.birth(op)
+}
+
+// taken reports whether the kernel gave op's new process a PID that the
+// process model holds (see CloneOp.Taken).
+func taken(op *CloneOp, pid int) bool {
+	return op.locked && pid != op.PID && !op.Thread && op.Taken != nil && op.Taken(pid)
+}
+
+// redoClone discards the child of t's clone, whose PID the process model
+// already holds, and makes t run its clone again from the start, when it
+// is trapped again and gets a new PID. The PID AllocPID gave stays
+// retired: a thread of herd-init holds it in the kernel. (A pidfd the
+// discarded clone made, with CLONE_PIDFD, stays open in the creator.)
+func (s *Sentry) redoClone(t *Task, op *CloneOp, pid int) {
+	s.log.Warn("clone: the kernel's pid is taken in the process model; cloning again", "task", t, "want", op.PID, "got", pid)
+	s.discarded[pid] = true
+	delete(s.newborns, pid)
+	_ = unix.Kill(pid, unix.SIGKILL)
+	op.locked = false
+	s.resetLastPid()
+	s.forks.release()
+	t.clone = nil
+	entry := op.entry
+	t.after = func(t *Task, _ int64) {
+		r := t.Regs()
+		*r = entry
+		rewindSyscall(r, uint64(sysnoOf(&entry)))
+		t.MarkRegsDirty()
+	}
+	s.resumeToExit(t, stateAwaitExit)
+}
+
+// letRun resumes the creator of a clone at its clone event and the
+// child, so that the scheduler, not the tracer, decides which runs first
+// (resumePair). If the child's first stop is not in yet and the child
+// would preempt its creator (its priority is at least the creator's),
+// the creator is held until it is (newbornStop); a lower-priority
+// child cannot overtake its creator, which goes on at once (holding it
+// could let a middle-priority task block a high-priority creator).
+func (s *Sentry) letRun(creator, child *Task, stopped bool) {
+	switch {
+	case child == nil:
+		s.resume(creator, 0)
+	case stopped:
+		s.resumePair(creator, child)
+	case schedRank(child.TID) >= schedRank(creator.TID):
+		creator.state = stateAwaitChild
+		child.creator = creator
+	default:
+		s.resume(creator, 0)
+	}
+}
+
+// resumePair resumes a creator, then its new child, with nothing left for
+// the tracer in between: at equal priority the creator, woken first, runs
+// first, and a higher-priority child preempts it at once, as natively.
+// A real-time creator would run the moment it is woken, before its child
+// is (it preempts the tracer on their CPU, or runs on its own while the
+// tracer still works): the tracer then joins the creator's CPU, if it
+// has just one, and outranks both while it wakes them.
+func (s *Sentry) resumePair(creator, child *Task) {
+	if child.fixArgs != nil {
+		restoreArgs(child, child.fixArgs)
+		child.fixArgs = nil
+		if err := child.flushRegs(); err != nil {
+			s.log.Debug("first run", "task", child, "err", err)
 		}
-	})
+	}
+	restore := boostTracer(creator.TID)
+	s.resume(creator, 0)
+	s.firstRun(child)
+	restore()
+}
+
+// boostTracer raises the calling (tracer) thread to SCHED_FIFO above
+// task tid when that is real-time, and moves it to tid's CPU when tid may
+// run only on one, and returns what undoes it.
+func boostTracer(tid int) (restore func()) {
+	rank := schedRank(tid)
+	if rank <= 0 || rank >= 99 {
+		return func() {}
+	}
+	old, err := unix.SchedGetAttr(0, 0)
+	if err != nil {
+		return func() {}
+	}
+	boost := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_FIFO, Priority: uint32(rank + 1)}
+	if err := unix.SchedSetAttr(0, &boost, 0); err != nil {
+		return func() {}
+	}
+	var mine, theirs unix.CPUSet
+	moved := unix.SchedGetaffinity(0, &mine) == nil && unix.SchedGetaffinity(tid, &theirs) == nil &&
+		theirs.Count() == 1 && mine != theirs && unix.SchedSetaffinity(0, &theirs) == nil
+	return func() {
+		_ = unix.SchedSetAttr(0, old, 0)
+		if moved {
+			_ = unix.SchedSetaffinity(0, &mine)
+		}
+	}
+}
+
+// heldCreator returns (and forgets) the creator held at its clone event
+// for child, if it is still held there.
+func (s *Sentry) heldCreator(child *Task) *Task {
+	c := child.creator
+	child.creator = nil
+	if c == nil || s.tasks[c.TID] != c || c.state != stateAwaitChild {
+		return nil
+	}
+	return c
+}
+
+// newbornStop handles the first stop of a child recorded at its
+// creator's event: its creator, if held for it, runs first, then the
+// child.
+func (s *Sentry) newbornStop(child *Task) {
+	if c := s.heldCreator(child); c != nil {
+		s.resumePair(c, child)
+		return
+	}
+	s.firstRun(child)
+}
+
+// schedRank orders tasks as the scheduler's preemption does: deadline
+// above real-time (by priority) above the normal policies above idle.
+func schedRank(tid int) int {
+	a, err := unix.SchedGetAttr(tid, 0)
+	if err != nil {
+		return 0
+	}
+	switch a.Policy {
+	case unix.SCHED_DEADLINE:
+		return 200
+	case unix.SCHED_FIFO, unix.SCHED_RR:
+		return int(a.Priority)
+	case unix.SCHED_IDLE:
+		return -1
+	}
+	return 0
 }

@@ -75,6 +75,13 @@ type Sentry struct {
 	procs    map[int]*proc
 	newborns map[int]*Task // stopped children whose creator's event is pending
 	forks    forkLock
+	// stillborn: deaths of children collected before their birth.
+	stillborn stillborn
+	// discarded: children killed at birth because their clone is made
+	// again (redoClone); their exits are expected.
+	discarded map[int]bool
+	// guardArmed: a phantom check is scheduled (phantom.go).
+	guardArmed bool
 
 	// inflight counts async functions whose answer has not yet been
 	// handled on the tracer thread.
@@ -99,13 +106,15 @@ func New(cfg Config) (*Sentry, error) {
 		return nil, err
 	}
 	s := &Sentry{
-		cfg:      cfg,
-		log:      cfg.Log,
-		filter:   encodeFilter(prog),
-		tasks:    make(map[int]*Task),
-		procs:    make(map[int]*proc),
-		newborns: make(map[int]*Task),
-		started:  make(chan error, 1),
+		cfg:       cfg,
+		log:       cfg.Log,
+		filter:    encodeFilter(prog),
+		tasks:     make(map[int]*Task),
+		procs:     make(map[int]*proc),
+		newborns:  make(map[int]*Task),
+		stillborn: make(stillborn),
+		discarded: make(map[int]bool),
+		started:   make(chan error, 1),
 	}
 	return s, nil
 }

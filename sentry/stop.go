@@ -24,15 +24,24 @@ func (s *Sentry) event(tid int, ws unix.WaitStatus, ru *unix.Rusage) {
 	t := s.tasks[tid]
 	switch {
 	case ws.Exited() || ws.Signaled():
-		if t != nil {
+		switch {
+		case t != nil:
 			s.gone(t, ws, ru)
-		} else {
+		case s.discarded[tid]:
+			delete(s.discarded, tid) // the child of a clone made again
 			delete(s.newborns, tid)
+		default:
+			// A newborn's, or a child's whose creator's event is
+			// not in yet: remembered for its birth.
+			delete(s.newborns, tid)
+			s.stillborn.add(tid, ws, ru)
 		}
 	case ws.Continued():
 		// The kernel's report to the real parent; the POSIX one is
 		// made from the tracee's own stops.
 	case !ws.Stopped():
+	case t == nil && s.discarded[tid]:
+		// The first stop of a discarded child, killed: its exit follows.
 	case t == nil:
 		s.newborn(tid)
 	default:
@@ -50,9 +59,7 @@ func (s *Sentry) stopped(t *Task, ws unix.WaitStatus) {
 	isSeccomp := sig == unix.SIGTRAP && cause == unix.PTRACE_EVENT_SECCOMP
 	switch {
 	case t.state == stateNewborn:
-		// The first stop of a child already recorded at its
-		// creator's event: let it run.
-		s.firstRun(t)
+		s.newbornStop(t)
 	case t.state == stateInjecting && (sig == syscallTrap || isSeccomp):
 		s.injectionStop(t, sig == syscallTrap)
 	case sig == syscallTrap && t.state == stateAwaitEntry:

@@ -4,6 +4,8 @@ package sentry
 // exec, and exit.
 
 import (
+	"time"
+
 	"herd/procview"
 
 	"golang.org/x/sys/unix"
@@ -31,6 +33,10 @@ func (s *Sentry) execEvent(t *Task) {
 
 func (s *Sentry) gone(t *Task, ws unix.WaitStatus, ru *unix.Rusage) {
 	delete(s.tasks, t.TID)
+	if c := s.heldCreator(t); c != nil {
+		s.resume(c, 0) // held for t's first stop, which never came
+	}
+	defer s.armPhantomGuard()
 	t.endPark()
 	s.forks.abandon(s, t)
 	for _, inj := range t.injections {
@@ -56,31 +62,35 @@ func (s *Sentry) adopt(t *Task) {
 	s.procOf(t.TGID).threads++
 }
 
-// cloneEvent handles PTRACE_EVENT_FORK/VFORK/CLONE at the creator.
+// cloneEvent handles PTRACE_EVENT_FORK/VFORK/CLONE at the creator: the
+// clone is finished here and creator and child resumed together (letRun).
 func (s *Sentry) cloneEvent(t *Task) {
 	msg, err := ptraceGetEventMsg(t.TID)
-	if err != nil {
-		s.log.Warn("clone event", "task", t, "err", err)
-		s.resume(t, 0)
-		return
-	}
 	op := t.clone
 	if op == nil {
-		// A clone before the filter was installed: the shim's own Go
-		// runtime threads. They die at its exec; adopt them so they
-		// run and their exits are seen.
-		op = &CloneOp{Thread: tgidOf(int(msg)) == t.TGID, parent: t}
-		op.ChildPID = int(msg)
-		t.after = nil
-	} else {
-		op.ChildPID = int(msg)
-		s.resetLastPid()
-		s.forks.release()
+		// Not a trapped clone: one of the shim's Go runtime threads.
+		op = &CloneOp{parent: t}
+		t.clone = op
 	}
-	s.birth(op)
-	// The creator goes on to its exit stop (the clone's after func).
-	s.resumeToExit(t, stateAwaitExit)
+	if err != nil || msg == 0 || msg > maxTID {
+		// Never birth a child without a real PID: the event does not
+		// name it (the creator is dying, or the child is outside our
+		// namespace), so finish at the exit stop from the return value.
+		s.log.Error("clone event names no child; finishing at the exit stop", "task", t, "msg", msg, "err", err)
+		t.after = s.cloneExit
+		s.resumeToExit(t, stateAwaitExit)
+		return
+	}
+	if taken(op, int(msg)) {
+		s.redoClone(t, op, int(msg))
+		return
+	}
+	child, stopped := s.finishClone(t, op, int(msg))
+	s.letRun(t, child, stopped)
 }
+
+// maxTID bounds a PID the kernel can report (PID_MAX_LIMIT).
+const maxTID = 1 << 22
 
 // tgidOf reads the thread group of tid from /proc: 0 if tid is gone.
 func tgidOf(tid int) int {
@@ -98,15 +108,18 @@ func (s *Sentry) newborn(tid int) {
 }
 
 // birth records a child when its creator's event arrives, before the
-// creator runs again (so a wait for it finds it), and lets the child run
-// once its own first stop is in.
-func (s *Sentry) birth(op *CloneOp) {
+// creator runs again (so a wait for it finds it). It reports the child
+// and whether its first stop is already in; the caller lets it run. A
+// child whose death was collected before its birth (a kill from outside
+// before its first instruction) is born and dies at once, so its
+// parent's wait sees it die: it reports nil.
+func (s *Sentry) birth(op *CloneOp) (*Task, bool) {
 	parent := op.parent
 	child := s.newborns[op.ChildPID]
 	stopped := child != nil
 	delete(s.newborns, op.ChildPID)
 	if !stopped {
-		child = &Task{TID: op.ChildPID, s: s, state: stateNewborn}
+		child = &Task{TID: op.ChildPID, s: s, state: stateNewborn, born: time.Now()}
 	}
 	if op.PID != 0 {
 		child.fixArgs = &op.entry
@@ -119,8 +132,15 @@ func (s *Sentry) birth(op *CloneOp) {
 	s.adopt(child)
 	s.cfg.Hooks.Cloned(parent, child, op)
 	if stopped {
-		s.firstRun(child)
+		s.stillborn.take(child.TID) // a stale death of a former holder of the TID
+	} else {
+		if d, dead := s.deadBeforeBirth(child); dead {
+			s.log.Warn("child died before its birth", "task", child, "status", d.ws)
+			s.gone(child, d.ws, &d.ru)
+			return nil, false
+		}
 	}
+	return child, stopped
 }
 
 // firstRun lets a new child run, with the argument registers its creator

@@ -2,6 +2,7 @@ package sentry
 
 import (
 	"fmt"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -20,6 +21,7 @@ const (
 	stateHeld                        // stopped and held by the sentry (e.g. waiting for the fork lock)
 	stateInjecting                   // running a syscall the sentry injected
 	stateAwaitEntry                  // resumed to its next syscall's entry, for an injection
+	stateAwaitChild                  // held at its clone event until the child's first stop (letRun)
 )
 
 // A Task is one traced thread. Tasks of one thread group share TGID.
@@ -57,6 +59,12 @@ type Task struct {
 	// fixArgs are argument registers to restore at a new child's first
 	// stop (see CloneOp.entry).
 	fixArgs *unix.PtraceRegs
+
+	// creator is the task held at its clone event until this new
+	// child's first stop (letRun); born is when a child was recorded
+	// before its first stop (for the phantom guard).
+	creator *Task
+	born    time.Time
 
 	// injections wait for the task's next stop; inject is the one
 	// running.

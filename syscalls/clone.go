@@ -54,6 +54,16 @@ func (k *Kernel) clone(t task) action {
 		Flags:    flags,
 		AllocPID: k.alloc.Alloc,
 		Failed:   func(pid int, _ unix.Errno) { k.alloc.Free(pid) },
+		Taken:    k.pidTaken,
 		Value:    req,
 	})
+}
+
+// pidTaken says whether the process model holds pid: a zombie whose kernel
+// task herd-init has reaped, or a launcher's virtual PID. The kernel does
+// not know them, so it may give one to a new process when a thread of
+// herd-init took the PID the allocator chose.
+func (k *Kernel) pidTaken(pid int) bool {
+	_, ok := k.procs.Lookup(pid)
+	return ok
 }

@@ -48,3 +48,23 @@ func TestCloneRewritesFlags(t *testing.T) {
 		p.cloned = nil
 	}
 }
+
+// A clone's op tells the sentry which PIDs the process model holds, so a
+// new process is never given one (a zombie's, a launcher's) by the kernel.
+func TestCloneOpKnowsTakenPIDs(t *testing.T) {
+	r := newRig(t)
+	p := r.spawn(5000, 1000)
+	p.args = [6]uintptr{uintptr(unix.SIGCHLD)}
+	p.sysno = unix.SYS_FORK
+	r.k.clone(p)
+	op := p.cloned
+	if op == nil || op.Taken == nil {
+		t.Fatalf("clone op %v has no Taken", op)
+	}
+	if !op.Taken(5000) {
+		t.Errorf("Taken(5000) = false for a recorded process")
+	}
+	if op.Taken(5999) {
+		t.Errorf("Taken(5999) = true for a PID nothing holds")
+	}
+}

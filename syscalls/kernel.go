@@ -165,6 +165,9 @@ func (k *Kernel) ThreadExited(tid, tgid int) {
 			k.signalPID(child, sig, siUser, tgid, 0)
 		}
 	}
+	// Usually the leader's exit ends a node's last process, but a thread
+	// the sentry drops as impossible (Sentry.Drop) may be the last task.
+	k.launches.checkIdle()
 }
 
 // Exited implements sentry.Hooks.
