@@ -73,6 +73,7 @@ func (l *Local) Launch(req *launch.Request, started func(pid, launcher int, err 
 	uid, gid := req.UID, req.GID
 	creds := pidspace.Creds{RUID: uid, EUID: uid, SUID: uid, RGID: gid, EGID: gid, SGID: gid}
 	parent := standInSpec(req)
+	spec.Attrs = parent.Attrs
 	l.sentry.Post(func() {
 		l.kernel.Launch(spec, parent, creds, func(pid int, err error) {
 			if err != nil {

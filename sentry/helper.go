@@ -69,6 +69,9 @@ type shimSpec struct {
 	Groups  []uint32
 	Filter  []byte // encoded sock_filter array
 	Ignored []int  // signals the caller had ignored, inherited across exec
+	// Attrs are the caller's scheduling attributes and limits, which
+	// the program inherits as from its parent; applied as the caller.
+	Attrs *ProcAttrs `json:",omitempty"`
 }
 
 func shimMain() {
@@ -96,6 +99,9 @@ func shimMain() {
 		fmt.Fprintf(os.Stderr, "herd: set credentials: %v\n", err)
 		os.Exit(126)
 	}
+	// What the kernel refuses the caller stays herd-init's; the
+	// launcher's stand-in, which applies the same, has said so.
+	spec.Attrs.apply()
 	if spec.Dir != "" {
 		if err := unix.Chdir(spec.Dir); err != nil {
 			fmt.Fprintf(os.Stderr, "herd: cd %s: %v\n", spec.Dir, err)

@@ -35,6 +35,10 @@ type SpawnSpec struct {
 	Session bool
 	// Ignored are signals the caller ignores; the program inherits that.
 	Ignored []int
+	// Attrs, if not nil, are the caller's scheduling attributes and
+	// limits, which the program inherits as a shell's child would; the
+	// shim applies them with the caller's credentials.
+	Attrs *ProcAttrs
 	// Parent, if not nil, is the launcher's stand-in: the program does
 	// not run before it is ready (has the caller's identity and
 	// attributes), so that it never sees its parent half made.
@@ -56,7 +60,7 @@ func (s *Sentry) Spawn(spec SpawnSpec, started func(t *Task, err error)) {
 	data, err := json.Marshal(shimSpec{
 		Path: spec.Path, Argv: spec.Argv, Env: spec.Env, Dir: spec.Dir,
 		UID: spec.UID, GID: spec.GID, Groups: spec.Groups,
-		Filter: s.filter, Ignored: spec.Ignored,
+		Filter: s.filter, Ignored: spec.Ignored, Attrs: spec.Attrs,
 	})
 	if err != nil {
 		started(nil, fmt.Errorf("spawn %s: encode spec: %w", spec.Path, err))
