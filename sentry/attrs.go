@@ -38,7 +38,7 @@ const (
 )
 
 // SelfAttrs are the calling thread's attributes (its process's limits).
-// What cannot be read is left at its zero value.
+// What cannot be read is left at its zero value, a limit out.
 func SelfAttrs() *ProcAttrs {
 	a := &ProcAttrs{}
 	if attr, err := unix.SchedGetAttr(0, 0); err == nil {
@@ -57,11 +57,21 @@ func SelfAttrs() *ProcAttrs {
 	}
 	for res := 0; res < numRlimits; res++ {
 		var rl unix.Rlimit
-		if unix.Prlimit(0, res, nil, &rl) == nil {
+		if unix.Prlimit(0, res, nil, &rl) == nil && !goRaised(res, rl) {
 			a.Rlimits = append(a.Rlimits, Rlimit{Resource: res, Cur: rl.Cur, Max: rl.Max})
 		}
 	}
 	return a
+}
+
+// goRaised reports whether rl is the RLIMIT_NOFILE the Go runtime gave
+// itself at start: it raises a soft limit below Max-1 to exactly Max-1
+// (syscall's init) and restores the original only in the children it
+// forks. The original is not to be had, so it is left out: the node's
+// own forks restore theirs, which in herd run's embedded node is the
+// caller's.
+func goRaised(res int, rl unix.Rlimit) bool {
+	return res == unix.RLIMIT_NOFILE && rl.Max > 0 && rl.Max != unix.RLIM_INFINITY && rl.Cur == rl.Max-1
 }
 
 // Validate rejects attributes no process can have, as sched_setattr,
