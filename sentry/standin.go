@@ -53,7 +53,7 @@ type standInReply struct {
 }
 
 // standInReadyTimeout bounds the wait for a stand-in to say it is ready.
-const standInReadyTimeout = 10 * time.Second
+const standInReadyTimeout = 30 * time.Second
 
 // A StandIn is a running stand-in process. It ends (exits) when End
 // closes its pipe, and its exit is reported to the gone function given to
