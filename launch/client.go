@@ -77,6 +77,9 @@ type Cmd struct {
 	Foreground, Session bool
 	// Ignored are signals the program starts with ignored.
 	Ignored []int
+	// Parent describes the caller as the program's parent (SelfParent);
+	// nil leaves the node's values to the caller's stand-in.
+	Parent *Parent
 
 	// PID is the program's PID, once Wait has seen it start.
 	PID int
@@ -89,7 +92,7 @@ func (c *Cmd) Start() error {
 		return errors.New("launch: Cmd needs Stdin, Stdout and Stderr")
 	}
 	req := Msg{Op: OpRun, Path: c.Path, Argv: c.Args, Env: c.Env, Dir: c.Dir,
-		Foreground: c.Foreground, Session: c.Session, Ignored: c.Ignored}
+		Foreground: c.Foreground, Session: c.Session, Ignored: c.Ignored, Parent: c.Parent}
 	return Send(c.Conn, req, c.Stdin, c.Stdout, c.Stderr)
 }
 

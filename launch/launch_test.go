@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"herd/procview"
+	"herd/sentry"
 	"os"
 	"slices"
 	"strings"
@@ -287,5 +288,37 @@ func TestHungUp(t *testing.T) {
 	}()
 	if _, err := Query(a, Msg{Op: OpNodes}); !errors.Is(err, ErrHungUp) {
 		t.Errorf("Query: %v, want ErrHungUp", err)
+	}
+}
+
+// What herd run says of itself is valid; what no process can have is
+// refused before a stand-in is made.
+func TestValidateParent(t *testing.T) {
+	ok := Msg{Op: OpRun, Path: "/bin/sh", Parent: SelfParent()}
+	if err := validateRun(ok, 3); err != nil {
+		t.Fatalf("this process's own description refused: %v", err)
+	}
+	if ok.Parent.Comm == "" || len(ok.Parent.Args) == 0 || ok.Parent.Attrs == nil || len(ok.Parent.Attrs.CPUs) == 0 {
+		t.Fatalf("SelfParent left out what it can read: %+v", ok.Parent)
+	}
+	bad := []*Parent{
+		{Comm: "a name longer than fifteen"},
+		{Comm: "a\x00b"},
+		{Args: []string{"a\x00"}},
+		{Args: []string{strings.Repeat("x", maxParentArgs)}},
+		{Attrs: &sentry.ProcAttrs{Policy: unix.SCHED_DEADLINE}},
+		{Attrs: &sentry.ProcAttrs{Policy: unix.SCHED_FIFO, Priority: 100}},
+		{Attrs: &sentry.ProcAttrs{Policy: 0, Priority: 5}},
+		{Attrs: &sentry.ProcAttrs{Nice: -21}},
+		{Attrs: &sentry.ProcAttrs{CPUs: []int{-1}}},
+		{Attrs: &sentry.ProcAttrs{Rlimits: []sentry.Rlimit{{Resource: unix.RLIMIT_NOFILE, Cur: 2, Max: 1}}}},
+		{Attrs: &sentry.ProcAttrs{Rlimits: []sentry.Rlimit{{Resource: 16}}}},
+	}
+	for _, p := range bad {
+		m := ok
+		m.Parent = p
+		if err := validateRun(m, 3); err == nil {
+			t.Errorf("accepted %+v (attrs %+v)", p, p.Attrs)
+		}
 	}
 }

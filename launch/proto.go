@@ -57,6 +57,8 @@ type Msg struct {
 	// terminal is its stdin (a pseudo-terminal herd run proxies).
 	Session bool  `json:"session,omitempty"`
 	Ignored []int `json:"ignored,omitempty"`
+	// Parent: the launcher itself, for its stand-in process.
+	Parent *Parent `json:"parent,omitempty"`
 
 	// signal
 	Sig int `json:"sig,omitempty"`

@@ -23,6 +23,9 @@ type Request struct {
 	Foreground bool
 	Session    bool
 	Ignored    []int
+	// Parent is what the launcher said of itself (validated; nil if it
+	// said nothing): the node's stand-in for it applies it as the caller.
+	Parent *Parent
 }
 
 // A Runner starts programs: the node's emulated kernel.
@@ -143,6 +146,7 @@ func runRequest(fd int, m Msg, files []*os.File) (*Request, error) {
 		Path: m.Path, Argv: m.Argv, Env: m.Env, Dir: m.Dir, Creds: creds,
 		Stdio:      [3]*os.File{files[0], files[1], files[2]},
 		Foreground: m.Foreground, Session: m.Session, Ignored: m.Ignored,
+		Parent: m.Parent,
 	}
 	if len(req.Argv) == 0 {
 		req.Argv = []string{m.Path}

@@ -35,6 +35,9 @@ func validateRun(m Msg, nfiles int) error {
 			return fmt.Errorf("bad run request: ignored signal %d", sig)
 		}
 	}
+	if err := validateParent(m.Parent); err != nil {
+		return fmt.Errorf("bad run request: %w", err)
+	}
 	return nil
 }
 

@@ -72,8 +72,10 @@ func (l *Local) Launch(req *launch.Request, started func(pid, launcher int, err 
 	}
 	uid, gid := req.UID, req.GID
 	creds := pidspace.Creds{RUID: uid, EUID: uid, SUID: uid, RGID: gid, EGID: gid, SGID: gid}
+	parent := standInSpec(req)
+	spec.Attrs = parent.Attrs
 	l.sentry.Post(func() {
-		l.kernel.Launch(spec, creds, func(pid int, err error) {
+		l.kernel.Launch(spec, parent, creds, func(pid int, err error) {
 			if err != nil {
 				started(0, 0, err)
 				return
@@ -81,6 +83,21 @@ func (l *Local) Launch(req *launch.Request, started func(pid, launcher int, err 
 			started(pid, l.kernel.LauncherOf(pid), nil)
 		}, exited)
 	})
+}
+
+// standInSpec is the launcher's stand-in for req: the caller's identity
+// (from the socket) and what the launcher said of itself.
+func standInSpec(req *launch.Request) sentry.StandInSpec {
+	st := sentry.StandInSpec{Comm: "herd", Dir: req.Dir, UID: req.UID, GID: req.GID, Groups: req.Groups}
+	p := req.Parent
+	if p == nil {
+		return st
+	}
+	if p.Comm != "" {
+		st.Comm = p.Comm
+	}
+	st.Args, st.Attrs = p.Args, p.Attrs
+	return st
 }
 
 // Signal implements launch.Runner.

@@ -15,22 +15,29 @@ import (
 	"gvisor.dev/gvisor/pkg/abi/linux"
 )
 
-// The herd binary doubles as two tiny helpers, chosen by argv[0]:
+// The herd binary doubles as three tiny helpers, the first two chosen by
+// argv[0]:
 //
 //	herd-shim  installs the seccomp filter in a freshly seized child, drops
 //	           to the user's credentials and execs the user's program;
 //	herd-bell  stops itself whenever its pipe is written, which wakes the
-//	           tracer thread out of wait4 (see bell).
+//	           tracer thread out of wait4 (see bell);
+//	stand-in   the launcher's process (standInEnv set; its argv is the
+//	           launcher's command line): see standin.go.
 const (
 	shimName = "herd-shim"
 	bellName = "herd-bell"
 )
 
 func init() {
-	switch filepath.Base(os.Args[0]) {
-	case shimName:
+	switch {
+	case filepath.Base(os.Args[0]) == shimName:
 		// Filter install and execve must happen on one thread: the
 		// filter is per thread, and exec keeps the exec'ing one's.
+		runtime.LockOSThread()
+	case isStandIn():
+		// Its scheduling attributes are per thread: they must be
+		// set on the leader, whose values its PID shows.
 		runtime.LockOSThread()
 	}
 }
@@ -38,6 +45,9 @@ func init() {
 // RunHelper runs the helper named by argv[0] and does not return, or
 // returns false if this process is not a helper. Call it first in main.
 func RunHelper() bool {
+	if isStandIn() {
+		standInMain()
+	}
 	switch filepath.Base(os.Args[0]) {
 	case shimName:
 		shimMain()
@@ -59,6 +69,9 @@ type shimSpec struct {
 	Groups  []uint32
 	Filter  []byte // encoded sock_filter array
 	Ignored []int  // signals the caller had ignored, inherited across exec
+	// Attrs are the caller's scheduling attributes and limits, which
+	// the program inherits as from its parent; applied as the caller.
+	Attrs *ProcAttrs `json:",omitempty"`
 }
 
 func shimMain() {
@@ -86,6 +99,9 @@ func shimMain() {
 		fmt.Fprintf(os.Stderr, "herd: set credentials: %v\n", err)
 		os.Exit(126)
 	}
+	// What the kernel refuses the caller stays herd-init's; the
+	// launcher's stand-in, which applies the same, has said so.
+	spec.Attrs.apply()
 	if spec.Dir != "" {
 		if err := unix.Chdir(spec.Dir); err != nil {
 			fmt.Fprintf(os.Stderr, "herd: cd %s: %v\n", spec.Dir, err)

@@ -74,6 +74,7 @@ type Sentry struct {
 	tasks    map[int]*Task
 	procs    map[int]*proc
 	newborns map[int]*Task // stopped children whose creator's event is pending
+	standIns map[int]*StandIn
 	forks    forkLock
 	// stillborn: deaths of children collected before their birth.
 	stillborn stillborn
@@ -213,6 +214,9 @@ func (s *Sentry) loop() {
 				}
 				s.bell.Store(nb)
 			}
+			continue
+		}
+		if s.standInEvent(tid, ws) {
 			continue
 		}
 		s.event(tid, ws, &ru)

@@ -35,6 +35,14 @@ type SpawnSpec struct {
 	Session bool
 	// Ignored are signals the caller ignores; the program inherits that.
 	Ignored []int
+	// Attrs, if not nil, are the caller's scheduling attributes and
+	// limits, which the program inherits as a shell's child would; the
+	// shim applies them with the caller's credentials.
+	Attrs *ProcAttrs
+	// Parent, if not nil, is the launcher's stand-in: the program does
+	// not run before it is ready (has the caller's identity and
+	// attributes), so that it never sees its parent half made.
+	Parent *StandIn
 }
 
 // Spawn starts spec's program under the sentry: a seized herd-shim child
@@ -52,7 +60,7 @@ func (s *Sentry) Spawn(spec SpawnSpec, started func(t *Task, err error)) {
 	data, err := json.Marshal(shimSpec{
 		Path: spec.Path, Argv: spec.Argv, Env: spec.Env, Dir: spec.Dir,
 		UID: spec.UID, GID: spec.GID, Groups: spec.Groups,
-		Filter: s.filter, Ignored: spec.Ignored,
+		Filter: s.filter, Ignored: spec.Ignored, Attrs: spec.Attrs,
 	})
 	if err != nil {
 		started(nil, fmt.Errorf("spawn %s: encode spec: %w", spec.Path, err))
@@ -66,17 +74,28 @@ func (s *Sentry) Spawn(spec SpawnSpec, started func(t *Task, err error)) {
 			started(nil, err)
 			return
 		}
-		go s.awaitShim(spec.Path, pid, conn, data, started)
+		go s.awaitShim(spec.Path, spec.Parent, pid, conn, data, started)
 	})
 }
 
-// awaitShim waits, off the tracer thread, for the shim to run, then has
-// the tracer seize it; the spec follows once it is seized.
-func (s *Sentry) awaitShim(path string, pid int, conn *os.File, data []byte, started func(*Task, error)) {
+// awaitShim waits, off the tracer thread, for the shim to run and for the
+// parent's stand-in (if any) to be ready, then has the tracer seize the
+// shim; the spec follows once it is seized. The two start side by side.
+func (s *Sentry) awaitShim(path string, parent *StandIn, pid int, conn *os.File, data []byte, started func(*Task, error)) {
 	var ready [1]byte
-	if _, err := io.ReadFull(conn, ready[:]); err != nil {
+	_, err := io.ReadFull(conn, ready[:])
+	if err != nil {
+		err = fmt.Errorf("spawn %s: shim did not start: %w", path, err)
+	} else if parent != nil {
+		var problems []string
+		if problems, err = parent.WaitReady(); len(problems) > 0 {
+			s.log.Debug("launcher stand-in keeps herd-init's values", "pid", parent.PID, "refused", problems)
+		}
+	}
+	if err != nil {
+		// The shim reads an empty spec and exits.
 		conn.Close()
-		s.Post(func() { started(nil, fmt.Errorf("spawn %s: shim did not start: %w", path, err)) })
+		s.Post(func() { started(nil, err) })
 		return
 	}
 	s.Post(func() {

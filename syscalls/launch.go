@@ -13,7 +13,10 @@ import (
 // A Launch is a program started by a launcher (herd run). The launcher
 // has a PID of its own in the cluster namespace, a virtual record that is
 // the program's POSIX parent, so the program sees a parent that is not
-// pid 1, its own process group, and its launcher's session.
+// pid 1, its own process group, and its launcher's session. A stand-in
+// process (sentry.StandIn) holds that PID in the kernel, so that what the
+// kernel answers about the parent (sched_*, getpriority, prlimit,
+// pidfd_open, /proc/<ppid>) finds a process, as it would find a shell.
 type Launch struct {
 	LauncherPID int
 	PID         int
@@ -26,47 +29,83 @@ type Launch struct {
 // It runs on the tracer thread, with the process model and allocator of
 // its Kernel and what it needs of the sentry and the Kernel as functions.
 type launches struct {
-	procs     ProcessModel
-	alloc     pidspace.Allocator
-	log       *slog.Logger
-	spawn     func(spec sentry.SpawnSpec, started func(t *sentry.Task, err error))
-	taskCount func() int
-	apply     func(pidspace.Effects)
+	procs        ProcessModel
+	alloc        pidspace.Allocator
+	log          *slog.Logger
+	spawn        func(spec sentry.SpawnSpec, started func(t *sentry.Task, err error))
+	spawnStandIn func(spec sentry.StandInSpec, started func(*sentry.StandIn, error), gone func(unix.WaitStatus))
+	taskCount    func() int
+	apply        func(pidspace.Effects)
 
-	byPID  map[int]*Launch
-	onIdle func()
+	byPID    map[int]*Launch
+	standIns map[int]*sentry.StandIn // by launcher PID, until the launch ends
+	onIdle   func()
 }
 
 func newLaunches(k *Kernel) *launches {
 	return &launches{
-		procs:     k.procs,
-		alloc:     k.alloc,
-		log:       k.log,
-		spawn:     func(spec sentry.SpawnSpec, started func(*sentry.Task, error)) { k.s.Spawn(spec, started) },
+		procs: k.procs,
+		alloc: k.alloc,
+		log:   k.log,
+		spawn: func(spec sentry.SpawnSpec, started func(*sentry.Task, error)) { k.s.Spawn(spec, started) },
+		spawnStandIn: func(spec sentry.StandInSpec, started func(*sentry.StandIn, error), gone func(unix.WaitStatus)) {
+			k.s.SpawnStandIn(spec, started, gone)
+		},
 		taskCount: func() int { return k.s.TaskCount() },
 		apply:     k.apply,
 		byPID:     make(map[int]*Launch),
+		standIns:  make(map[int]*sentry.StandIn),
 	}
 }
 
-// Launch starts spec (its PID is chosen here) for a launcher with creds;
+// Launch starts spec (its PID is chosen here) for a launcher with creds,
+// after the launcher's stand-in parent (its PID is chosen here too);
 // started reports the program's PID, exited its wait status. Tracer
 // thread only; use Sentry.Post from elsewhere.
-func (k *Kernel) Launch(spec sentry.SpawnSpec, creds pidspace.Creds, started func(pid int, err error), exited func(unix.WaitStatus)) {
-	k.launches.start(spec, creds, started, exited)
+func (k *Kernel) Launch(spec sentry.SpawnSpec, parent sentry.StandInSpec, creds pidspace.Creds, started func(pid int, err error), exited func(unix.WaitStatus)) {
+	k.launches.start(spec, parent, creds, started, exited)
 }
 
-func (ls *launches) start(spec sentry.SpawnSpec, creds pidspace.Creds, started func(pid int, err error), exited func(unix.WaitStatus)) {
+// start makes the launcher: a PID, its stand-in, its record; then the
+// program.
+func (ls *launches) start(spec sentry.SpawnSpec, parent sentry.StandInSpec, creds pidspace.Creds, started func(pid int, err error), exited func(unix.WaitStatus)) {
 	lpid, err := ls.alloc.Alloc()
 	if err != nil {
 		started(0, fmt.Errorf("launch: allocate launcher pid: %w", err))
 		return
 	}
-	if err := ls.procs.AddVirtual(lpid, creds, "herd-run"); err != nil {
-		ls.alloc.Free(lpid)
-		started(0, fmt.Errorf("launch: %w", err))
-		return
-	}
+	parent.PID = lpid
+	ls.spawnStandIn(parent, func(st *sentry.StandIn, err error) {
+		if err == nil && st.PID != lpid {
+			// A herd-init thread took lpid: the stand-in's PID is the
+			// launcher's.
+			if err = ls.alloc.Reserve(st.PID); err != nil {
+				st.End()
+				err = fmt.Errorf("stand-in got pid %d: %w", st.PID, err)
+			} else {
+				ls.alloc.Free(lpid)
+				lpid = st.PID
+			}
+		}
+		if err == nil {
+			err = ls.procs.AddVirtual(lpid, creds, "herd-run")
+			if err != nil {
+				st.End()
+			}
+		}
+		if err != nil {
+			ls.alloc.Free(lpid)
+			started(0, fmt.Errorf("launch: %w", err))
+			return
+		}
+		ls.standIns[lpid] = st
+		spec.Parent = st
+		ls.startProgram(spec, creds, lpid, started, exited)
+	}, func(ws unix.WaitStatus) { ls.launcherGone(lpid, ws) })
+}
+
+// startProgram spawns the program of launcher lpid.
+func (ls *launches) startProgram(spec sentry.SpawnSpec, creds pidspace.Creds, lpid int, started func(pid int, err error), exited func(unix.WaitStatus)) {
 	pid, err := ls.alloc.Alloc()
 	if err != nil {
 		ls.end(lpid)
@@ -88,6 +127,11 @@ func (ls *launches) start(spec sentry.SpawnSpec, creds pidspace.Creds, started f
 		}
 		ls.spawned(spec, creds, lpid, t.TID, exited)
 		started(t.TID, nil)
+		if spec.Parent != nil {
+			if dead, ws := spec.Parent.Exited(); dead {
+				ls.launcherGone(lpid, ws)
+			}
+		}
 	})
 }
 
@@ -115,15 +159,39 @@ func (ls *launches) childChanged(lpid int) {
 	if err != nil || res.PID == 0 {
 		return
 	}
+	ls.finish(l, unix.WaitStatus(res.Status))
+}
+
+// launcherGone is the death of launcher lpid's stand-in, which ignores
+// every signal it can: something killed it (SIGKILL from outside, or
+// through a pidfd). As when a shell dies, the launch ends: the program
+// is reparented and runs on, and the launcher is told the stand-in's
+// status, a shell's as its caller would see it. A stand-in that dies
+// before its program is recorded is handled once it is (startProgram).
+func (ls *launches) launcherGone(lpid int, ws unix.WaitStatus) {
+	delete(ls.standIns, lpid)
+	if l := ls.byPID[lpid]; l != nil && !l.done {
+		ls.log.Info("launcher's stand-in died; its program runs on", "launcher", lpid, "program", l.PID, "status", ws)
+		ls.finish(l, ws)
+	}
+}
+
+// finish ends launch l, telling its launcher ws.
+func (ls *launches) finish(l *Launch, ws unix.WaitStatus) {
 	l.done = true
 	delete(ls.byPID, l.LauncherPID)
 	ls.end(l.LauncherPID)
-	l.exited(unix.WaitStatus(res.Status))
+	l.exited(ws)
 	ls.checkIdle()
 }
 
-// end retires a launcher's record; it has no kernel task.
+// end retires a launcher: its stand-in exits, and its record, which the
+// stand-in's exit does not touch, is exited here.
 func (ls *launches) end(lpid int) {
+	if st := ls.standIns[lpid]; st != nil {
+		delete(ls.standIns, lpid)
+		st.End()
+	}
 	eff, err := ls.procs.Exit(lpid, pidspace.ExitedStatus(0), pidspace.Rusage{})
 	if err != nil {
 		ls.log.Debug("retire launcher", "pid", lpid, "err", err)

@@ -166,6 +166,14 @@ func (k *Kernel) threadSignal(t task, tgid, tid int, sigv uintptr, info int) act
 		if tid == 1 && (tgid == 1 || tgid == -1) {
 			return ret(0) // init: exists, ignores the signal
 		}
+		if p, ok := k.procs.Lookup(tid); ok && p.Virtual && (tgid == -1 || tgid == tid) {
+			// The launcher: its thread exists (its stand-in holds the
+			// PID) and, as for kill, what it is sent is not delivered.
+			if _, err := k.procs.SignalTargets(caller(t), tid, 0); err != nil {
+				return fail(errno(err))
+			}
+			return ret(0)
+		}
 		return fail(unix.ESRCH)
 	}
 	if _, err := k.procs.SignalTargets(caller(t), target.TGID(), 0); err != nil {

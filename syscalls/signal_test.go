@@ -98,6 +98,14 @@ func TestThreadSignals(t *testing.T) {
 	wantErrno(t, "no such thread", call(r.k.tkill, p, unix.SYS_TKILL, 5999, 10), unix.ESRCH)
 	wantReturn(t, "init", call(r.k.tkill, p, unix.SYS_TKILL, 1, 10), 0)
 	wantErrno(t, "another user", call(r.k.tkill, p, unix.SYS_TKILL, 7000, 10), unix.EPERM)
+	if err := r.space.AddVirtual(4999, pidspace.Creds{RUID: 1000}, "herd-run"); err != nil {
+		t.Fatal(err)
+	}
+	wantReturn(t, "tgkill of the launcher", call(r.k.tgkill, p, unix.SYS_TGKILL, 4999, 4999, 0), 0)
+	wantErrno(t, "tgkill of the launcher, wrong group", call(r.k.tgkill, p, unix.SYS_TGKILL, 5000, 4999, 0), unix.ESRCH)
+	if len(r.sig.sent) != 0 {
+		t.Errorf("signals to the launcher were delivered: %+v", r.sig.sent)
+	}
 }
 
 func TestRtSigqueueinfo(t *testing.T) {

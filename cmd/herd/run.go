@@ -111,7 +111,7 @@ func runAction(c *cli.Context) error {
 	// socket (SO_PEERCRED, SO_PEERGROUPS).
 	cmd := &launch.Cmd{Conn: conn, Path: path, Args: args, Env: os.Environ(), Dir: wd,
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		Foreground: foreground, Ignored: ignoredSignals()}
+		Foreground: foreground, Ignored: ignoredSignals(), Parent: launch.SelfParent()}
 	var pty *launch.PTY
 	if daemon && foreground && isTerminal(1) {
 		// The daemon cannot hand the program our terminal: give it one
