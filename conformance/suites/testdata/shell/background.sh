@@ -18,13 +18,16 @@ done
 wait; echo "wait all: $?"
 cat out.* | sort -t' ' -k2 -n | tail -n 3
 rm -f out.*
-# A background job killed by a signal.
+# A background job killed by a signal. busybox sh prints the job's end
+# ("Terminated", "Killed") only when the wait builtin itself reaps it; a
+# death it noticed before (on SIGCHLD) is not reported. Under load herd's
+# SIGCHLD can come first where natively it did not (2 runs of 60 with
+# three runs at once, herd before and after issue 6 alike), so the notice
+# is discarded here and the statuses compared.
 sleep 30 & p=$!
-kill -TERM $p
-wait $p; echo "killed: $?"
+{ kill -TERM $p; wait $p; } 2>/dev/null; echo "killed: $?"
 sleep 30 & p=$!
-kill -KILL $p
-wait $p; echo "sigkill: $?"
+{ kill -KILL $p; wait $p; } 2>/dev/null; echo "sigkill: $?"
 # Background output goes to the same stdout.
 { echo "from background"; } & wait
 # A background child that outlives a subshell is still waited by nobody.
@@ -32,5 +35,5 @@ wait $p; echo "sigkill: $?"
 # kill -0 on a live and a reaped job.
 sleep 30 & p=$!
 kill -0 $p && echo "alive"
-kill $p; wait $p
+{ kill $p; wait $p; } 2>/dev/null
 kill -0 $p 2>/dev/null || echo "gone after wait"
