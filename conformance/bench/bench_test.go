@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -67,5 +68,27 @@ func TestNanos(t *testing.T) {
 		if got := nanos(c.in); got != c.want {
 			t.Errorf("nanos(%v) = %q, want %q", c.in, got, c.want)
 		}
+	}
+}
+
+// TestNotifSignalProbe runs probe/notifsignal.c, which checks what the
+// kernel does to a call parked in a seccomp user notification when a
+// signal arrives (EINTR, restart and re-notification, the id's validity),
+// the semantics a notification-answered blocking call must build on.
+func TestNotifSignalProbe(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the probe ptraces and installs seccomp filters; run as root")
+	}
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("gcc not installed")
+	}
+	bin := filepath.Join(t.TempDir(), "notifsignal")
+	if out, err := exec.Command("gcc", "-O2", "-Wall", "-Werror", "-o", bin, "probe/notifsignal.c").CombinedOutput(); err != nil {
+		t.Fatalf("compile: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin).CombinedOutput()
+	t.Logf("\n%s", out)
+	if err != nil {
+		t.Fatalf("notifsignal: %v (a line above says UNEXPECTED)", err)
 	}
 }
