@@ -8,6 +8,14 @@
  * call come back as a new notification (the restart), and what the child's
  * call returned. Any new notification is answered with the value 42.
  *
+ * Three scenarios check ways to keep Linux's semantics where the kernel's
+ * own handling differs from the call being emulated: a supervisor that
+ * answers -ERESTARTSYS once a signal is queued (for a filter with
+ * SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, which a received notification
+ * ignores non-fatal signals under), and a tracer that rewrites rax from
+ * -ERESTARTSYS to -ERESTARTNOINTR at the signal-delivery stop so that a
+ * call Linux never fails with EINTR is restarted after the handler.
+ *
  * It prints one line per scenario and exits 1 if any result differs from
  * the expectation written beside the scenario (the reading of
  * kernel/seccomp.c seccomp_do_user_notification: the wait is
@@ -33,7 +41,10 @@
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 #endif
 #define ANSWER 42
-#define ERESTARTSYS 512 /* kernel-internal, seen by a tracer in rax */
+/* Kernel-internal restart codes (include/linux/errno.h), seen by a tracer
+ * in rax and usable as a tracer's rax or a supervisor's error. */
+#define ERESTARTSYS 512
+#define ERESTARTNOINTR 513
 
 enum handler { NONE, PLAIN, RESTART };
 enum when { AFTER_RECV, BEFORE_RECV };
@@ -46,27 +57,38 @@ struct scenario {
 	enum when when;
 	enum tracing tracing;
 	unsigned int flags; /* extra SECCOMP_FILTER_FLAG_* */
+	long set_rax;       /* traced: the tracer writes this rax at the stop */
+	int answer_err;     /* the supervisor answers this error after the signal */
 	/* expected: id invalid after the signal, re-notified, child's result */
 	int want_gone, want_renotified;
 	long want_ret;
 	int want_errno;
 };
 
+#define KILLABLE SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define EXPECT(gone, again, ret, err) .want_gone = gone, .want_renotified = again, .want_ret = ret, .want_errno = err
+
 static const struct scenario scenarios[] = {
-	{"SIGUSR1, handler without SA_RESTART", SIGUSR1, PLAIN, AFTER_RECV, UNTRACED, 0, 1, 0, -1, EINTR},
-	{"SIGUSR1, handler with SA_RESTART", SIGUSR1, RESTART, AFTER_RECV, UNTRACED, 0, 1, 1, ANSWER, 0},
-	{"SIGSTOP then SIGCONT, no handler", SIGSTOP, NONE, AFTER_RECV, UNTRACED, 0, 1, 1, ANSWER, 0},
-	{"SIGCHLD, default action (ignored)", SIGCHLD, NONE, AFTER_RECV, UNTRACED, 0, 0, 0, ANSWER, 0},
-	{"before RECV: SIGUSR1, no SA_RESTART", SIGUSR1, PLAIN, BEFORE_RECV, UNTRACED, 0, 1, 0, -1, EINTR},
-	{"before RECV: SIGUSR1, SA_RESTART", SIGUSR1, RESTART, BEFORE_RECV, UNTRACED, 0, 1, 1, ANSWER, 0},
-	{"WAIT_KILLABLE_RECV: SIGUSR1 after RECV", SIGUSR1, PLAIN, AFTER_RECV, UNTRACED,
-	 SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, 0, 0, ANSWER, 0},
-	{"WAIT_KILLABLE_RECV: SIGUSR1 before RECV", SIGUSR1, PLAIN, BEFORE_RECV, UNTRACED,
-	 SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, 1, 0, -1, EINTR},
-	{"ptraced: SIGUSR1 delivered, no SA_RESTART", SIGUSR1, PLAIN, AFTER_RECV, DELIVER, 0, 1, 0, -1, EINTR},
-	{"ptraced: SIGUSR1 suppressed by the tracer", SIGUSR1, PLAIN, AFTER_RECV, SUPPRESS, 0, 1, 1, ANSWER, 0},
-	{"ptraced: SIGCHLD (default ignore) delivered", SIGCHLD, NONE, AFTER_RECV, DELIVER, 0, 1, 1, ANSWER, 0},
-	{"ptraced: PTRACE_INTERRUPT, then PTRACE_CONT", 0, NONE, AFTER_RECV, INTERRUPT, 0, 1, 1, ANSWER, 0},
+	{"SIGUSR1, handler without SA_RESTART", SIGUSR1, PLAIN, AFTER_RECV, UNTRACED, EXPECT(1, 0, -1, EINTR)},
+	{"SIGUSR1, handler with SA_RESTART", SIGUSR1, RESTART, AFTER_RECV, UNTRACED, EXPECT(1, 1, ANSWER, 0)},
+	{"SIGSTOP then SIGCONT, no handler", SIGSTOP, NONE, AFTER_RECV, UNTRACED, EXPECT(1, 1, ANSWER, 0)},
+	{"SIGCHLD, default action (ignored)", SIGCHLD, NONE, AFTER_RECV, UNTRACED, EXPECT(0, 0, ANSWER, 0)},
+	{"before RECV: SIGUSR1, no SA_RESTART", SIGUSR1, PLAIN, BEFORE_RECV, UNTRACED, EXPECT(1, 0, -1, EINTR)},
+	{"before RECV: SIGUSR1, SA_RESTART", SIGUSR1, RESTART, BEFORE_RECV, UNTRACED, EXPECT(1, 1, ANSWER, 0)},
+	{"WAIT_KILLABLE_RECV: SIGUSR1 after RECV", SIGUSR1, PLAIN, AFTER_RECV, UNTRACED, .flags = KILLABLE,
+	 EXPECT(0, 0, ANSWER, 0)},
+	{"WAIT_KILLABLE_RECV: SIGUSR1 before RECV", SIGUSR1, PLAIN, BEFORE_RECV, UNTRACED, .flags = KILLABLE,
+	 EXPECT(1, 0, -1, EINTR)},
+	{"WAIT_KILLABLE_RECV: answered -ERESTARTSYS", SIGUSR1, PLAIN, AFTER_RECV, UNTRACED, .flags = KILLABLE,
+	 .answer_err = -ERESTARTSYS, EXPECT(1, 0, -1, EINTR)},
+	{"WAIT_KILLABLE_RECV: answered -ERESTARTSYS, SA_RESTART", SIGUSR1, RESTART, AFTER_RECV, UNTRACED,
+	 .flags = KILLABLE, .answer_err = -ERESTARTSYS, EXPECT(1, 1, ANSWER, 0)},
+	{"ptraced: SIGUSR1 delivered, no SA_RESTART", SIGUSR1, PLAIN, AFTER_RECV, DELIVER, EXPECT(1, 0, -1, EINTR)},
+	{"ptraced: SIGUSR1 suppressed by the tracer", SIGUSR1, PLAIN, AFTER_RECV, SUPPRESS, EXPECT(1, 1, ANSWER, 0)},
+	{"ptraced: SIGCHLD (default ignore) delivered", SIGCHLD, NONE, AFTER_RECV, DELIVER, EXPECT(1, 1, ANSWER, 0)},
+	{"ptraced: PTRACE_INTERRUPT, then PTRACE_CONT", 0, NONE, AFTER_RECV, INTERRUPT, EXPECT(1, 1, ANSWER, 0)},
+	{"ptraced: no SA_RESTART, rax set to -ERESTARTNOINTR", SIGUSR1, PLAIN, AFTER_RECV, DELIVER,
+	 .set_rax = -ERESTARTNOINTR, EXPECT(1, 1, ANSWER, 0)},
 };
 
 static volatile sig_atomic_t handled;
@@ -231,6 +253,10 @@ static void signal_child(const struct scenario *s, pid_t pid, int fd, __u64 id,
 	ptrace(PTRACE_GETREGS, pid, 0, &regs);
 	*rax = (long)regs.rax;
 	*gone_at_stop = !id_valid(fd, id);
+	if (s->set_rax) {
+		regs.rax = s->set_rax;
+		ptrace(PTRACE_SETREGS, pid, 0, &regs);
+	}
 	ptrace(PTRACE_CONT, pid, 0, s->tracing == DELIVER ? s->sig : 0);
 }
 
@@ -249,7 +275,7 @@ static int run(const struct scenario *s)
 	char tag;
 	int fd = recv_msg(sv[0], &tag, 1);
 	if (fd < 0) {
-		printf("%-46s child could not install the filter\n", s->name);
+		printf("%-54s child could not install the filter\n", s->name);
 		return 0;
 	}
 	if (s->tracing != UNTRACED)
@@ -273,6 +299,12 @@ static int run(const struct scenario *s)
 	} else {
 		ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req);
 		signal_child(s, pid, fd, req.id, &rax, &at_stop);
+		if (s->answer_err) {
+			/* The signal is queued (kill has returned): end the
+			 * wait with a restart code, as the kernel would. */
+			struct seccomp_notif_resp resp = {.id = req.id, .error = s->answer_err};
+			ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+		}
 	}
 	int was_gone = s->when == BEFORE_RECV ? 1 : gone(fd, req.id);
 	int late = s->when == BEFORE_RECV ? 0 : answer(fd, req.id, ANSWER);
@@ -292,7 +324,7 @@ static int run(const struct scenario *s)
 	int ok = was_gone == s->want_gone && again == s->want_renotified && (!again || same) &&
 		 r.ret == s->want_ret && r.err == s->want_errno && (!stale || stale == ENOENT);
 	const char *late_s = s->when == BEFORE_RECV ? "-" : late ? strerrorname_np(late) : "ok";
-	printf("%-46s id gone %-3s late SEND %-7s re-notified %-3s child: ret %ld %s, handler ran %d",
+	printf("%-54s id gone %-3s late SEND %-7s re-notified %-3s child: ret %ld %s, handler ran %d",
 	       s->name, was_gone ? "yes" : "no", late_s,
 	       again ? "yes" : "no", r.ret, r.err ? strerrorname_np(r.err) : "", r.handled);
 	if (s->tracing != UNTRACED || s->sig == SIGSTOP)
@@ -319,7 +351,7 @@ static int second_listener(void)
 	int st;
 	waitpid(pid, &st, 0);
 	int ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-	printf("%-46s %s\n", "second listener in one filter chain: EBUSY", ok ? "as expected" : "UNEXPECTED");
+	printf("%-54s %s\n", "second listener in one filter chain: EBUSY", ok ? "as expected" : "UNEXPECTED");
 	return ok;
 }
 
