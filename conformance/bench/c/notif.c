@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include "killfilter.h"
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,9 +105,17 @@ static void child(int sock, char **argv)
 	_exit(127);
 }
 
-/* supervise answers every notification at once, until the process exits.
- * ENOENT means the notifying thread was interrupted (or has gone) before
- * the answer: there is nothing left to answer. */
+/* orphaned reports whether no task uses the filter any more (POLLHUP):
+ * RECV then fails with ENOENT at once, forever. */
+static int orphaned(void)
+{
+	struct pollfd p = {.fd = listener, .events = POLLIN};
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+}
+
+/* supervise answers every notification at once, until no task uses the
+ * filter. ENOENT from RECV or SEND otherwise means the notifying thread was
+ * interrupted before the answer: there is nothing left to answer. */
 static void *supervise(void *unused)
 {
 	(void)unused;
@@ -114,6 +123,8 @@ static void *supervise(void *unused)
 		struct seccomp_notif req;
 		memset(&req, 0, sizeof req); /* RECV wants it zeroed */
 		if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
+			if (errno == ENOENT && orphaned())
+				return NULL; /* the program has exited */
 			if (errno == EINTR || errno == ENOENT)
 				continue;
 			perror("notif: SECCOMP_IOCTL_NOTIF_RECV");
