@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -21,15 +22,15 @@ func TestProgramsRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	native, tracer := nativeRunner(), tracerRunner(bins["tracer"])
+	native := nativeRunner()
 	for _, b := range loopBenches {
 		t.Run(b.prog, func(t *testing.T) {
 			if _, err := native.loopNanos(bins[b.prog], 3); err != nil {
 				t.Error(err)
 			}
-			if b.traced {
-				if _, err := tracer.loopNanos(bins[b.prog], 3); err != nil {
-					t.Errorf("under the C tracer: %v", err)
+			for _, r := range b.references(bins) {
+				if _, err := r.loopNanos(bins[b.prog], 3); err != nil {
+					t.Errorf("under %s: %v", r.name, err)
 				}
 			}
 		})
@@ -44,10 +45,14 @@ func TestReportRenders(t *testing.T) {
 		r.add(b.prog, "native", 1000)
 		r.add(b.prog, "herd", 1500)
 		r.add(b.prog, "tracer", 1200)
+		for _, v := range notifVariants {
+			r.add(b.prog, v.name(), 1100)
+		}
 	}
 	rep := newReport(machine{cpu: "test", nproc: 2, kernel: "6.0"}, r, 1, 1, 0)
 	for _, out := range []string{rep.text(), rep.markdown()} {
-		for _, want := range []string{"getpid (untrapped)", "fork+exit+wait", "herd run -- /bin/true", "1.50×", "runsc"} {
+		for _, want := range []string{"getpid (untrapped)", "fork+exit+wait", "herd run -- /bin/true", "1.50×", "runsc",
+			"minimal C user-notif³: CONTINUE + sync wake-up", "user-notif (C) value: 0.1 µs"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("report lacks %q:\n%s", want, out)
 			}
@@ -63,5 +68,27 @@ func TestNanos(t *testing.T) {
 		if got := nanos(c.in); got != c.want {
 			t.Errorf("nanos(%v) = %q, want %q", c.in, got, c.want)
 		}
+	}
+}
+
+// TestNotifSignalProbe runs probe/notifsignal.c, which checks what the
+// kernel does to a call parked in a seccomp user notification when a
+// signal arrives (EINTR, restart and re-notification, the id's validity),
+// the semantics a notification-answered blocking call must build on.
+func TestNotifSignalProbe(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the probe ptraces and installs seccomp filters; run as root")
+	}
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("gcc not installed")
+	}
+	bin := filepath.Join(t.TempDir(), "notifsignal")
+	if out, err := exec.Command("gcc", "-O2", "-Wall", "-Werror", "-o", bin, "probe/notifsignal.c").CombinedOutput(); err != nil {
+		t.Fatalf("compile: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin).CombinedOutput()
+	t.Logf("\n%s", out)
+	if err != nil {
+		t.Fatalf("notifsignal: %v (a line above says UNEXPECTED)", err)
 	}
 }

@@ -11,8 +11,9 @@ import (
 )
 
 // sources holds the benchmark programs. Each takes an iteration count and
-// prints the elapsed nanoseconds of its timed loop; tracer.c instead runs
-// another program under a minimal ptrace+seccomp supervisor.
+// prints the elapsed nanoseconds of its timed loop; tracer.c and notif.c
+// instead run another program under a minimal supervisor (a ptrace seccomp
+// stop, a seccomp user notification).
 //
 //go:embed c/*.c c/*.h
 var sources embed.FS

@@ -8,7 +8,10 @@
 // natively and under herd, interleaved, and the table shows medians. The
 // trapped-call row is also run under a minimal C tracer (seccomp
 // RET_TRACE + PTRACE_CONT), the raw cost of one ptrace stop on this machine,
-// which is what herd's overhead per trapped call is measured against.
+// which is what herd's overhead per trapped call is measured against, and
+// under a minimal C seccomp user-notification supervisor in four variants
+// (answered with a value or CONTINUE, with or without the synchronous
+// wake-up flag), the cost of the mechanism that could answer it instead.
 //
 //	HERD_BIN=bin/herd go run ./conformance/bench [-markdown docs/benchmarks.md]
 //
@@ -29,17 +32,18 @@ import (
 )
 
 // A loopBench is one C program timed natively, under herd and, for the
-// trapped call, under the reference tracer.
+// trapped call, under the reference supervisors.
 type loopBench struct {
-	prog   string
-	count  int  // iterations per run, chosen for ~0.3-0.7 s under herd
-	traced bool // also run under the minimal C tracer
+	prog     string
+	count    int  // iterations per run, chosen for ~0.3-0.7 s under herd
+	traced   bool // also run under the minimal C tracer
+	notified bool // also run under each variant of the minimal C user-notification supervisor
 }
 
 var loopBenches = []loopBench{
 	{prog: "getpid", count: 1000000, traced: true},
 	{prog: "compute", count: 1000000},
-	{prog: "kill", count: 30000, traced: true},
+	{prog: "kill", count: 30000, traced: true, notified: true},
 	{prog: "fork", count: 500},
 	{prog: "spawn", count: 300},
 	{prog: "pipe", count: 50000},
@@ -106,6 +110,20 @@ func run(herd string, reps, startReps int, scale float64, markdown string) error
 	return nil
 }
 
+// references are the reference supervisors b also runs under.
+func (b loopBench) references(bins map[string]string) []runner {
+	var rs []runner
+	if b.traced {
+		rs = append(rs, tracerRunner(bins["tracer"]))
+	}
+	if b.notified {
+		for _, v := range notifVariants {
+			rs = append(rs, notifRunner(bins["notif"], v))
+		}
+	}
+	return rs
+}
+
 // results holds ns/op samples by program and runner name, and the wall
 // times of a whole /bin/true run natively and under herd.
 type results struct {
@@ -129,16 +147,13 @@ func (r *results) med(prog, runner string) float64 { return median(r.perOp[prog]
 // one rep to the next, so drift on a shared machine hits each side alike.
 func measure(bins map[string]string, herd string, reps, startReps int, scale float64) (*results, error) {
 	res := &results{counts: map[string]int{}, perOp: map[string]map[string][]float64{}, startWall: map[string][]float64{}}
-	native, underHerd, tracer := nativeRunner(), herdRunner(herd), tracerRunner(bins["tracer"])
+	native, underHerd := nativeRunner(), herdRunner(herd)
 	for rep := range reps {
 		fmt.Fprintf(os.Stderr, "bench: rep %d/%d:", rep+1, reps)
 		for _, b := range loopBenches {
 			count := max(1, int(float64(b.count)*scale))
 			res.counts[b.prog] = count
-			runners := []runner{native, underHerd}
-			if b.traced {
-				runners = append(runners, tracer)
-			}
+			runners := append([]runner{native, underHerd}, b.references(bins)...)
 			fmt.Fprintf(os.Stderr, " %s", b.prog)
 			for i := range runners {
 				r := runners[(i+rep)%len(runners)]

@@ -31,6 +31,49 @@ func tracerRunner(tracer string) runner {
 	return runner{name: "tracer", prefix: []string{tracer}}
 }
 
+// A notifVariant is one way the minimal C user-notification supervisor
+// (c/notif.c) answers a notified call: with a value (the call is skipped,
+// as an emulated call is answered) or with SECCOMP_USER_NOTIF_FLAG_CONTINUE
+// (the kernel runs it), each with or without
+// SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP on the listener.
+type notifVariant struct {
+	answer string // "value" or "continue", notif.c's first argument
+	sync   bool   // set the synchronous wake-up flag
+}
+
+var notifVariants = []notifVariant{
+	{answer: "value"}, {answer: "value", sync: true},
+	{answer: "continue"}, {answer: "continue", sync: true},
+}
+
+// name is the runner's name, by which results are kept.
+func (v notifVariant) name() string {
+	if v.sync {
+		return "notif-" + v.answer + "-sync"
+	}
+	return "notif-" + v.answer
+}
+
+// label describes the variant in the table.
+func (v notifVariant) label() string {
+	s := "value"
+	if v.answer == "continue" {
+		s = "CONTINUE"
+	}
+	if v.sync {
+		s += " + sync wake-up"
+	}
+	return s
+}
+
+func notifRunner(notif string, v notifVariant) runner {
+	wake := "nosync"
+	if v.sync {
+		wake = "sync"
+	}
+	return runner{name: v.name(), prefix: []string{notif, v.answer, wake}}
+}
+
 // command builds the command line for argv under r.
 func (r runner) command(ctx context.Context, argv ...string) *exec.Cmd {
 	full := append(slices.Clone(r.prefix), argv...)

@@ -59,6 +59,10 @@ func newReport(m machine, r *results, reps, startReps int, elapsed time.Duration
 	add("kill(getpid(), 0) (trapped)", nanos(kn), nanos(kh), ratio(kh, kn),
 		"≤ C tracer + 1 µs", check(kh <= kt+trapBudgetNs))
 	add("  same under minimal C tracer¹", nanos(kn), nanos(kt)+" ¹", ratio(kt, kn), "reference", "")
+	for _, v := range notifVariants {
+		kv := r.med("kill", v.name())
+		add("  same under minimal C user-notif³: "+v.label(), nanos(kn), nanos(kv)+" ³", ratio(kv, kn), "reference", "")
+	}
 	add("  extra per trapped call: tracer¹ → herd", micros(stop), micros(extra), ratio(extra, stop),
 		fmt.Sprintf("≤ %s", micros(stop+trapBudgetNs)), check(extra <= stop+trapBudgetNs))
 
@@ -81,8 +85,27 @@ func newReport(m machine, r *results, reps, startReps int, elapsed time.Duration
 		fmt.Sprintf("² Wall time of the whole process as its parent sees it, median of %d; native is /bin/true run directly. "+
 			"The design's figure for gVisor `runsc` on this machine is ≈%s (runsc is not installed here), so the target is %s.",
 			startReps, millis(runscStartNs), millis(runscStartNs/10)),
+		"³ Values marked ³ are the minimal C user-notification supervisor, not herd: a seccomp filter with " +
+			"SECCOMP_RET_USER_NOTIF for kill and ALLOW for all else; a supervisor thread in another process receives each " +
+			"notification (SECCOMP_IOCTL_NOTIF_RECV) and answers it at once (SECCOMP_IOCTL_NOTIF_SEND), either with a value " +
+			"(the call is skipped, as an emulated call is answered) or with SECCOMP_USER_NOTIF_FLAG_CONTINUE (the kernel " +
+			"runs the call), with or without SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (Linux 6.6).",
+		extraNote(r),
 	}
 	return rep
+}
+
+// extraNote sums up the kill row: what one trapped call adds to a native
+// one under each mechanism and under herd.
+func extraNote(r *results) string {
+	kn := r.med("kill", "native")
+	extra := func(runner string) string { return micros(r.med("kill", runner) - kn) }
+	parts := []string{"ptrace stop (C): " + extra("tracer")}
+	for _, v := range notifVariants {
+		parts = append(parts, "user-notif (C) "+v.label()+": "+extra(v.name()))
+	}
+	parts = append(parts, "herd: "+extra("herd"))
+	return "Extra cost of one trapped kill over the native call, medians of this run: " + strings.Join(parts, "; ") + "."
 }
 
 func (rep *report) machineLine() string {
