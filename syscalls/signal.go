@@ -34,7 +34,7 @@ func (k *Kernel) kill(t task) action {
 	if pid > 0 && len(targets) == 1 && k.native(targets[0]) {
 		// The kernel gives the same answer (and siginfo) for a live
 		// local process, without the register write a skip costs.
-		return k.nativeSignal(pid, proc, sig)
+		return k.nativeSignal(t, pid, proc, sig)
 	}
 	if sig == 0 || len(targets) == 0 {
 		return ret(0)
@@ -71,9 +71,15 @@ func (k *Kernel) processOf(pid int) int {
 //     herd-init reaped its kernel task, but POSIX-wise the zombie is a
 //     valid target until its parent waits. By the caller's exit stop
 //     the tracer has recorded the exit, so the model is up to date.
-func (k *Kernel) nativeSignal(pid, proc, sig int) action {
+//     A caller signalling its own process needs no such look: it cannot
+//     have exited while it makes the call, so that common case (raise,
+//     kill(getpid(), 0)) costs no exit stop.
+func (k *Kernel) nativeSignal(t task, pid, proc, sig int) action {
 	if k.discards(proc, sig) {
 		return ret(0)
+	}
+	if proc == caller(t) {
+		return native()
 	}
 	return nativeThen(func(t task, r int64) { k.zombieTarget(t, pid, r) })
 }
@@ -219,7 +225,7 @@ func (k *Kernel) rtSigqueueinfo(t task) action {
 		// The kernel checks this siginfo: never discarded here.
 		return nativeThen(func(t task, r int64) { k.zombieTarget(t, pid, r) })
 	}
-	return k.nativeSignal(pid, proc, sig)
+	return k.nativeSignal(t, pid, proc, sig)
 }
 
 // kernelSigaction is the kernel's struct sigaction on x86_64.

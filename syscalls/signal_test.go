@@ -308,3 +308,18 @@ func TestPidfdSendSignal(t *testing.T) {
 		t.Errorf("reaped zombie: result %d, want ESRCH", *p.returned)
 	}
 }
+
+// A process signalling itself cannot have exited meanwhile: its kill runs
+// natively with no exit stop; another process's keeps the zombie look.
+// (Signal 0 never reaches the kernel: the model answers the probe.)
+func TestKillSelfNeedsNoExitStop(t *testing.T) {
+	r := newRig(t)
+	p := r.spawn(5000, 1000)
+	r.fork(5000, 5001)
+	if a := call(r.k.kill, p, unix.SYS_KILL, 5000, uintptr(unix.SIGUSR1)); a.kind != actNative || a.after != nil {
+		t.Errorf("kill(self, SIGUSR1): got %s, want native without an exit function", a)
+	}
+	if a := call(r.k.kill, p, unix.SYS_KILL, 5001, uintptr(unix.SIGUSR1)); a.kind != actNative || a.after == nil {
+		t.Errorf("kill(child, SIGUSR1): got %s, want native with the zombie look at its exit", a)
+	}
+}
