@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -34,12 +35,11 @@ const firstBlockTimeout = 30 * time.Second
 // for, so that the first launch does not wait for a lease on the tracer
 // thread. strace, if not nil, gets a line per trapped syscall.
 func StartLocal(name string, alloc *pidspace.BlockAllocator, strace io.Writer, log *slog.Logger) (*Local, error) {
-	deadline := time.Now().Add(firstBlockTimeout)
-	for alloc.FreePIDs() == 0 {
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("start node %s: no pid block after %v", name, firstBlockTimeout)
-		}
-		time.Sleep(5 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), firstBlockTimeout)
+	err := alloc.Ready(ctx)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("start node %s: %w", name, err)
 	}
 	space := pidspace.NewSpace(name, alloc)
 	if err := space.AddInit(); err != nil {

@@ -209,6 +209,34 @@ func (a *BlockAllocator) Alloc() (int, error) {
 	return pid, nil
 }
 
+// Ready waits until the allocator holds a free PID. It returns the lease
+// error if the source refused the block it waited for, or ctx's error.
+// A node waits for it once at start, so that its first fork never waits
+// for a lease on the tracer thread.
+func (a *BlockAllocator) Ready(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() {
+		a.mu.Lock()
+		a.cond.Broadcast()
+		a.mu.Unlock()
+	})
+	defer stop()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for a.free == 0 {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("first pid block: %w", err)
+		}
+		if !a.leasing {
+			if a.err != nil {
+				return fmt.Errorf("first pid block: %w", a.err)
+			}
+			a.startLeaseLocked()
+		}
+		a.cond.Wait()
+	}
+	return nil
+}
+
 // Reserve implements Allocator.
 func (a *BlockAllocator) Reserve(pid int) error {
 	a.mu.Lock()

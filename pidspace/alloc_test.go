@@ -304,3 +304,39 @@ func TestBlockAllocatorConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestBlockAllocatorReady(t *testing.T) {
+	src := newFakeSource(Block{5000, 2})
+	src.gate = make(chan struct{})
+	a := NewBlockAllocator(context.Background(), src, 1)
+	ready := make(chan error, 1)
+	go func() { ready <- a.Ready(context.Background()) }()
+	select {
+	case err := <-ready:
+		t.Fatalf("ready (%v) before any block was leased", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	src.gate <- struct{}{}
+	if err := <-ready; err != nil {
+		t.Fatalf("ready: %v", err)
+	}
+	if a.FreePIDs() == 0 {
+		t.Fatal("ready with no free pid")
+	}
+
+	// A source that refuses: Ready says why instead of waiting.
+	refused := NewBlockAllocator(context.Background(), newFakeSource(), 1)
+	if err := refused.Ready(context.Background()); !errors.Is(err, syscall.EAGAIN) {
+		t.Fatalf("ready from an empty source: %v, want EAGAIN", err)
+	}
+
+	// A source that never answers: Ready ends with its context.
+	stuck := newFakeSource(Block{6000, 2})
+	stuck.gate = make(chan struct{})
+	defer close(stuck.gate)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := NewBlockAllocator(context.Background(), stuck, 1).Ready(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("ready from a stuck source: %v, want the deadline", err)
+	}
+}
