@@ -4,7 +4,7 @@
 GO ?= go
 BIN := bin/herd
 
-.PHONY: build test deps unit conformance soak bench bench-cluster lint docs clean
+.PHONY: build test race deps unit conformance soak bench bench-cluster lint docs clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/herd
@@ -20,6 +20,13 @@ deps:
 test: deps build
 	$(GO) vet ./...
 	HERD_BIN=$(CURDIR)/$(BIN) $(GO) test -p 1 -count=1 -timeout 40m ./...
+	$(MAKE) race
+
+# race runs the packages whose logic is concurrent and needs no tracee
+# (process model, handlers against a fake task, launcher protocol, node
+# fan-out, /proc reader, transport and streams) under the race detector.
+race:
+	$(GO) test -race -count=1 ./pidspace/ ./syscalls/ ./launch/ ./node/ ./procview/ ./remote/...
 
 unit:
 	$(GO) test -count=1 ./pidspace/ ./raftstate/ ./remote/ ./sentry/ ./syscalls/ ./node/ ./launch/ ./procview/

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/hashicorp/raft"
@@ -56,9 +57,12 @@ func TestGatherRows(t *testing.T) {
 		leader:  "n2",
 		leases:  []raftstate.Lease{{Node: "n1", Block: pidspace.Block{Start: 300, Len: 100}}},
 	}
+	var mu sync.Mutex // statusOf runs once per member, concurrently
 	asked := map[string]bool{}
 	statusOf := func(ctx context.Context, m raftstate.Member) (*nodemsg.NodeStatus, error) {
+		mu.Lock()
 		asked[m.ID] = true
+		mu.Unlock()
 		if m.ID == "n2" {
 			return nil, errors.New("timeout")
 		}
