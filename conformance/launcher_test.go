@@ -237,6 +237,21 @@ func (s *tmuxSession) waitFor(want string) {
 	s.t.Fatalf("screen never showed %q:\n%s", want, s.screen())
 }
 
+// waitForLine polls the screen until a line starts with prefix.
+func (s *tmuxSession) waitForLine(prefix string) {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(s.screen(), "\n") {
+			if strings.HasPrefix(line, prefix) {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.t.Fatalf("no line of the screen started with %q:\n%s", prefix, s.screen())
+}
+
 func TestJobControlInTerminal(t *testing.T) {
 	bin, err := herdBinary()
 	if err != nil {
@@ -262,9 +277,12 @@ func jobControl(t *testing.T, cmd string) {
 	s := newTmux(t)
 	s.send(cmd, "Enter")
 	s.send("PS1='herd> '", "Enter")
-	s.waitFor("herd> ")
+	// Typed keys are echoed by the terminal before the shell under herd
+	// reads them, so wait for what only that shell prints at the start of
+	// a line: its prompt, and the echo's output.
+	s.waitForLine("herd>") // capture-pane drops the trailing space
 	s.send("echo parent=$PPID", "Enter")
-	s.waitFor("parent=")
+	s.waitForLine("parent=")
 	s.send("sleep 60", "Enter")
 	time.Sleep(300 * time.Millisecond) // let sleep start; the assertions below poll
 	s.send("C-z")

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // ReadCmdline reads the arguments of pid from /proc/<pid>/cmdline. A
@@ -187,3 +189,18 @@ func ParseSyscall(b []byte, sc *Syscall) error {
 	}
 	return nil
 }
+
+// FdInode is the inode number of the file fd of task tid is open on (the
+// magic link /proc/<tid>/fd/<fd>, followed). For a pidfd on Linux 6.9 and
+// later (pidfs) it names the process for the life of the system: every
+// pidfd of one process, dup'ed, inherited or passed, has the same one.
+func (fs FS) FdInode(tid, fd int) (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(fs.path(tid, "fd/"+strconv.Itoa(fd)), &st); err != nil {
+		return 0, err
+	}
+	return st.Ino, nil
+}
+
+// FdInode is Proc.FdInode.
+func FdInode(tid, fd int) (uint64, error) { return Proc.FdInode(tid, fd) }

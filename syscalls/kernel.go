@@ -10,6 +10,7 @@ import (
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"herd/pidspace"
+	"herd/procview"
 	"herd/sentry"
 )
 
@@ -34,8 +35,12 @@ type Kernel struct {
 	launches *launches
 	// creators knows which thread made each child process.
 	creators creators
-	// pidfds remembers the target of each pidfd a process made.
-	pidfds pidfds
+	// pidfds remembers the target of each pidfd a process made, and
+	// pidfdInodes the target of every pidfd by its inode.
+	pidfds      pidfds
+	pidfdInodes pidfdInodes
+	// fdInode reads the inode of a task's fd (procview.FdInode).
+	fdInode func(tid, fd int) (uint64, error)
 }
 
 // NewKernel makes the emulated kernel of node over space, whose PIDs come
@@ -57,14 +62,16 @@ func newKernel(node string, procs ProcessModel, alloc pidspace.Allocator, log *s
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	k := &Kernel{
-		node:     node,
-		procs:    procs,
-		place:    LocalPlacement(node),
-		alloc:    alloc,
-		log:      log,
-		waiters:  make(waiters),
-		pidfds:   make(pidfds),
-		creators: newCreators(),
+		node:        node,
+		procs:       procs,
+		place:       LocalPlacement(node),
+		alloc:       alloc,
+		log:         log,
+		waiters:     make(waiters),
+		pidfds:      make(pidfds),
+		pidfdInodes: make(pidfdInodes),
+		fdInode:     procview.FdInode,
+		creators:    newCreators(),
 	}
 	k.launches = newLaunches(k)
 	return k
@@ -146,7 +153,7 @@ func (k *Kernel) Cloned(parent, child *sentry.Task, op *sentry.CloneOp) {
 		var b [4]byte
 		if err := parent.ReadMem(parent.Arg(2), b[:]); err == nil {
 			if fd := int32(binary.NativeEndian.Uint32(b[:])); fd >= 0 {
-				k.pidfds.remember(parent.TGID, int(fd), child.TID)
+				k.rememberPidfd(parent.TID, parent.TGID, int(fd), child.TID)
 			}
 		}
 	}
@@ -243,6 +250,7 @@ func (k *Kernel) apply(eff pidspace.Effects) {
 	}
 	for _, pid := range eff.Reaped {
 		k.creators.drop(pid)
+		k.pidfdInodes.reaped(pid)
 	}
 	for _, pid := range eff.Retry {
 		k.retryWaits(pid)

@@ -20,9 +20,33 @@ func (k *Kernel) pidfdOpen(t task) action {
 	}
 	return nativeThen(func(t task, ret int64) {
 		if ret >= 0 {
-			k.pidfds.remember(caller(t), int(ret), pid)
+			k.rememberPidfd(t.TID(), caller(t), int(ret), pid)
 		}
 	})
+}
+
+// rememberPidfd records that fd of process owner (seen from its task
+// tid) is a pidfd of target: by fd, and by the pidfd's inode, which every
+// copy of it shares (dup, fork, SCM_RIGHTS), so a copy the process did
+// not make itself, such as the one Go's os package dups from
+// SysProcAttr.PidFD, is found too.
+func (k *Kernel) rememberPidfd(tid, owner, fd, target int) {
+	k.pidfds.remember(owner, fd, target)
+	if ino, err := k.fdInode(tid, fd); err == nil {
+		k.pidfdInodes.remember(ino, target)
+	}
+}
+
+// rememberedPidfd is the target remembered for fd of t's process: by
+// its inode first (right whatever the fd's number or history), then by
+// number.
+func (k *Kernel) rememberedPidfd(t task, fd int) (int, bool) {
+	if ino, err := k.fdInode(t.TID(), fd); err == nil {
+		if pid, ok := k.pidfdInodes[ino]; ok {
+			return pid, true
+		}
+	}
+	return k.pidfds.target(caller(t), fd)
 }
 
 // pidfdSendSignal(pidfd, sig, info, flags) runs natively: the kernel
@@ -48,7 +72,7 @@ func (k *Kernel) pidfdSendSignal(t task) action {
 		if _, err := t.PidfdTarget(fd); err != unix.ECHILD {
 			return // not a pidfd of a reaped process
 		}
-		pid, ok := k.pidfds.target(caller(t), fd)
+		pid, ok := k.rememberedPidfd(t, fd)
 		if p, found := k.procs.Lookup(pid); !ok || !found || p.State != pidspace.Zombie {
 			return
 		}
@@ -71,7 +95,7 @@ func (k *Kernel) pidfdWaitTarget(t task, fd int) (int, error) {
 		// Gone from the kernel (herd-init reaps at once) but perhaps
 		// a zombie in the process model: the PID this process opened
 		// the pidfd for.
-		if p, ok := k.pidfds.target(caller(t), fd); ok {
+		if p, ok := k.rememberedPidfd(t, fd); ok {
 			return p, nil
 		}
 	}
@@ -97,6 +121,21 @@ func (p pidfds) target(owner, fd int) (int, bool) {
 
 // forget drops owner's pidfds (it exited: its fd table is gone).
 func (p pidfds) forget(owner int) { delete(p, owner) }
+
+// pidfdInodes maps the inode of a pidfd (pidfs: one per process, never
+// reused) to the PID it refers to, until that process is reaped.
+type pidfdInodes map[uint64]int
+
+func (p pidfdInodes) remember(ino uint64, target int) { p[ino] = target }
+
+// reaped drops the inodes of pid, which no wait can find any more.
+func (p pidfdInodes) reaped(pid int) {
+	for ino, t := range p {
+		if t == pid {
+			delete(p, ino)
+		}
+	}
+}
 
 // pidfdTarget returns the PID a pidfd of task tid refers to, from the
 // kernel's fdinfo. EBADF if fd is not open, EINVAL if it is no pidfd,

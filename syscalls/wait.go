@@ -50,6 +50,7 @@ func (k *Kernel) wait(t task, req pidspace.WaitRequest, options int, finish func
 	finish = func(r pidspace.WaitResult) int64 {
 		if r.Reaped {
 			k.creators.drop(r.PID)
+			k.pidfdInodes.reaped(r.PID)
 		}
 		return reap(r)
 	}

@@ -144,3 +144,29 @@ func TestWait4NoThread(t *testing.T) {
 	wantErrno(t, "another thread's child", call(r.k.wait4, thread, unix.SYS_WAIT4, 5001, 0, unix.WNOHANG|unix.WNOTHREAD, 0), unix.ECHILD)
 	wantReturn(t, "own child", call(r.k.wait4, p, unix.SYS_WAIT4, 5001, 0, unix.WNOHANG|unix.WNOTHREAD, 0), 0)
 }
+
+// A copy of a pidfd (dup'ed, as Go's os package dups SysProcAttr.PidFD,
+// or inherited) is known by its inode, which every copy shares, once the
+// kernel task is gone; an inode of a reaped process is forgotten.
+func TestWaitidPidfdCopy(t *testing.T) {
+	r := newRig(t)
+	p := r.spawn(5000, 1000)
+	r.fork(5000, 5001)
+	inodes := map[[2]int]uint64{{5000, 3}: 77, {5000, 8}: 77}
+	r.k.fdInode = func(tid, fd int) (uint64, error) {
+		if ino, ok := inodes[[2]int{tid, fd}]; ok {
+			return ino, nil
+		}
+		return 0, unix.ENOENT
+	}
+	r.k.rememberPidfd(5000, 5000, 3, 5001) // as clone(CLONE_PIDFD) made it
+	r.exit(5001, 0, nil)
+	p.pidfdErr = map[int]error{8: unix.ECHILD} // the dup: the kernel task is gone
+	wantReturn(t, "dup'ed pidfd 8", call(r.k.waitid, p, unix.SYS_WAITID, unix.P_PIDFD, 8, infoAddr, unix.WEXITED, 0), 0)
+	if pid := p.u32(infoAddr + 16); pid != 5001 {
+		t.Errorf("waited for %d, want 5001", pid)
+	}
+	if _, ok := r.k.pidfdInodes[77]; ok {
+		t.Error("the inode of a reaped process is still remembered")
+	}
+}
