@@ -20,11 +20,8 @@ import (
 // the emulated kernel and the sentry. It runs programs for the launcher
 // socket (launch.Runner).
 type Local struct {
-	Name   string
-	alloc  *pidspace.BlockAllocator
 	sentry *sentry.Sentry
 	kernel *syscalls.Kernel
-	log    *slog.Logger
 }
 
 // firstBlockTimeout bounds the wait for the node's first PID block.
@@ -54,7 +51,7 @@ func StartLocal(name string, alloc *pidspace.BlockAllocator, strace io.Writer, l
 	if err := s.Start(); err != nil {
 		return nil, fmt.Errorf("start node %s: %w", name, err)
 	}
-	return &Local{Name: name, alloc: alloc, sentry: s, kernel: k, log: log}, nil
+	return &Local{sentry: s, kernel: k}, nil
 }
 
 // Space is the node's process model; read it only on the tracer thread
