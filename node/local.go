@@ -27,11 +27,11 @@ type Local struct {
 // firstBlockTimeout bounds the wait for the node's first PID block.
 const firstBlockTimeout = 30 * time.Second
 
-// StartLocal assembles and starts the node-local half in pid 1 (after
+// startLocal assembles and starts the node-local half in pid 1 (after
 // sentry.BecomeInit): PIDs come from alloc, whose first block it waits
 // for, so that the first launch does not wait for a lease on the tracer
 // thread. strace, if not nil, gets a line per trapped syscall.
-func StartLocal(name string, alloc *pidspace.BlockAllocator, strace io.Writer, log *slog.Logger) (*Local, error) {
+func startLocal(name string, alloc *pidspace.BlockAllocator, strace io.Writer, log *slog.Logger) (*Local, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), firstBlockTimeout)
 	err := alloc.Ready(ctx)
 	cancel()
