@@ -199,7 +199,7 @@ func TestPeerCreds(t *testing.T) {
 	}
 	defer unix.Close(a)
 	defer unix.Close(b)
-	c, err := PeerCreds(a)
+	c, err := peerCreds(a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestPeerCreds(t *testing.T) {
 	got := slices.Clone(c.Groups)
 	slices.Sort(got)
 	if c.UID != uint32(os.Geteuid()) || c.GID != uint32(os.Getegid()) || !slices.Equal(got, want) {
-		t.Errorf("PeerCreds = %+v, want uid %d gid %d groups %v", c, os.Geteuid(), os.Getegid(), want)
+		t.Errorf("peerCreds = %+v, want uid %d gid %d groups %v", c, os.Geteuid(), os.Getegid(), want)
 	}
 }
 
