@@ -322,3 +322,25 @@ func TestValidateParent(t *testing.T) {
 		}
 	}
 }
+
+// A launcher with a long command line sends as much of it as the server
+// accepts: boundArgs cuts at the limit validateParent enforces.
+func TestBoundArgs(t *testing.T) {
+	long := make([]string, 40)
+	for i := range long {
+		long[i] = strings.Repeat("x", 1023) // 1 KiB with its NUL
+	}
+	if validateParent(&Parent{Args: long}) == nil {
+		t.Fatal("40 KiB of launcher arguments accepted")
+	}
+	cut := boundArgs(long)
+	if len(cut) != maxParentArgs/1024 {
+		t.Fatalf("boundArgs kept %d arguments of 1 KiB, want %d", len(cut), maxParentArgs/1024)
+	}
+	if err := validateParent(&Parent{Args: cut}); err != nil {
+		t.Fatalf("the cut command line refused: %v", err)
+	}
+	if short := []string{"herd", "run"}; len(boundArgs(short)) != 2 {
+		t.Fatalf("boundArgs cut a short command line: %q", boundArgs(short))
+	}
+}
