@@ -14,7 +14,8 @@ import (
 	"testing"
 )
 
-// herdCLI runs the herd binary with args, without HERD_SOCKET.
+// herdCLI runs the herd binary with args and env, without the caller's
+// HERD_SOCKET and HERD_JOIN_TOKEN.
 func herdCLI(t *testing.T, env []string, args ...string) (stdout, stderr string, status int) {
 	t.Helper()
 	bin, err := herdBinary()
@@ -30,13 +31,20 @@ func herdCLI(t *testing.T, env []string, args ...string) (stdout, stderr string,
 		}
 	}
 	cmd.Env = append(cmd.Env, env...)
+	return runStatus(t, cmd)
+}
+
+// runStatus runs cmd and returns its stdout, stderr and exit status; a
+// command that could not be run fails the test.
+func runStatus(t *testing.T, cmd *exec.Cmd) (stdout, stderr string, status int) {
+	t.Helper()
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
-	err = cmd.Run()
+	err := cmd.Run()
 	if ee, ok := err.(*exec.ExitError); ok {
 		status = ee.ExitCode()
 	} else if err != nil {
-		t.Fatalf("herd %q: %v", args, err)
+		t.Fatalf("%q: %v", cmd.Args, err)
 	}
 	return o.String(), e.String(), status
 }

@@ -45,6 +45,8 @@ type program struct {
 	ignoreErr bool // "conformance: ignore-stderr" in the source
 	next      *program
 	builds    map[string]*build // variant name -> its build
+	// prefetched: next's compilation has been started
+	prefetched sync.Once
 }
 
 // build is one variant of one program, compiled at most once.
@@ -145,20 +147,23 @@ func listPrograms(dir string) error {
 // it before removing the build directory.
 var prefetch sync.WaitGroup
 
-// binary compiles variant v of p once and returns its path, then starts
-// compiling the next program's variants in the background.
+// binary compiles variant v of p once and returns its path, and the
+// first time starts compiling the next program's variants in the
+// background.
 func (p *program) binary(v variant) (string, error) {
 	b := p.compileOnce(v)
 	if n := p.next; n != nil {
-		prefetch.Add(1)
-		go func() {
-			defer prefetch.Done()
-			for _, v := range variants {
-				if v.name != "static" || staticErr == nil {
-					n.compileOnce(v)
+		p.prefetched.Do(func() {
+			prefetch.Add(1)
+			go func() {
+				defer prefetch.Done()
+				for _, v := range variants {
+					if v.name != "static" || staticErr == nil {
+						n.compileOnce(v)
+					}
 				}
-			}
-		}()
+			}()
+		})
 	}
 	return b.path, b.err
 }

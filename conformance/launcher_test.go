@@ -32,21 +32,13 @@ func herdRun(t *testing.T, stdin string, args ...string) (string, string, int) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, append([]string{"run"}, args...)...)
 	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	err = cmd.Run()
+	out, errOut, status := runStatus(t, cmd)
 	if ctx.Err() != nil {
 		t.Fatalf("herd run %q timed out", args)
 	}
-	status := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		status = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("herd run %q: %v", args, err)
-	}
-	return out.String(), errb.String(), status
+	return out, errOut, status
 }
 
 func TestLauncherExitStatus(t *testing.T) {

@@ -26,7 +26,7 @@ func Query(fd int, req Msg) (Msg, error) {
 	var all Msg
 	for {
 		m, files, err := Recv(fd)
-		CloseFiles(files)
+		closeFiles(files)
 		if err != nil {
 			return Msg{}, err
 		}
@@ -108,7 +108,7 @@ func (c *Cmd) Signal(sig unix.Signal) error {
 func (c *Cmd) Wait() (unix.WaitStatus, error) {
 	for {
 		m, files, err := Recv(c.Conn)
-		CloseFiles(files)
+		closeFiles(files)
 		if err != nil {
 			return 0, err
 		}

@@ -13,14 +13,14 @@ type Creds struct {
 	Groups   []uint32 // supplementary groups
 }
 
-// PeerCreds reads the credentials of fd's peer: the effective uid and gid
+// peerCreds reads the credentials of fd's peer: the effective uid and gid
 // it had when it connected (SO_PEERCRED) and its supplementary groups
 // (SO_PEERGROUPS). Both come from the kernel's record of the connecting
 // process's credentials, taken at connect or socketpair time, so a
 // client cannot claim groups it does not have, and they work across PID
 // namespaces (SO_PEERCRED's pid is 0 in the node's namespace for a client
 // outside it, so /proc/<pid>/status cannot be read there).
-func PeerCreds(fd int) (Creds, error) {
+func peerCreds(fd int) (Creds, error) {
 	uc, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
 	if err != nil {
 		return Creds{}, fmt.Errorf("read peer credentials: %w", err)

@@ -199,7 +199,7 @@ func TestPeerCreds(t *testing.T) {
 	}
 	defer unix.Close(a)
 	defer unix.Close(b)
-	c, err := PeerCreds(a)
+	c, err := peerCreds(a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestPeerCreds(t *testing.T) {
 	got := slices.Clone(c.Groups)
 	slices.Sort(got)
 	if c.UID != uint32(os.Geteuid()) || c.GID != uint32(os.Getegid()) || !slices.Equal(got, want) {
-		t.Errorf("PeerCreds = %+v, want uid %d gid %d groups %v", c, os.Geteuid(), os.Getegid(), want)
+		t.Errorf("peerCreds = %+v, want uid %d gid %d groups %v", c, os.Geteuid(), os.Getegid(), want)
 	}
 }
 
@@ -320,5 +320,27 @@ func TestValidateParent(t *testing.T) {
 		if err := validateRun(m, 3); err == nil {
 			t.Errorf("accepted %+v (attrs %+v)", p, p.Attrs)
 		}
+	}
+}
+
+// A launcher with a long command line sends as much of it as the server
+// accepts: boundArgs cuts at the limit validateParent enforces.
+func TestBoundArgs(t *testing.T) {
+	long := make([]string, 40)
+	for i := range long {
+		long[i] = strings.Repeat("x", 1023) // 1 KiB with its NUL
+	}
+	if validateParent(&Parent{Args: long}) == nil {
+		t.Fatal("40 KiB of launcher arguments accepted")
+	}
+	cut := boundArgs(long)
+	if len(cut) != maxParentArgs/1024 {
+		t.Fatalf("boundArgs kept %d arguments of 1 KiB, want %d", len(cut), maxParentArgs/1024)
+	}
+	if err := validateParent(&Parent{Args: cut}); err != nil {
+		t.Fatalf("the cut command line refused: %v", err)
+	}
+	if short := []string{"herd", "run"}; len(boundArgs(short)) != 2 {
+		t.Fatalf("boundArgs cut a short command line: %q", boundArgs(short))
 	}
 }

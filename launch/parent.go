@@ -3,6 +3,7 @@ package launch
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -36,14 +37,18 @@ func SelfParent() *Parent {
 }
 
 // boundArgs is args, cut to maxParentArgs bytes.
-func boundArgs(args []string) []string {
+func boundArgs(args []string) []string { return args[:fittingArgs(args)] }
+
+// fittingArgs is how many of args fit in maxParentArgs bytes, each with
+// its NUL: the client cuts to it, the server rejects more.
+func fittingArgs(args []string) int {
 	n := 0
 	for i, a := range args {
 		if n += len(a) + 1; n > maxParentArgs {
-			return args[:i]
+			return i
 		}
 	}
-	return args
+	return len(args)
 }
 
 // validateParent rejects what no process can have; whether this caller
@@ -52,14 +57,11 @@ func validateParent(p *Parent) error {
 	if p == nil {
 		return nil
 	}
-	if len(p.Comm) >= linux.TASK_COMM_LEN || strings.IndexByte(p.Comm, 0) >= 0 {
+	if len(p.Comm) >= linux.TASK_COMM_LEN || hasNUL(p.Comm) {
 		return fmt.Errorf("bad launcher name %q", p.Comm)
 	}
-	n := 0
-	for _, a := range p.Args {
-		if n += len(a) + 1; n > maxParentArgs || strings.IndexByte(a, 0) >= 0 {
-			return fmt.Errorf("bad launcher command line")
-		}
+	if fittingArgs(p.Args) < len(p.Args) || slices.ContainsFunc(p.Args, hasNUL) {
+		return fmt.Errorf("bad launcher command line")
 	}
 	if p.Attrs != nil {
 		if err := p.Attrs.Validate(); err != nil {
@@ -68,3 +70,5 @@ func validateParent(p *Parent) error {
 	}
 	return nil
 }
+
+func hasNUL(s string) bool { return strings.IndexByte(s, 0) >= 0 }

@@ -131,7 +131,7 @@ func Recv(fd int) (Msg, []*os.File, error) {
 	}
 	var m Msg
 	if err := json.Unmarshal(buf[:n], &m); err != nil {
-		CloseFiles(files)
+		closeFiles(files)
 		return Msg{}, nil, fmt.Errorf("decode control message: %w", err)
 	}
 	return m, files, nil
@@ -159,8 +159,8 @@ func passedFiles(oob []byte) []*os.File {
 	return files
 }
 
-// CloseFiles closes every file of files.
-func CloseFiles(files []*os.File) {
+// closeFiles closes every file of files.
+func closeFiles(files []*os.File) {
 	for _, f := range files {
 		f.Close()
 	}

@@ -54,7 +54,7 @@ func (s *Server) serveQuery(c *conn, m Msg) {
 
 // remove removes a node if the peer is root.
 func (s *Server) remove(ctx context.Context, fd int, node string) error {
-	creds, err := PeerCreds(fd)
+	creds, err := peerCreds(fd)
 	if err != nil {
 		return err
 	}

@@ -73,13 +73,13 @@ func (s *Server) ServeConn(fd int) (launched bool) {
 	defer c.close()
 	m, files, err := Recv(fd)
 	if err != nil || m.Op == "" {
-		CloseFiles(files)
+		closeFiles(files)
 		return false
 	}
 	if m.Op == OpRun {
 		return s.serveRun(c, m, files)
 	}
-	CloseFiles(files)
+	closeFiles(files)
 	switch m.Op {
 	case OpNodes, OpPs, OpRemove:
 		if s.Queries == nil {
@@ -99,13 +99,13 @@ func (s *Server) ServeConn(fd int) (launched bool) {
 func (s *Server) serveRun(c *conn, m Msg, files []*os.File) bool {
 	req, err := runRequest(c.fd, m, files)
 	if err != nil {
-		CloseFiles(files)
+		closeFiles(files)
 		c.fail(err)
 		return false
 	}
 	launcher := make(chan int, 1)
 	s.Runner.Launch(req, func(pid, lpid int, err error) {
-		CloseFiles(files)
+		closeFiles(files)
 		if err != nil {
 			c.post(Msg{Op: OpError, Error: err.Error()})
 			launcher <- 0
@@ -122,7 +122,7 @@ func (s *Server) serveRun(c *conn, m Msg, files []*os.File) bool {
 	}
 	for {
 		m, files, err := Recv(c.fd)
-		CloseFiles(files)
+		closeFiles(files)
 		if err != nil || m.Op == "" {
 			return true
 		}
@@ -138,7 +138,7 @@ func runRequest(fd int, m Msg, files []*os.File) (*Request, error) {
 	if err := validateRun(m, len(files)); err != nil {
 		return nil, err
 	}
-	creds, err := PeerCreds(fd)
+	creds, err := peerCreds(fd)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package launch
 import (
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -25,7 +24,7 @@ func validateRun(m Msg, nfiles int) error {
 	}
 	for _, list := range [][]string{{m.Path, m.Dir}, m.Argv, m.Env} {
 		for _, s := range list {
-			if strings.IndexByte(s, 0) >= 0 {
+			if hasNUL(s) {
 				return fmt.Errorf("bad run request: NUL byte in %q", s)
 			}
 		}

@@ -29,10 +29,10 @@ type Cluster struct {
 	local *Local
 }
 
-// OpenCluster gives the node its identity, opens its Raft replica on the
+// openCluster gives the node its identity, opens its Raft replica on the
 // cluster port, and makes it a member (or refreshes its record when it
 // restarts). Close it when done.
-func OpenCluster(ctx context.Context, cfg Config) (*Cluster, error) {
+func openCluster(ctx context.Context, cfg Config) (*Cluster, error) {
 	cfg = cfg.withDefaults()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -41,7 +41,7 @@ func OpenCluster(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	cpus, mem, err := Resources(cfg.CPUs, cfg.Memory)
+	cpus, mem, err := offered(cfg.CPUs, cfg.Memory)
 	if err != nil {
 		return nil, err
 	}

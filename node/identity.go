@@ -47,7 +47,7 @@ func nameOr(cfg *Config) string {
 	if cfg.Name != "" {
 		return cfg.Name
 	}
-	return DefaultName()
+	return defaultName()
 }
 
 // newClusterIdentity makes the cluster CA and this node's certificate.

@@ -20,21 +20,18 @@ import (
 // the emulated kernel and the sentry. It runs programs for the launcher
 // socket (launch.Runner).
 type Local struct {
-	Name   string
-	alloc  *pidspace.BlockAllocator
 	sentry *sentry.Sentry
 	kernel *syscalls.Kernel
-	log    *slog.Logger
 }
 
 // firstBlockTimeout bounds the wait for the node's first PID block.
 const firstBlockTimeout = 30 * time.Second
 
-// StartLocal assembles and starts the node-local half in pid 1 (after
+// startLocal assembles and starts the node-local half in pid 1 (after
 // sentry.BecomeInit): PIDs come from alloc, whose first block it waits
 // for, so that the first launch does not wait for a lease on the tracer
 // thread. strace, if not nil, gets a line per trapped syscall.
-func StartLocal(name string, alloc *pidspace.BlockAllocator, strace io.Writer, log *slog.Logger) (*Local, error) {
+func startLocal(name string, alloc *pidspace.BlockAllocator, strace io.Writer, log *slog.Logger) (*Local, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), firstBlockTimeout)
 	err := alloc.Ready(ctx)
 	cancel()
@@ -54,7 +51,7 @@ func StartLocal(name string, alloc *pidspace.BlockAllocator, strace io.Writer, l
 	if err := s.Start(); err != nil {
 		return nil, fmt.Errorf("start node %s: %w", name, err)
 	}
-	return &Local{Name: name, alloc: alloc, sentry: s, kernel: k, log: log}, nil
+	return &Local{sentry: s, kernel: k}, nil
 }
 
 // Space is the node's process model; read it only on the tracer thread

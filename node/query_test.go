@@ -88,3 +88,16 @@ func TestGatherRows(t *testing.T) {
 		t.Errorf("errors %q, want n2's", errs)
 	}
 }
+
+// status counts the processes that procs lists, without listing them.
+func TestProcCount(t *testing.T) {
+	procs := []pidspace.Process{
+		{PID: pidspace.InitPID, Virtual: true},
+		{PID: 7, Virtual: true, State: pidspace.Running},
+		{PID: 9, Virtual: true, State: pidspace.Zombie},
+	}
+	rows := procview.Proc.Rows("n1", procs)
+	if got := procCount(procs); got != len(rows) || got != 2 {
+		t.Fatalf("procCount = %d, Rows lists %d, want 2", got, len(rows))
+	}
+}

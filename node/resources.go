@@ -13,10 +13,10 @@ import (
 	"herd/remote"
 )
 
-// Resources are the CPUs and memory a node offers: cpus as a list like
+// offered is the CPUs and memory a node offers: cpus as a list like
 // "0-3,6" ("" for the CPUs this process may run on) and memory like "8G"
 // ("" for all of the host's).
-func Resources(cpus, memory string) ([]int, uint64, error) {
+func offered(cpus, memory string) ([]int, uint64, error) {
 	list, err := cpuList(cpus)
 	if err != nil {
 		return nil, 0, err
@@ -25,7 +25,7 @@ func Resources(cpus, memory string) ([]int, uint64, error) {
 	if memory == "" {
 		mem, err = memTotal()
 	} else {
-		mem, err = ParseSize(memory)
+		mem, err = parseSize(memory)
 	}
 	if err != nil {
 		return nil, 0, err
@@ -35,7 +35,7 @@ func Resources(cpus, memory string) ([]int, uint64, error) {
 
 func cpuList(cpus string) ([]int, error) {
 	if cpus != "" {
-		return ParseCPUList(cpus)
+		return parseCPUList(cpus)
 	}
 	var set unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &set); err != nil {
@@ -50,8 +50,8 @@ func cpuList(cpus string) ([]int, error) {
 	return list, nil
 }
 
-// ParseCPUList parses a kernel-style CPU list: "0-3,6".
-func ParseCPUList(s string) ([]int, error) {
+// parseCPUList parses a kernel-style CPU list: "0-3,6".
+func parseCPUList(s string) ([]int, error) {
 	var out []int
 	seen := map[int]bool{}
 	for _, part := range strings.Split(s, ",") {
@@ -74,9 +74,9 @@ func ParseCPUList(s string) ([]int, error) {
 	return out, nil
 }
 
-// ParseSize parses a byte count with an optional K, M, G or T suffix
+// parseSize parses a byte count with an optional K, M, G or T suffix
 // (powers of 1024).
-func ParseSize(s string) (uint64, error) {
+func parseSize(s string) (uint64, error) {
 	t := strings.TrimSuffix(strings.ToUpper(strings.TrimSpace(s)), "B")
 	mult := uint64(1)
 	if n := len(t); n > 0 {
@@ -109,8 +109,8 @@ func memTotal() (uint64, error) {
 	return m.Total, nil
 }
 
-// DefaultName is the default node id: the host name, made a valid id.
-func DefaultName() string {
+// defaultName is the default node id: the host name, made a valid id.
+func defaultName() string {
 	h, err := os.Hostname()
 	if err != nil || h == "" {
 		return "node"

@@ -6,26 +6,26 @@ import (
 )
 
 func TestParseCPUList(t *testing.T) {
-	got, err := ParseCPUList("0-3, 6,2")
+	got, err := parseCPUList("0-3, 6,2")
 	if err != nil || !slices.Equal(got, []int{0, 1, 2, 3, 6}) {
-		t.Errorf("ParseCPUList: %v %v", got, err)
+		t.Errorf("parseCPUList: %v %v", got, err)
 	}
 	for _, bad := range []string{"", "3-1", "-1", "a", "0-70000"} {
-		if _, err := ParseCPUList(bad); err == nil {
-			t.Errorf("ParseCPUList(%q) accepted", bad)
+		if _, err := parseCPUList(bad); err == nil {
+			t.Errorf("parseCPUList(%q) accepted", bad)
 		}
 	}
 }
 
 func TestParseSize(t *testing.T) {
 	for in, want := range map[string]uint64{"512": 512, "8G": 8 << 30, "2kb": 2 << 10, " 1T ": 1 << 40} {
-		if got, err := ParseSize(in); err != nil || got != want {
-			t.Errorf("ParseSize(%q) = %d %v, want %d", in, got, err, want)
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d %v, want %d", in, got, err, want)
 		}
 	}
 	for _, bad := range []string{"", "0", "G", "-1M", "99999999999T"} {
-		if _, err := ParseSize(bad); err == nil {
-			t.Errorf("ParseSize(%q) accepted", bad)
+		if _, err := parseSize(bad); err == nil {
+			t.Errorf("parseSize(%q) accepted", bad)
 		}
 	}
 }

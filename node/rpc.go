@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 
+	"herd/pidspace"
 	"herd/procview"
 	"herd/remote"
 	"herd/remote/nodemsg"
@@ -30,7 +31,19 @@ func (cn *Cluster) handleStatus(ctx context.Context, peer string, _ *remote.Empt
 }
 
 func (cn *Cluster) status() *nodemsg.NodeStatus {
-	st := &nodemsg.NodeStatus{Node: cn.ID, Procs: len(cn.procs())}
+	st := &nodemsg.NodeStatus{Node: cn.ID, Procs: procCount(cn.local.Space().List())}
 	st.Load, _ = procview.ReadLoad()
 	return st
+}
+
+// procCount is len(procview.Proc.Rows(node, procs)) without making the
+// rows: a count needs none of the /proc reads a row does.
+func procCount(procs []pidspace.Process) int {
+	n := 0
+	for _, p := range procs {
+		if p.PID != pidspace.InitPID {
+			n++
+		}
+	}
+	return n
 }

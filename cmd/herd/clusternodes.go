@@ -62,8 +62,7 @@ func (lc *localCluster) checkStarted(i int) error {
 	ndir := lc.nodeDir(i)
 	// Not nodeRunning: right after the fork the child's command line is
 	// still ours. It is our child, so its pid cannot have been recycled.
-	b, _ := os.ReadFile(filepath.Join(ndir, clusterPIDFile))
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	pid := readPIDFile(ndir)
 	alive := pid > 0 && processAlive(pid)
 	if alive && time.Now().Before(lc.deadline) {
 		return nil
@@ -91,15 +90,18 @@ func nodeAnswers(sock string) bool {
 // nodeRunning reads n<i>'s pid file and checks that the process is a live
 // herd node (not a zombie, not a recycled pid).
 func nodeRunning(ndir string) (int, bool) {
-	b, err := os.ReadFile(filepath.Join(ndir, clusterPIDFile))
-	if err != nil {
-		return 0, false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 0 {
+	pid := readPIDFile(ndir)
+	if pid <= 0 {
 		return 0, false
 	}
 	return pid, isLiveNode(pid)
+}
+
+// readPIDFile is the pid start wrote for the node of ndir, 0 if none.
+func readPIDFile(ndir string) int {
+	b, _ := os.ReadFile(filepath.Join(ndir, clusterPIDFile))
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
 }
 
 func isLiveNode(pid int) bool {

@@ -31,13 +31,7 @@ static void *worker(void *arg)
 
 static long tgsq(pid_t tgid, pid_t tid, int sig, int val)
 {
-	siginfo_t si;
-	memset(&si, 0, sizeof si);
-	si.si_signo = sig;
-	si.si_code = SI_QUEUE;
-	si.si_pid = getpid();
-	si.si_uid = getuid();
-	si.si_value.sival_int = val;
+	siginfo_t si = queue_info(sig, val);
 	return syscall(SYS_rt_tgsigqueueinfo, tgid, tid, sig, &si);
 }
 

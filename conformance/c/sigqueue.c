@@ -69,13 +69,7 @@ int main(int argc, char **argv)
 		       senders[i] == getpid() ? "self" : "other");
 
 	/* raw rt_sigqueueinfo */
-	siginfo_t si;
-	memset(&si, 0, sizeof si);
-	si.si_signo = SIGRTMIN;
-	si.si_code = SI_QUEUE;
-	si.si_value.sival_int = 77;
-	si.si_pid = getpid();
-	si.si_uid = getuid();
+	siginfo_t si = queue_info(SIGRTMIN, 77);
 	n = 0;
 	result("rt_sigqueueinfo_self", syscall(SYS_rt_sigqueueinfo, getpid(), SIGRTMIN, &si));
 	unblock(SIGRTMIN);
