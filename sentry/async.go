@@ -41,7 +41,9 @@ func Async(f func(ctx context.Context) (v int64, err error)) Action {
 // startAsync runs the function of t's parked call p. Tracer thread.
 func (s *Sentry) startAsync(t *Task, p *parked, f AsyncFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
-	p.cancel, p.release = cancel, cancel
+	// Released however the call ends, which also cancels it if a
+	// signal or the task's end comes first.
+	p.release = cancel
 	s.inflight.Add(1)
 	go func() {
 		then, err := f(ctx)
