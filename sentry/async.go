@@ -23,7 +23,9 @@ type AsyncFunc func(ctx context.Context) (then func(t *Task) int64, err error)
 // exactly as a parked call); f's answer is then dropped, as it is for a
 // task that died or went on to another call.
 func AsyncThen(f AsyncFunc) Action {
-	return Action{kind: actPark, interrupted: -int64(ERESTARTSYS), async: f}
+	act := Park(nil)
+	act.async = f
+	return act
 }
 
 // Async is AsyncThen for a function whose answer is just a value or an
