@@ -23,7 +23,9 @@ type AsyncFunc func(ctx context.Context) (then func(t *Task) int64, err error)
 // exactly as a parked call); f's answer is then dropped, as it is for a
 // task that died or went on to another call.
 func AsyncThen(f AsyncFunc) Action {
-	return Action{kind: actPark, interrupted: -int64(ERESTARTSYS), async: f}
+	act := Park(nil)
+	act.async = f
+	return act
 }
 
 // Async is AsyncThen for a function whose answer is just a value or an
@@ -41,7 +43,9 @@ func Async(f func(ctx context.Context) (v int64, err error)) Action {
 // startAsync runs the function of t's parked call p. Tracer thread.
 func (s *Sentry) startAsync(t *Task, p *parked, f AsyncFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
-	p.cancel, p.release = cancel, cancel
+	// Released however the call ends, which also cancels it if a
+	// signal or the task's end comes first.
+	p.release = cancel
 	s.inflight.Add(1)
 	go func() {
 		then, err := f(ctx)

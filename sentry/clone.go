@@ -264,12 +264,10 @@ func (s *Sentry) letRun(creator, child *Task, stopped bool) {
 // tracer still works): the tracer then joins the creator's CPU, if it
 // has just one, and outranks both while it wakes them.
 func (s *Sentry) resumePair(creator, child *Task) {
-	if child.fixArgs != nil {
-		restoreArgs(child, child.fixArgs)
-		child.fixArgs = nil
-		if err := child.flushRegs(); err != nil {
-			s.log.Debug("first run", "task", child, "err", err)
-		}
+	// The child's registers are ready before the creator is woken.
+	child.restoreBirthArgs()
+	if err := child.flushRegs(); err != nil {
+		s.log.Debug("first run", "task", child, "err", err)
 	}
 	restore := boostTracer(creator.TID)
 	s.resume(creator, 0)

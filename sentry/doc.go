@@ -14,5 +14,9 @@
 // (group-stops and signal-delivery stops) and stop_interrupt.go
 // (PTRACE_INTERRUPT stops); park.go and async.go blocked calls;
 // regs_amd64.go the register ABI and extended state; inject.go injected
-// calls; clone.go the fork lock; spawn.go and helper.go the shim.
+// calls; clone.go the fork lock and the order creator and child run in;
+// phantom.go deaths before birth and the guard against tasks that cannot
+// exist; spawn.go and helper.go the shim; standin.go and standin_child.go
+// the launcher's stand-in, attrs.go the attributes it and the shim take;
+// bell.go the tracer's wake-up; init.go herd-init's namespaces.
 package sentry

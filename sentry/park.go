@@ -29,9 +29,14 @@ type parked struct {
 func (t *Task) endPark() {
 	p := t.park
 	t.park = nil
-	if p == nil {
-		return
+	if p != nil {
+		p.end()
 	}
+}
+
+// end runs as the call ends, however it ends: an emulation not completed
+// is withdrawn (cancel), and whatever the call held is released.
+func (p *parked) end() {
 	if !p.done && p.cancel != nil {
 		p.cancel()
 	}
@@ -70,16 +75,11 @@ func (s *Sentry) unpark(t *Task) {
 			setRet(r, p.then(t))
 		}
 	} else {
-		// A signal (or a spurious wake) ended pause(): withdraw the
-		// emulation and let the kernel's restart logic decide.
-		if p.cancel != nil {
-			p.cancel()
-		}
+		// A signal (or a spurious wake) ended pause(): the emulation
+		// is withdrawn (end) and the kernel's restart logic decides.
 		setRet(r, p.interrupted)
 	}
-	if p.release != nil {
-		p.release()
-	}
+	p.end()
 	t.MarkRegsDirty()
 	if s.cfg.Strace != nil {
 		fmt.Fprintf(s.cfg.Strace, "[pid %d] <... %s resumed> = %s\n", t.TID, s.sysName(int(p.nr)), retString(retOf(r)))

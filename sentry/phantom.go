@@ -73,10 +73,10 @@ func kernelGone(t *Task) bool {
 // guard asks the kernel whether it exists.
 const phantomAge = time.Second
 
-// Phantoms returns the impossible tasks: those without a real TID, and
+// phantoms returns the impossible tasks: those without a real TID, and
 // newborns older than phantomAge whose kernel task is gone (no stop or
 // exit will ever come for them). Tracer thread only.
-func (s *Sentry) Phantoms() []*Task {
+func (s *Sentry) phantoms() []*Task {
 	var out []*Task
 	for _, t := range s.tasks {
 		if t.TID <= 0 || t.state == stateNewborn && time.Since(t.born) >= phantomAge && kernelGone(t) {
@@ -86,9 +86,9 @@ func (s *Sentry) Phantoms() []*Task {
 	return out
 }
 
-// Drop removes an impossible task as its exit would, as killed by
+// drop removes an impossible task as its exit would, as killed by
 // SIGKILL, so the process model sees it exit. Tracer thread only.
-func (s *Sentry) Drop(t *Task) {
+func (s *Sentry) drop(t *Task) {
 	s.log.Error("dropping a task that cannot exist", "task", t, "state", t.state, "born", t.born)
 	s.gone(t, killed, &unix.Rusage{})
 }
@@ -118,9 +118,9 @@ func (s *Sentry) armPhantomGuard() {
 // and watches again while only newborns remain.
 func (s *Sentry) dropPhantoms() {
 	s.guardArmed = false
-	for _, t := range s.Phantoms() {
+	for _, t := range s.phantoms() {
 		if s.tasks[t.TID] == t {
-			s.Drop(t)
+			s.drop(t)
 		}
 	}
 	s.armPhantomGuard()

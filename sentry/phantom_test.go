@@ -49,11 +49,11 @@ func TestPhantomGuardDropsOnlyImpossibleTasks(t *testing.T) {
 	young := newbornTask(s, deadPID(t), 0)             // its first stop may still come
 	alive := newbornTask(s, os.Getpid(), 2*phantomAge) // a kernel task exists
 	got := map[*Task]bool{}
-	for _, p := range s.Phantoms() {
+	for _, p := range s.phantoms() {
 		got[p] = true
 	}
 	if !got[zero] || !got[gone] || got[young] || got[alive] || len(got) != 2 {
-		t.Fatalf("Phantoms() = %v; want the TID 0 task and the old dead one", got)
+		t.Fatalf("phantoms() = %v; want the TID 0 task and the old dead one", got)
 	}
 	s.dropPhantoms()
 	if s.tasks[0] != nil || s.tasks[dead] != nil {

@@ -114,8 +114,9 @@ func NewChildSigInfo(pid int, uid uint32, code, status int) SigInfo {
 	return si
 }
 
-// syscallStopKind (unix.PTRACE_SYSCALL_INFO_ENTRY or _EXIT) tells a syscall-entry stop from a syscall-exit stop;
-// after exec or a signal the tracer cannot know which comes next.
+// syscallStopKind (unix.PTRACE_SYSCALL_INFO_ENTRY or _EXIT) tells a
+// syscall-entry stop from a syscall-exit stop; after exec or a signal the
+// tracer cannot know which comes next.
 func syscallStopKind(tid int) int {
 	var info [88]byte
 	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_GET_SYSCALL_INFO, uintptr(tid), uintptr(len(info)), uintptr(unsafe.Pointer(&info[0])), 0, 0)

@@ -143,13 +143,19 @@ func (s *Sentry) birth(op *CloneOp) (*Task, bool) {
 	return child, stopped
 }
 
-// firstRun lets a new child run, with the argument registers its creator
-// had before any rewrite.
-func (s *Sentry) firstRun(t *Task) {
+// restoreBirthArgs gives a new child, once, the argument registers its
+// creator had before the handler's rewrite (see CloneOp.entry).
+func (t *Task) restoreBirthArgs() {
 	if t.fixArgs != nil {
 		restoreArgs(t, t.fixArgs)
 		t.fixArgs = nil
 	}
+}
+
+// firstRun lets a new child run, with the argument registers its creator
+// had before any rewrite.
+func (s *Sentry) firstRun(t *Task) {
+	t.restoreBirthArgs()
 	// Right after its clone: rip follows a syscall instruction.
 	if s.injectNext(t) {
 		return

@@ -38,26 +38,34 @@ func (s *Sentry) groupStop(t *Task, sig int) {
 
 func (s *Sentry) signalStop(t *Task, sig int) {
 	s.log.Debug("signal stop", "task", t, "sig", sig)
-	if sig == int(unix.SIGCONT) {
-		if p := s.procs[t.TGID]; p != nil && p.stopped {
-			p.stopped, p.stopAs = false, 0
-			s.cfg.Hooks.Continued(t.TGID)
-		}
+	p := s.procs[t.TGID]
+	if sig == int(unix.SIGCONT) && p != nil && p.stopped {
+		p.stopped, p.stopAs = false, 0
+		s.cfg.Hooks.Continued(t.TGID)
 	}
-	var si SigInfo
-	if err := ptraceGetSigInfo(t.TID, &si); err == nil && si.Code() == linux.SI_USER && si.Pid() == 1 {
-		if p := s.procs[t.TGID]; p != nil {
-			if q := p.injected[sig]; len(q) > 0 {
-				si = q[0]
-				p.injected[sig] = q[1:]
-				_ = ptraceSetSigInfo(t.TID, &si)
-			}
+	// The siginfo is read only when one of herd-init's own signals
+	// waits for it: most deliveries (the kernel's, other processes')
+	// cost no ptrace call here.
+	if q := p.injectedFor(sig); len(q) > 0 {
+		var si SigInfo
+		if err := ptraceGetSigInfo(t.TID, &si); err == nil && si.Code() == linux.SI_USER && si.Pid() == 1 {
+			p.injected[sig] = q[1:]
+			_ = ptraceSetSigInfo(t.TID, &q[0])
 		}
 	}
 	if isJobStop(sig) && defaultAction(t.TID, sig) {
 		sig = s.jobStop(t, sig)
 	}
 	s.resume(t, sig)
+}
+
+// injectedFor is the siginfo queued for herd-init's own signals sig to
+// p (nil p: none).
+func (p *proc) injectedFor(sig int) []SigInfo {
+	if p == nil {
+		return nil
+	}
+	return p.injected[sig]
 }
 
 // isJobStop reports the stop signals the kernel discards for an orphaned
