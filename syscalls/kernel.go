@@ -173,7 +173,7 @@ func (k *Kernel) ThreadExited(tid, tgid int) {
 		}
 	}
 	// Usually the leader's exit ends a node's last process, but a thread
-	// the sentry drops as impossible (Sentry.Drop) may be the last task.
+	// the sentry drops as impossible (the sentry's phantom guard) may be the last task.
 	k.launches.checkIdle()
 }
 
