@@ -37,8 +37,8 @@
 // stub of it (Process.Stub): PID, home, node, group, session, credentials
 // and, for a child, what wait reports. Changes that concern kin homed
 // elsewhere come back as Effects.Remote (PeerEvent); the node sends each
-// to its To, whose Space applies it (Apply, or the Remote* methods) and
-// may answer with events of its own. A child's exit is thus decided at the
+// to its To, whose Space applies it (Apply) and may answer with events of
+// its own. A child's exit is thus decided at the
 // parent's home (notify, auto-reap, wait), and the child's home drops the
 // zombie when told (ChildReaped). Signals in Effects go to Target.Node.
 // Group, orphan and kill(-1) decisions ask the other nodes through Peers,

@@ -42,8 +42,7 @@ func (k EventKind) String() string {
 }
 
 // PeerEvent is what a Space asks to be told to the Space of another node:
-// the caller sends it to node To, whose Space applies it with Apply (or
-// the Remote* method of its kind). Events to one node must be applied in
+// the caller sends it to node To, whose Space applies it with Apply. Events to one node must be applied in
 // the order they were returned. Every field is plain data, ready for the
 // wire.
 type PeerEvent struct {
@@ -63,19 +62,20 @@ type PeerEvent struct {
 func (s *Space) Apply(ev PeerEvent) (Effects, error) {
 	switch ev.Kind {
 	case ChildForked:
-		return Effects{}, s.RemoteChildForked(ev.PID, ev.Kin)
+		return Effects{}, s.remoteChildForked(ev.PID, ev.Kin)
 	case ChildExited:
-		return s.RemoteChildExited(ev.PID, ev.Kin, ev.Status, ev.Usage, ev.ChildUsage)
+		return s.remoteChildExited(ev.Kin, ev.Status, ev.Usage, ev.ChildUsage)
 	case ChildStopped:
-		return s.RemoteChildStopped(ev.PID, ev.Kin, ev.Signal)
+		return s.remoteJob(ev.Kin, Stopped, ev.Signal)
 	case ChildContinued:
-		return s.RemoteChildContinued(ev.PID, ev.Kin)
+		return s.remoteJob(ev.Kin, Running, int(syscall.SIGCONT))
 	case ChildReaped:
-		return s.RemoteChildReaped(ev.PID)
+		return s.remoteChildReaped(ev.PID)
 	case ParentExited:
-		return s.RemoteParentExited(ev.PID, ev.OldParent, ev.Kin)
+		return s.remoteParentExited(ev.PID, ev.OldParent, ev.Kin)
 	case KinChanged:
-		return Effects{}, s.RemoteKinChanged(ev.Kin)
+		s.remoteKinChanged(ev.Kin)
+		return Effects{}, nil
 	}
 	return Effects{}, fmt.Errorf("apply %v: %w", ev.Kind, syscall.EINVAL)
 }
@@ -115,9 +115,9 @@ func (s *Space) ForkFrom(parent Kin, child, exitSignal int) (Effects, error) {
 	return eff, nil
 }
 
-// RemoteChildForked applies ChildForked: parent, homed here, has a new
+// remoteChildForked applies ChildForked: parent, homed here, has a new
 // child homed elsewhere, kept as a stub in its children.
-func (s *Space) RemoteChildForked(parent int, child Kin) error {
+func (s *Space) remoteChildForked(parent int, child Kin) error {
 	s.mu.Lock()
 	defer s.unlock()
 	p, err := s.liveLocked(parent)
@@ -150,15 +150,15 @@ func (s *Space) childStubLocked(child Kin, what string) (*proc, error) {
 	return c, nil
 }
 
-// RemoteChildExited applies ChildExited: the stub becomes a zombie and its
-// parent here is notified as Exit notifies it (Notify, Retry, auto-reaping;
-// a reaped stub yields ChildReaped for the child's home in Remote). parent
-// is the parent the sender knew; the stub's current parent is notified.
+// remoteChildExited applies ChildExited: the stub becomes a zombie and its
+// current parent here (not necessarily ev.PID, the parent the sender knew)
+// is notified as Exit notifies it (Notify, Retry, auto-reaping; a reaped
+// stub yields ChildReaped for the child's home in Remote).
 //
-// Events can cross: an ESRCH from this or any Remote* method means the
-// record it names has moved on (it was reaped, or handed to another node's
-// herd-init); the node logs and drops the event.
-func (s *Space) RemoteChildExited(parent int, child Kin, status WaitStatus, usage, childUsage Rusage) (Effects, error) {
+// Events can cross: an ESRCH from Apply means the record it names has
+// moved on (it was reaped, or handed to another node's herd-init); the
+// node logs and drops the event.
+func (s *Space) remoteChildExited(child Kin, status WaitStatus, usage, childUsage Rusage) (Effects, error) {
 	s.mu.Lock()
 	defer s.unlock()
 	c, err := s.childStubLocked(child, "exit")
@@ -173,18 +173,8 @@ func (s *Space) RemoteChildExited(parent int, child Kin, status WaitStatus, usag
 	return eff, nil
 }
 
-// RemoteChildStopped applies ChildStopped, as Stopped does for a local
-// child.
-func (s *Space) RemoteChildStopped(parent int, child Kin, sig int) (Effects, error) {
-	return s.remoteJob(child, Stopped, sig)
-}
-
-// RemoteChildContinued applies ChildContinued, as Continued does for a
-// local child.
-func (s *Space) RemoteChildContinued(parent int, child Kin) (Effects, error) {
-	return s.remoteJob(child, Running, int(syscall.SIGCONT))
-}
-
+// remoteJob applies ChildStopped (state Stopped) and ChildContinued (state
+// Running) as Stopped and Continued do for a local child.
 func (s *Space) remoteJob(child Kin, state State, sig int) (Effects, error) {
 	s.mu.Lock()
 	defer s.unlock()
@@ -207,10 +197,10 @@ func (s *Space) remoteJob(child Kin, state State, sig int) (Effects, error) {
 	return eff, nil
 }
 
-// RemoteChildReaped applies ChildReaped: child, a zombie homed here whose
+// remoteChildReaped applies ChildReaped: child, a zombie homed here whose
 // parent is homed elsewhere, was waited for there. Its record goes
 // (Effects.Reaped) and its usage is counted at the parent's home.
-func (s *Space) RemoteChildReaped(child int) (Effects, error) {
+func (s *Space) remoteChildReaped(child int) (Effects, error) {
 	s.mu.Lock()
 	defer s.unlock()
 	c := s.procs[child]
@@ -227,13 +217,13 @@ func (s *Space) RemoteChildReaped(child int) (Effects, error) {
 	return eff, nil
 }
 
-// RemoteParentExited applies ParentExited: child, homed here, loses its
+// remoteParentExited applies ParentExited: child, homed here, loses its
 // parent oldParent (a stub) to newParent, or to this node's herd-init if
 // newParent.PID is 0, as Exit reparents a local child: exit signal reset
 // to SIGCHLD, parent-death signal, orphaned-group check (consulting
 // Peers: it may block then), a zombie reported to its new parent.
-func (s *Space) RemoteParentExited(child, oldParent int, newParent Kin) (Effects, error) {
-	eff, err := s.remoteParentExited(child, oldParent, newParent)
+func (s *Space) remoteParentExited(child, oldParent int, newParent Kin) (Effects, error) {
+	eff, err := s.reparentFromStub(child, oldParent, newParent)
 	if err != nil {
 		return Effects{}, err
 	}
@@ -241,7 +231,7 @@ func (s *Space) RemoteParentExited(child, oldParent int, newParent Kin) (Effects
 	return eff, nil
 }
 
-func (s *Space) remoteParentExited(child, oldParent int, newParent Kin) (Effects, error) {
+func (s *Space) reparentFromStub(child, oldParent int, newParent Kin) (Effects, error) {
 	s.mu.Lock()
 	defer s.unlock()
 	c := s.procs[child]
@@ -295,16 +285,15 @@ func (s *Space) reparentLocked(c, old, reaper *proc, eff *Effects) int {
 	return 0
 }
 
-// RemoteKinChanged applies KinChanged: the stub of k.PID takes k's group,
+// remoteKinChanged applies KinChanged: the stub of k.PID takes k's group,
 // session, credentials, node and command. A PID with no stub here is
 // ignored (the stub went while the event was on its way).
-func (s *Space) RemoteKinChanged(k Kin) error {
+func (s *Space) remoteKinChanged(k Kin) {
 	s.mu.Lock()
 	defer s.unlock()
 	if p := s.procs[k.PID]; p != nil && p.Stub {
 		s.refreshLocked(p, k)
 	}
-	return nil
 }
 
 // KinChanged returns the KinChanged events that tell every node holding a

@@ -428,10 +428,10 @@ func TestRemoteOperationsOnUnknownRecords(t *testing.T) {
 	c := newTwoNodes(t)
 	a, b := c.spaces["a"], c.spaces["b"]
 	ghost := Kin{PID: 6000, Home: "b", Node: "b"}
-	if _, err := a.RemoteChildExited(pidP, ghost, 0, Rusage{}, Rusage{}); !errors.Is(err, syscall.ESRCH) {
+	if _, err := a.Apply(PeerEvent{Kind: ChildExited, PID: pidP, Kin: ghost}); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("exit of an unknown child: %v", err)
 	}
-	if _, err := b.RemoteChildReaped(6000); !errors.Is(err, syscall.ESRCH) {
+	if _, err := b.Apply(PeerEvent{Kind: ChildReaped, PID: 6000}); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("reap of an unknown record: %v", err)
 	}
 	if _, err := b.Apply(PeerEvent{Kind: 99}); !errors.Is(err, syscall.EINVAL) {

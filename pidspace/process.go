@@ -163,12 +163,6 @@ type Process struct {
 // the session lives, so sid == pid is exact.
 func (p Process) SessionLeader() bool { return p.SID == p.PID }
 
-// GroupLeader reports whether p leads its process group.
-func (p Process) GroupLeader() bool { return p.PGID == p.PID }
-
-// RunsOn returns the node the process runs on, where signals to it go.
-func (p Process) RunsOn() string { return p.Node }
-
 // Target is a process an effect or a signal is aimed at, with what the
 // caller needs to route it. A deliverer sends a signal to Node, where the
 // process runs and its sentry holds the task; Home is where its record

@@ -169,11 +169,9 @@ func joinExchange(ctx context.Context, addr, caFingerprint string, req *JoinRequ
 			return err
 		},
 	}
-	if deadline, ok := ctx.Deadline(); !ok || time.Until(deadline) > DefaultHandshakeTimeout {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultHandshakeTimeout)
-		defer cancel()
-	}
+	// WithTimeout keeps ctx's own deadline when it is sooner.
+	ctx, cancel := context.WithTimeout(ctx, DefaultHandshakeTimeout)
+	defer cancel()
 	c, err := dialService(ctx, addr, conf, ServiceJoin)
 	if err != nil {
 		return nil, nil, fmt.Errorf("join: %w", err)

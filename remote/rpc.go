@@ -305,7 +305,7 @@ func (c *Client) conn(ctx context.Context) (*clientConn, error) {
 			c.mu.Unlock()
 			return nil, ErrClientClosed
 		}
-		if c.cc != nil && !c.cc.dead() {
+		if c.cc != nil && !isDone(c.cc.done) {
 			cc := c.cc
 			c.mu.Unlock()
 			return cc, nil
@@ -401,9 +401,10 @@ func (cc *clientConn) peerName() string {
 	return fmt.Sprintf("%s (%s)", cc.peer, cc.addr)
 }
 
-func (cc *clientConn) dead() bool {
+// isDone reports, without blocking, whether ch is closed.
+func isDone(ch <-chan struct{}) bool {
 	select {
-	case <-cc.done:
+	case <-ch:
 		return true
 	default:
 		return false

@@ -202,7 +202,7 @@ func (s *Stream) Peer() string { return s.peer }
 func (s *Stream) Read(p []byte) (int, error) {
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
-	if s.isClosed() {
+	if isDone(s.closed) {
 		return 0, fmt.Errorf("stream %s: %w", s.name, net.ErrClosed)
 	}
 	for s.rleft == 0 {
@@ -274,21 +274,12 @@ func (s *Stream) readErr(err error) error {
 	if errors.As(err, &ne) && ne.Timeout() {
 		return err
 	}
-	if s.isClosed() {
+	if isDone(s.closed) {
 		s.rerr = fmt.Errorf("stream %s: %w", s.name, net.ErrClosed)
 	} else {
 		s.rerr = fmt.Errorf("stream %s: %w (%v)", s.name, ErrStreamBroken, err)
 	}
 	return s.rerr
-}
-
-func (s *Stream) isClosed() bool {
-	select {
-	case <-s.closed:
-		return true
-	default:
-		return false
-	}
 }
 
 // Write writes p as data frames. It blocks while the peer's window is
@@ -299,7 +290,7 @@ func (s *Stream) Write(p []byte) (int, error) {
 	if perr := s.peerErr.Load(); perr != nil {
 		return 0, *perr
 	}
-	if s.isClosed() {
+	if isDone(s.closed) {
 		return 0, fmt.Errorf("stream %s: %w", s.name, net.ErrClosed)
 	}
 	if s.wclosed {
@@ -327,7 +318,7 @@ func (s *Stream) writeFrame(kind byte, p []byte) error {
 		switch perr := s.peerErr.Load(); {
 		case perr != nil:
 			s.werr = *perr
-		case s.isClosed():
+		case isDone(s.closed):
 			s.werr = fmt.Errorf("stream %s: %w", s.name, net.ErrClosed)
 		case errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNRESET):
 			s.werr = fmt.Errorf("stream %s: %w (%v)", s.name, ErrStreamBroken, err)

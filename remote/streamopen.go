@@ -47,11 +47,9 @@ func OpenStream(ctx context.Context, addr string, creds *Credentials, name strin
 	if err := validStreamName(name); err != nil {
 		return nil, fmt.Errorf("open stream to %s: %w", addr, err)
 	}
-	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > DefaultHandshakeTimeout {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultHandshakeTimeout)
-		defer cancel()
-	}
+	// WithTimeout keeps ctx's own deadline when it is sooner.
+	ctx, cancel := context.WithTimeout(ctx, DefaultHandshakeTimeout)
+	defer cancel()
 	c, err := dialService(ctx, addr, creds.ClientTLS(addr), ServiceStream)
 	if err != nil {
 		return nil, fmt.Errorf("open stream %s: %w", name, err)
