@@ -3,6 +3,7 @@ package sentry
 import (
 	"errors"
 	"fmt"
+	"herd/procview"
 	"io"
 	"log/slog"
 	"os"
@@ -71,6 +72,7 @@ type Sentry struct {
 	filter []byte // the BPF program, as handed to the shim
 
 	// Owned by the tracer thread.
+	status   procview.Status // scratch record of Task.status
 	tasks    map[int]*Task
 	procs    map[int]*proc
 	newborns map[int]*Task // stopped children whose creator's event is pending

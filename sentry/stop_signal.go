@@ -53,7 +53,7 @@ func (s *Sentry) signalStop(t *Task, sig int) {
 			_ = ptraceSetSigInfo(t.TID, &q[0])
 		}
 	}
-	if isJobStop(sig) && defaultAction(t.TID, sig) {
+	if isJobStop(sig) && t.defaultAction(sig) {
 		sig = s.jobStop(t, sig)
 	}
 	s.resume(t, sig)
@@ -89,11 +89,21 @@ func (s *Sentry) jobStop(t *Task, sig int) int {
 	return int(unix.SIGSTOP)
 }
 
-// defaultAction reports whether tid's process has sig at SIG_DFL, from
+// defaultAction reports whether t's process has sig at SIG_DFL, from
 // the SigIgn and SigCgt masks of /proc/tid/status.
-func defaultAction(tid, sig int) bool {
-	st, err := procview.ReadStatus(tid)
+func (t *Task) defaultAction(sig int) bool {
+	st, err := t.status()
 	return err == nil && st.Default(sig)
+}
+
+// status reads t's /proc status into its sentry's scratch record, so the
+// signal checks on the tracer thread allocate only the task's name. The
+// record is the tracer thread's and is valid until its next read.
+func (t *Task) status() (*procview.Status, error) {
+	if t.s == nil {
+		return procview.ReadStatus(t.TID)
+	}
+	return &t.s.status, procview.Proc.ReadStatusInto(t.TID, &t.s.status)
 }
 
 // Discards reports whether the kernel would discard sig sent to this
@@ -117,7 +127,7 @@ func (t *Task) Discards(sig int) bool {
 	case 0, unix.SIGKILL, unix.SIGSTOP, unix.SIGCONT:
 		return false
 	}
-	st, err := procview.ReadStatus(t.TID)
+	st, err := t.status()
 	if err != nil || st.Blocked(sig) {
 		return false
 	}
