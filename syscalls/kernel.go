@@ -10,7 +10,6 @@ import (
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"herd/pidspace"
-	"herd/procview"
 	"herd/sentry"
 )
 
@@ -39,7 +38,8 @@ type Kernel struct {
 	// pidfdInodes the target of every pidfd by its inode.
 	pidfds      pidfds
 	pidfdInodes pidfdInodes
-	// fdInode reads the inode of a task's fd (procview.FdInode).
+	// fdInode reads the inode of a task's fd (procview.FdInode), or
+	// fails if pidfds share one inode (see pidfdInodeFunc).
 	fdInode func(tid, fd int) (uint64, error)
 }
 
@@ -70,7 +70,7 @@ func newKernel(node string, procs ProcessModel, alloc pidspace.Allocator, log *s
 		waiters:     make(waiters),
 		pidfds:      make(pidfds),
 		pidfdInodes: make(pidfdInodes),
-		fdInode:     procview.FdInode,
+		fdInode:     pidfdInodeFunc(),
 		creators:    newCreators(),
 	}
 	k.launches = newLaunches(k)
