@@ -86,13 +86,10 @@ func (k *Kernel) nativeSignal(t task, pid, proc, sig int, discardable bool) acti
 }
 
 // discards reports whether the kernel would discard sig sent to process
-// proc, tested on its leader.
+// proc, tested on its leader (the task whose TID is proc).
 func (k *Kernel) discards(proc, sig int) bool {
-	if sig == 0 {
-		return false
-	}
 	leader := k.tasks.task(proc)
-	return leader != nil && leader.TID() == proc && leader.Discards(sig)
+	return leader != nil && leader.Discards(sig)
 }
 
 // zombieTarget turns the kernel's ESRCH (r) for a signal to pid into 0
