@@ -1,7 +1,6 @@
 package syscalls
 
 import (
-	"encoding/binary"
 	"errors"
 	"io"
 	"log/slog"
@@ -150,11 +149,9 @@ func (k *Kernel) Cloned(parent, child *sentry.Task, op *sentry.CloneOp) {
 		// herd-init reaps the kernel task at once, after which fdinfo
 		// no longer names it, but waitid(P_PIDFD) must still find the
 		// zombie in the process model.
-		var b [4]byte
-		if err := parent.ReadMem(parent.Arg(2), b[:]); err == nil {
-			if fd := int32(binary.NativeEndian.Uint32(b[:])); fd >= 0 {
-				k.rememberPidfd(parent.TID, parent.TGID, int(fd), child.TID)
-			}
+		var fd int32
+		if err := readStruct(liveTask{parent}, parent.Arg(2), &fd); err == nil && fd >= 0 {
+			k.rememberPidfd(parent.TID, parent.TGID, int(fd), child.TID)
 		}
 	}
 }
