@@ -1,7 +1,6 @@
 package syscalls
 
 import (
-	"encoding/binary"
 	"errors"
 	"io"
 	"log/slog"
@@ -10,7 +9,6 @@ import (
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"herd/pidspace"
-	"herd/procview"
 	"herd/sentry"
 )
 
@@ -39,7 +37,8 @@ type Kernel struct {
 	// pidfdInodes the target of every pidfd by its inode.
 	pidfds      pidfds
 	pidfdInodes pidfdInodes
-	// fdInode reads the inode of a task's fd (procview.FdInode).
+	// fdInode reads the inode of a task's fd (procview.FdInode), or
+	// fails if pidfds share one inode (see pidfdInodeFunc).
 	fdInode func(tid, fd int) (uint64, error)
 }
 
@@ -70,7 +69,7 @@ func newKernel(node string, procs ProcessModel, alloc pidspace.Allocator, log *s
 		waiters:     make(waiters),
 		pidfds:      make(pidfds),
 		pidfdInodes: make(pidfdInodes),
-		fdInode:     procview.FdInode,
+		fdInode:     pidfdInodeFunc(),
 		creators:    newCreators(),
 	}
 	k.launches = newLaunches(k)
@@ -150,11 +149,9 @@ func (k *Kernel) Cloned(parent, child *sentry.Task, op *sentry.CloneOp) {
 		// herd-init reaps the kernel task at once, after which fdinfo
 		// no longer names it, but waitid(P_PIDFD) must still find the
 		// zombie in the process model.
-		var b [4]byte
-		if err := parent.ReadMem(parent.Arg(2), b[:]); err == nil {
-			if fd := int32(binary.NativeEndian.Uint32(b[:])); fd >= 0 {
-				k.rememberPidfd(parent.TID, parent.TGID, int(fd), child.TID)
-			}
+		var fd int32
+		if err := readStruct(liveTask{parent}, parent.Arg(2), &fd); err == nil && fd >= 0 {
+			k.rememberPidfd(parent.TID, parent.TGID, int(fd), child.TID)
 		}
 	}
 }

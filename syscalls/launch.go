@@ -10,22 +10,21 @@ import (
 	"herd/sentry"
 )
 
-// A Launch is a program started by a launcher (herd run). The launcher
+// A launch is a program started by a launcher (herd run). The launcher
 // has a PID of its own in the cluster namespace, a virtual record that is
 // the program's POSIX parent, so the program sees a parent that is not
 // pid 1, its own process group, and its launcher's session. A stand-in
 // process (sentry.StandIn) holds that PID in the kernel, so that what the
 // kernel answers about the parent (sched_*, getpriority, prlimit,
 // pidfd_open, /proc/<ppid>) finds a process, as it would find a shell.
-type Launch struct {
+type launch struct {
 	LauncherPID int
 	PID         int
 	exited      func(unix.WaitStatus)
-	done        bool
 }
 
 // launches is the launcher's bookkeeping: the programs started by
-// launchers, by launcher PID, and the idle callback that waits for them.
+// launchers, by launcher PID until the launch ends (finish drops it), and the idle callback that waits for them.
 // It runs on the tracer thread, with the process model and allocator of
 // its Kernel and what it needs of the sentry and the Kernel as functions.
 type launches struct {
@@ -37,7 +36,7 @@ type launches struct {
 	taskCount    func() int
 	apply        func(pidspace.Effects)
 
-	byPID    map[int]*Launch
+	byPID    map[int]*launch
 	standIns map[int]*sentry.StandIn // by launcher PID, until the launch ends
 	onIdle   func()
 }
@@ -53,7 +52,7 @@ func newLaunches(k *Kernel) *launches {
 		},
 		taskCount: func() int { return k.s.TaskCount() },
 		apply:     k.apply,
-		byPID:     make(map[int]*Launch),
+		byPID:     make(map[int]*launch),
 		standIns:  make(map[int]*sentry.StandIn),
 	}
 }
@@ -145,14 +144,14 @@ func (ls *launches) spawned(spec sentry.SpawnSpec, creds pidspace.Creds, lpid, p
 	if err := ls.procs.Spawn(args); err != nil {
 		ls.log.Warn("record spawn", "pid", pid, "err", err)
 	}
-	ls.byPID[lpid] = &Launch{LauncherPID: lpid, PID: pid, exited: exited}
+	ls.byPID[lpid] = &launch{LauncherPID: lpid, PID: pid, exited: exited}
 }
 
 // childChanged reaps the program of launcher lpid (if lpid is one) once
 // it has exited, as the launcher's wait.
 func (ls *launches) childChanged(lpid int) {
 	l := ls.byPID[lpid]
-	if l == nil || l.done {
+	if l == nil {
 		return
 	}
 	res, err := ls.procs.Wait(l.LauncherPID, pidspace.Wait4(l.PID, unix.WNOHANG|unix.WALL))
@@ -170,15 +169,14 @@ func (ls *launches) childChanged(lpid int) {
 // before its program is recorded is handled once it is (startProgram).
 func (ls *launches) launcherGone(lpid int, ws unix.WaitStatus) {
 	delete(ls.standIns, lpid)
-	if l := ls.byPID[lpid]; l != nil && !l.done {
+	if l := ls.byPID[lpid]; l != nil {
 		ls.log.Info("launcher's stand-in died; its program runs on", "launcher", lpid, "program", l.PID, "status", ws)
 		ls.finish(l, ws)
 	}
 }
 
 // finish ends launch l, telling its launcher ws.
-func (ls *launches) finish(l *Launch, ws unix.WaitStatus) {
-	l.done = true
+func (ls *launches) finish(l *launch, ws unix.WaitStatus) {
 	delete(ls.byPID, l.LauncherPID)
 	ls.end(l.LauncherPID)
 	l.exited(ws)

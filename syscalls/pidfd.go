@@ -2,6 +2,7 @@ package syscalls
 
 import (
 	"errors"
+	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -135,6 +136,28 @@ func (p pidfdInodes) reaped(pid int) {
 			delete(p, ino)
 		}
 	}
+}
+
+// errNoPidfs: pidfds have no inode of their own on this kernel.
+var errNoPidfs = errors.New("pidfds share one anonymous inode (no pidfs)")
+
+// pidfdInodeFunc is the fdInode of a Kernel: procview.FdInode where
+// pidfds live on pidfs (Linux 6.9 and later), which gives each process
+// its own inode. Before pidfs every pidfd is on the one anonymous inode,
+// which names no process: remembering targets by it would answer with
+// whichever pidfd was made last, so there pidfds are known by fd alone.
+// Probed once, with a pidfd of herd-init itself.
+func pidfdInodeFunc() func(tid, fd int) (uint64, error) {
+	fd, err := unix.PidfdOpen(os.Getpid(), 0)
+	if err == nil {
+		var st unix.Statfs_t
+		err = unix.Fstatfs(fd, &st)
+		unix.Close(fd)
+		if err == nil && st.Type == unix.PID_FS_MAGIC {
+			return procview.FdInode
+		}
+	}
+	return func(int, int) (uint64, error) { return 0, errNoPidfs }
 }
 
 // pidfdTarget returns the PID a pidfd of task tid refers to, from the

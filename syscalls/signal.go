@@ -34,7 +34,7 @@ func (k *Kernel) kill(t task) action {
 	if pid > 0 && len(targets) == 1 && k.native(targets[0]) {
 		// The kernel gives the same answer (and siginfo) for a live
 		// local process, without the register write a skip costs.
-		return k.nativeSignal(t, pid, proc, sig)
+		return k.nativeSignal(t, pid, proc, sig, true)
 	}
 	if sig == 0 || len(targets) == 0 {
 		return ret(0)
@@ -65,7 +65,8 @@ func (k *Kernel) processOf(pid int) int {
 //     process is not generated at all (the call returns 0): traced, the
 //     process would get it queued and an epoll_wait or sigtimedwait
 //     would end with EINTR (sentry.Task.Discards, on the leader, which
-//     is the task the kernel tests);
+//     is the task the kernel tests). Only if discardable: a siginfo
+//     the kernel checks itself is never discarded here;
 //   - ESRCH from the kernel while the process model holds pid as a
 //     zombie becomes 0: the process exited after the decision and
 //     herd-init reaped its kernel task, but POSIX-wise the zombie is a
@@ -74,8 +75,8 @@ func (k *Kernel) processOf(pid int) int {
 //     A caller signalling its own process needs no such look: it cannot
 //     have exited while it makes the call, so that common case (raise,
 //     kill(getpid(), 0)) costs no exit stop.
-func (k *Kernel) nativeSignal(t task, pid, proc, sig int) action {
-	if k.discards(proc, sig) {
+func (k *Kernel) nativeSignal(t task, pid, proc, sig int, discardable bool) action {
+	if discardable && k.discards(proc, sig) {
 		return ret(0)
 	}
 	if proc == caller(t) {
@@ -85,13 +86,10 @@ func (k *Kernel) nativeSignal(t task, pid, proc, sig int) action {
 }
 
 // discards reports whether the kernel would discard sig sent to process
-// proc, tested on its leader.
+// proc, tested on its leader (the task whose TID is proc).
 func (k *Kernel) discards(proc, sig int) bool {
-	if sig == 0 {
-		return false
-	}
 	leader := k.tasks.task(proc)
-	return leader != nil && leader.TID() == proc && leader.Discards(sig)
+	return leader != nil && leader.Discards(sig)
 }
 
 // zombieTarget turns the kernel's ESRCH (r) for a signal to pid into 0
@@ -221,11 +219,7 @@ func (k *Kernel) rtSigqueueinfo(t task) action {
 	if len(targets) == 0 || !k.native(targets[0]) {
 		return ret(0)
 	}
-	if sig != 0 && !queueInfoAccepted(t, t.Arg(2)) {
-		// The kernel checks this siginfo: never discarded here.
-		return nativeThen(func(t task, r int64) { k.zombieTarget(t, pid, r) })
-	}
-	return k.nativeSignal(t, pid, proc, sig)
+	return k.nativeSignal(t, pid, proc, sig, sig == 0 || queueInfoAccepted(t, t.Arg(2)))
 }
 
 // kernelSigaction is the kernel's struct sigaction on x86_64.

@@ -322,4 +322,13 @@ func TestKillSelfNeedsNoExitStop(t *testing.T) {
 	if a := call(r.k.kill, p, unix.SYS_KILL, 5001, uintptr(unix.SIGUSR1)); a.kind != actNative || a.after == nil {
 		t.Errorf("kill(child, SIGUSR1): got %s, want native with the zombie look at its exit", a)
 	}
+	// A siginfo the kernel checks itself (never discarded here) changes
+	// nothing about that.
+	putSigCode(p, linux.SI_USER)
+	if a := call(r.k.rtSigqueueinfo, p, unix.SYS_RT_SIGQUEUEINFO, 5000, uintptr(unix.SIGUSR1), memBase); a.kind != actNative || a.after != nil {
+		t.Errorf("rt_sigqueueinfo(self, SI_USER): got %s, want native without an exit function", a)
+	}
+	if a := call(r.k.rtSigqueueinfo, p, unix.SYS_RT_SIGQUEUEINFO, 5001, uintptr(unix.SIGUSR1), memBase); a.kind != actNative || a.after == nil {
+		t.Errorf("rt_sigqueueinfo(child, SI_USER): got %s, want native with the zombie look at its exit", a)
+	}
 }

@@ -169,7 +169,7 @@ func (l liveTasks) task(tid int) task {
 
 // writeInt32 stores v at addr in t.
 func writeInt32(t task, addr uintptr, v int32) error {
-	return t.WriteMem(addr, (*[4]byte)(unsafe.Pointer(&v))[:])
+	return writeStruct(t, addr, &v)
 }
 
 // writeStruct stores the bytes of *v, a plain struct with the kernel's

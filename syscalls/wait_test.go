@@ -1,6 +1,8 @@
 package syscalls
 
 import (
+	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -168,5 +170,31 @@ func TestWaitidPidfdCopy(t *testing.T) {
 	}
 	if _, ok := r.k.pidfdInodes[77]; ok {
 		t.Error("the inode of a reaped process is still remembered")
+	}
+}
+
+// An inode the kernel remembers pidfds by names one process: pidfds of
+// two processes have two (pidfs), or none is used at all (before pidfs
+// every pidfd is on the one anonymous inode).
+func TestPidfdInodesNameOneProcess(t *testing.T) {
+	fdInode := pidfdInodeFunc()
+	var inodes []uint64
+	for _, pid := range []int{os.Getpid(), os.Getppid()} {
+		fd, err := unix.PidfdOpen(pid, 0)
+		if err != nil {
+			t.Skipf("pidfd_open(%d): %v", pid, err)
+		}
+		defer unix.Close(fd)
+		ino, err := fdInode(os.Getpid(), fd)
+		if errors.Is(err, errNoPidfs) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		inodes = append(inodes, ino)
+	}
+	if inodes[0] == inodes[1] {
+		t.Errorf("pidfds of two processes share inode %d", inodes[0])
 	}
 }
