@@ -14,6 +14,8 @@ import (
 func (cn *Cluster) registerRPCs() {
 	remote.Handle(cn.rpc, nodemsg.Procs, cn.handleProcs)
 	remote.Handle(cn.rpc, nodemsg.Status, cn.handleStatus)
+	remote.Handle(cn.rpc, nodemsg.PlacePrepare, cn.handlePrepare)
+	remote.Handle(cn.rpc, nodemsg.PlaceAbort, cn.handleAbort)
 }
 
 // handleProcs serves nodemsg.Procs: this node's process records.

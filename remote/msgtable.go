@@ -30,6 +30,13 @@ const (
 	// msgStatus: Empty → nodemsg.NodeStatus, a node's load now
 	// (nodemsg.Status).
 	msgStatus MsgType = 18
+
+	// msgPlacePrepare: nodemsg.PrepareRequest → Empty, an exec handed
+	// to another node, made ready there (nodemsg.PlacePrepare).
+	msgPlacePrepare MsgType = 30
+	// msgPlaceAbort: nodemsg.AbortRequest → Empty, a prepared exec
+	// withdrawn (nodemsg.PlaceAbort).
+	msgPlaceAbort MsgType = 31
 )
 
 // Exported numbers of the service messages, for remote/nodemsg's Bind.
@@ -37,6 +44,9 @@ const (
 	NumForward = msgForward
 	NumProcs   = msgProcs
 	NumStatus  = msgStatus
+
+	NumPlacePrepare = msgPlacePrepare
+	NumPlaceAbort   = msgPlaceAbort
 )
 
 type msgRow struct {
@@ -52,6 +62,9 @@ var (
 		msgForward: {name: "forward"},
 		msgProcs:   {name: "procs"},
 		msgStatus:  {name: "status"},
+
+		msgPlacePrepare: {name: "place-prepare"},
+		msgPlaceAbort:   {name: "place-abort"},
 	}
 )
 

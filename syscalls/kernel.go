@@ -40,6 +40,16 @@ type Kernel struct {
 	// fdInode reads the inode of a task's fd (procview.FdInode), or
 	// fails if pidfds share one inode (see pidfdInodeFunc).
 	fdInode func(tid, fd int) (uint64, error)
+
+	// placer places execs on other nodes (place.go); nil on a node
+	// without a cluster. policies are the processes' placement
+	// policies, inherited at fork; execHere marks threads whose next
+	// execve runs here (their placement failed).
+	placer   ExecPlacer
+	policies map[int]string
+	execHere map[int]bool
+	// held are the execs other nodes handed here, not yet committed.
+	held map[int]*heldExec
 }
 
 // NewKernel makes the emulated kernel of node over space, whose PIDs come
@@ -71,6 +81,9 @@ func newKernel(node string, procs ProcessModel, alloc pidspace.Allocator, log *s
 		pidfdInodes: make(pidfdInodes),
 		fdInode:     pidfdInodeFunc(),
 		creators:    newCreators(),
+		policies:    make(map[int]string),
+		execHere:    make(map[int]bool),
+		held:        make(map[int]*heldExec),
 	}
 	k.launches = newLaunches(k)
 	return k
@@ -143,6 +156,9 @@ func (k *Kernel) Cloned(parent, child *sentry.Task, op *sentry.CloneOp) {
 	if posixParent == parent.TGID {
 		k.creators.set(child.TID, parent.TID)
 	}
+	if pol := k.policies[parent.TGID]; pol != "" {
+		k.policies[child.TID] = pol
+	}
 	if op.Flags&unix.CLONE_PIDFD != 0 {
 		// clone(CLONE_PIDFD) wrote the new pidfd at parent_tid (arg 2)
 		// before this event. Remember its target as pidfd_open does:
@@ -163,6 +179,7 @@ func (k *Kernel) Cloned(parent, child *sentry.Task, op *sentry.CloneOp) {
 // where the death of the creating thread is what fires it.
 func (k *Kernel) ThreadExited(tid, tgid int) {
 	k.alloc.Free(tid)
+	delete(k.execHere, tid)
 	for _, child := range k.creators.children(tid) {
 		k.creators.set(child, tgid)
 		if sig, err := k.procs.Pdeathsig(child); err == nil && sig != 0 {
@@ -177,6 +194,8 @@ func (k *Kernel) ThreadExited(tid, tgid int) {
 // Exited implements sentry.Hooks.
 func (k *Kernel) Exited(tgid int, status unix.WaitStatus, ru *unix.Rusage) {
 	k.pidfds.forget(tgid) // its fd table is gone
+	delete(k.policies, tgid)
+	delete(k.execHere, tgid)
 	eff, err := k.procs.Exit(tgid, pidspace.WaitStatus(status), rusageOf(ru))
 	for _, r := range eff.Reparented {
 		k.creators.drop(r.PID) // no longer a child of this process's threads
