@@ -59,7 +59,17 @@ type PeerEvent struct {
 
 // Apply applies an event a peer sent, by its kind. ESRCH if the record
 // it names is not (or no longer) here, EINVAL for an unknown kind.
+//
+// An event about a process whose record left (Export) and that has none
+// here but a stub comes back re-addressed to the node it went to, in
+// Effects.Remote, for the node to send on (see forwardLocked).
 func (s *Space) Apply(ev PeerEvent) (Effects, error) {
+	if ev.Kind == KinChanged {
+		return Effects{Remote: s.remoteKinChanged(ev)}, nil
+	}
+	if fwd, ok := s.forward(ev); ok {
+		return Effects{Remote: []PeerEvent{fwd}}, nil
+	}
 	switch ev.Kind {
 	case ChildForked:
 		return Effects{}, s.remoteChildForked(ev.PID, ev.Kin)
@@ -73,9 +83,6 @@ func (s *Space) Apply(ev PeerEvent) (Effects, error) {
 		return s.remoteChildReaped(ev.PID)
 	case ParentExited:
 		return s.remoteParentExited(ev.PID, ev.OldParent, ev.Kin)
-	case KinChanged:
-		s.remoteKinChanged(ev.Kin)
-		return Effects{}, nil
 	}
 	return Effects{}, fmt.Errorf("apply %v: %w", ev.Kind, syscall.EINVAL)
 }
@@ -161,11 +168,18 @@ func (s *Space) childStubLocked(child Kin, what string) (*proc, error) {
 func (s *Space) remoteChildExited(child Kin, status WaitStatus, usage, childUsage Rusage) (Effects, error) {
 	s.mu.Lock()
 	defer s.unlock()
+	var eff Effects
+	if c := s.returnedChildLocked(child); c != nil {
+		if c.State != Zombie {
+			return Effects{}, fmt.Errorf("remote exit of %d: alive here: %w", child.PID, syscall.ESRCH)
+		}
+		s.notifyExitLocked(c, &eff)
+		return eff, nil
+	}
 	c, err := s.childStubLocked(child, "exit")
 	if err != nil {
 		return Effects{}, err
 	}
-	var eff Effects
 	c.State, c.Status, c.StopSignal = Zombie, status, 0
 	c.Usage, c.ChildUsage = usage, childUsage
 	c.stopPending, c.contPending = false, false
@@ -178,11 +192,15 @@ func (s *Space) remoteChildExited(child Kin, status WaitStatus, usage, childUsag
 func (s *Space) remoteJob(child Kin, state State, sig int) (Effects, error) {
 	s.mu.Lock()
 	defer s.unlock()
+	var eff Effects
+	if c := s.returnedChildLocked(child); c != nil {
+		s.returnedJobLocked(c, state, sig, &eff)
+		return eff, nil
+	}
 	c, err := s.childStubLocked(child, "stop or continue")
 	if err != nil {
 		return Effects{}, err
 	}
-	var eff Effects
 	if c.State == state {
 		return eff, nil
 	}
@@ -286,14 +304,33 @@ func (s *Space) reparentLocked(c, old, reaper *proc, eff *Effects) int {
 }
 
 // remoteKinChanged applies KinChanged: the stub of k.PID takes k's group,
-// session, credentials, node and command. A PID with no stub here is
-// ignored (the stub went while the event was on its way).
-func (s *Space) remoteKinChanged(k Kin) {
+// session, credentials, home, node and command. A PID with no stub here
+// is ignored (the stub went while the event was on its way). The sender
+// addressed it here for the sake of a record here that is k's parent or
+// child; if that record left (Export), the event is sent on after it too
+// (the returned events): the sender may not know yet where it went.
+func (s *Space) remoteKinChanged(ev PeerEvent) []PeerEvent {
 	s.mu.Lock()
 	defer s.unlock()
+	k := ev.Kin
 	if p := s.procs[k.PID]; p != nil && p.Stub {
 		s.refreshLocked(p, k)
 	}
+	var out []PeerEvent
+	for pid, m := range s.moved {
+		if pid != k.PPID && m.parent != k.PID {
+			continue
+		}
+		if p := s.procs[pid]; p != nil && !p.Stub {
+			continue
+		}
+		if !slices.ContainsFunc(out, func(e PeerEvent) bool { return e.To == m.to }) {
+			fwd := ev
+			fwd.To = m.to
+			out = append(out, fwd)
+		}
+	}
+	return out
 }
 
 // KinChanged returns the KinChanged events that tell every node holding a
@@ -308,6 +345,14 @@ func (s *Space) KinChanged(pid int) []PeerEvent {
 	if p == nil || p.Stub {
 		return nil
 	}
+	// A newer view than any sent before (Kin.Gen).
+	p.gen++
+	return s.kinChangedLocked(p)
+}
+
+// kinChangedLocked returns KinChanged events with p's view for every
+// other node holding a stub of p.
+func (s *Space) kinChangedLocked(p *proc) []PeerEvent {
 	var homes []string
 	if parent := s.procs[p.PPID]; parent != nil && parent.Stub {
 		homes = append(homes, parent.Home)
@@ -319,7 +364,9 @@ func (s *Space) KinChanged(pid int) []PeerEvent {
 	}
 	var out []PeerEvent
 	for _, h := range homes {
-		out = append(out, PeerEvent{To: h, Kind: KinChanged, PID: pid, Kin: p.kin()})
+		if h != s.node {
+			out = append(out, PeerEvent{To: h, Kind: KinChanged, PID: p.PID, Kin: p.kin()})
+		}
 	}
 	return out
 }

@@ -46,6 +46,7 @@ type Space struct {
 	toFree   []int                 // PIDs to hand to alloc.Free after unlocking
 	own      map[int]bool          // PIDs of records homed here: the only ones freed here
 	peers    Peers                 // the other nodes' records; nil = this Space is the world
+	moved    map[int]movedTo       // records exported, until Returned: where events about them go
 	now      func() time.Time
 }
 
@@ -56,6 +57,7 @@ type proc struct {
 	parentExecID uint64 // parent's execID when this process was forked
 	stopPending  bool   // a stop not yet reported by wait
 	contPending  bool   // a continue not yet reported by wait
+	gen          uint64 // version of what kin know (Kin.Gen): a stub ignores older views
 }
 
 // NewSpace returns an empty Space for the node named node; records added
@@ -70,6 +72,7 @@ func NewSpace(node string, alloc Allocator) *Space {
 		sessions: make(map[int]int),
 		kernel:   make(map[int]bool),
 		own:      make(map[int]bool),
+		moved:    make(map[int]movedTo),
 		now:      time.Now,
 	}
 }
