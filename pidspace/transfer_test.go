@@ -1,0 +1,336 @@
+package pidspace
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// moveCluster is a twoNodes (plus any node added) whose Spaces free PIDs
+// through BlockAllocators over one LocalBlocks, as nodes do: a holds the
+// block of P (4096...), b the next one (5120...). A PID freed where it is
+// foreign goes back to its lease holder as the node does it (the hook
+// frees it there and calls Returned).
+type moveCluster struct {
+	*twoNodes
+	allocs map[string]*BlockAllocator
+	mu     sync.Mutex
+	lent   map[string][]int // PIDs each node's foreign hook got
+}
+
+func newMoveCluster(t *testing.T, extra ...string) *moveCluster {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	src := NewLocalBlocks(PIDMax)
+	c := &moveCluster{
+		twoNodes: &twoNodes{t: t, spaces: map[string]*Space{}},
+		allocs:   map[string]*BlockAllocator{},
+		lent:     map[string][]int{},
+	}
+	for _, n := range append([]string{"a", "b"}, extra...) {
+		al := NewBlockAllocator(ctx, src, 1)
+		// One node at a time, so that a gets the first block.
+		ok(t, al.Ready(ctx))
+		al.SetForeign(func(pid int) { c.returnPID(n, pid) })
+		c.allocs[n] = al
+		c.add(n, al)
+	}
+	a := c.spaces["a"]
+	ok(t, a.AddVirtual(100, userCreds, "sh"))
+	ok(t, c.allocs["a"].Reserve(pidP))
+	ok(t, a.Spawn(SpawnArgs{PPID: 100, PID: pidP, Creds: userCreds, Comm: "prog", Args: "prog"}))
+	return c
+}
+
+// returnPID is the node's PidReturned: the lease holder frees pid.
+func (c *moveCluster) returnPID(from string, pid int) {
+	c.mu.Lock()
+	c.lent[from] = append(c.lent[from], pid)
+	c.mu.Unlock()
+	for n, al := range c.allocs {
+		if al.Owns(pid) {
+			al.Free(pid)
+			c.spaces[n].Returned(pid)
+		}
+	}
+}
+
+// fork has parent fork a child at node n, with a PID of n's allocator.
+func (c *moveCluster) fork(n string, parent int) int {
+	c.t.Helper()
+	pid, err := c.allocs[n].Alloc()
+	ok(c.t, err)
+	ok(c.t, c.spaces[n].Fork(parent, pid, sigchld))
+	c.check()
+	return pid
+}
+
+// move exports pid from one node and imports it at another, through JSON
+// as on the wire, and delivers what the import tells the others. It
+// returns the import's effects.
+func (c *moveCluster) move(pid int, from, to string) Effects {
+	c.t.Helper()
+	r, err := c.spaces[from].Export(pid, to)
+	ok(c.t, err)
+	c.check()
+	wire, err := json.Marshal(r)
+	ok(c.t, err)
+	var got Record
+	ok(c.t, json.Unmarshal(wire, &got))
+	if !reflect.DeepEqual(got, r) {
+		c.t.Fatalf("record changed on the wire:\n%+v\n%+v", r, got)
+	}
+	eff, err := c.spaces[to].Import(got)
+	ok(c.t, err)
+	c.check()
+	c.deliver(eff)
+	return eff
+}
+
+func (c *moveCluster) check() {
+	c.t.Helper()
+	for n, s := range c.spaces {
+		if err := checkInvariants(s); err != nil {
+			c.t.Fatalf("node %s: %v\n%v", n, err, s)
+		}
+	}
+}
+
+// reapAt has parent wait at node n for child, which must have exited with
+// status, and delivers the reap to the child's home.
+func (c *moveCluster) reapAt(n string, parent, child int, status WaitStatus) {
+	c.t.Helper()
+	res, err := c.spaces[n].Wait(parent, Wait4(child, 0))
+	if err != nil || res.PID != child || res.Status != status || !res.Reaped {
+		c.t.Fatalf("wait of %d at %s for %d: %+v, %v", parent, n, child, res, err)
+	}
+	c.deliver(Effects{Remote: res.Remote})
+}
+
+func (c *moveCluster) takeLent(n string) []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.lent[n]
+	c.lent[n] = nil
+	return out
+}
+
+// wantRecord checks that pid's record is at node home, with Home == Node,
+// and that every other node has at most a stub of it pointing there.
+func (c *moveCluster) wantRecord(pid int, home string) Process {
+	c.t.Helper()
+	var rec Process
+	for n, s := range c.spaces {
+		p, found := s.Lookup(pid)
+		switch {
+		case n == home && (!found || p.Stub || p.Home != home || p.Node != home):
+			c.t.Fatalf("record of %d at %s: %+v (found %v)", pid, n, p, found)
+		case n == home:
+			rec = p
+		case found && (!p.Stub || p.Home != home || p.Node != home):
+			c.t.Fatalf("%s's view of %d, homed at %s: %+v", n, pid, home, p)
+		}
+	}
+	return rec
+}
+
+// P moves from a to b (its parent, the launcher, stays at a), forks and
+// waits there, exits there; the launcher at a reaps it and the PID goes
+// back to a through b's foreign hook.
+func TestMoveForkWaitExit(t *testing.T) {
+	c := newMoveCluster(t)
+	a, b := c.spaces["a"], c.spaces["b"]
+	ok(t, a.Exec(pidP, "prog", "prog"))
+	c.move(pidP, "a", "b")
+	p := c.wantRecord(pidP, "b")
+	if p.PPID != 100 || p.PGID != pidP || p.SID != 100 || !p.Execed || p.Comm != "prog" {
+		t.Fatalf("record at b: %+v", p)
+	}
+	if to, moved := a.Moved(pidP); !moved || to != "b" {
+		t.Fatalf("a.Moved = %q, %v", to, moved)
+	}
+	if _, moved := b.Moved(pidP); moved {
+		t.Fatalf("b thinks P moved away")
+	}
+	// The image left at a is killed quietly: its kernel task goes, its
+	// PID stays lent.
+	ok(t, a.KernelGone(pidP))
+	if slices.ContainsFunc(a.List(), func(p Process) bool { return p.PID == pidP }) || !c.allocs["a"].InUse(pidP) {
+		t.Fatalf("a lists P or freed its PID:\n%v", a)
+	}
+	// setpgid's EACCES moved along: the launcher cannot regroup P.
+	if err := a.Setpgid(100, pidP, 0); err != ErrElsewhere {
+		t.Errorf("setpgid of the moved child at a: %v, want ErrElsewhere", err)
+	}
+
+	kid := c.fork("b", pidP)
+	if kid < 5120 {
+		t.Fatalf("child of P at b got %d, not from b's block", kid)
+	}
+	eff, err := b.Exit(kid, ExitedStatus(2), Rusage{Nvcsw: 3})
+	ok(t, err)
+	atP := Target{PID: pidP, Node: "b", Home: "b"}
+	if len(eff.Remote) != 0 || len(eff.Notify) != 1 || eff.Notify[0].Parent != atP {
+		t.Fatalf("exit of P's child at b: %+v", eff)
+	}
+	c.reapAt("b", pidP, kid, ExitedStatus(2))
+	ok(t, b.KernelGone(kid))
+	if c.allocs["b"].InUse(kid) || len(c.takeLent("b")) != 0 {
+		t.Fatalf("b's own PID %d not freed at b", kid)
+	}
+
+	eff, err = b.Exit(pidP, ExitedStatus(7), Rusage{})
+	ok(t, err)
+	atA := c.deliver(eff)["a"]
+	launcher := Target{PID: 100, Node: "a", Virtual: true, Home: "a"}
+	if len(atA.Notify) != 1 || atA.Notify[0].Parent != launcher || atA.Notify[0].Info.Status != 7 {
+		t.Fatalf("a after P's exit at b: %+v", atA)
+	}
+	res, err := a.Wait(100, Wait4(-1, 0))
+	if err != nil || res.PID != pidP || !res.Reaped || res.Rusage.Nvcsw != 3 {
+		t.Fatalf("launcher's wait: %+v, %v", res, err)
+	}
+	if want := []PeerEvent{{To: "b", Kind: ChildReaped, PID: pidP}}; !reflect.DeepEqual(res.Remote, want) {
+		t.Fatalf("reap tells %+v, want %+v", res.Remote, want)
+	}
+	atB := c.deliver(Effects{Remote: res.Remote})["b"]
+	if !slices.Equal(atB.Reaped, []int{pidP}) || !c.allocs["a"].InUse(pidP) {
+		t.Fatalf("b after the reap: %+v", atB)
+	}
+	ok(t, b.KernelGone(pidP))
+	if got := c.takeLent("b"); !slices.Equal(got, []int{pidP}) {
+		t.Fatalf("b's foreign hook got %v, want [%d]", got, pidP)
+	}
+	if c.allocs["a"].InUse(pidP) {
+		t.Errorf("P's PID not freed at its lease holder")
+	}
+	if _, moved := a.Moved(pidP); moved {
+		t.Errorf("a still forwards P after it came back")
+	}
+	for n, s := range c.spaces {
+		if _, found := s.Lookup(pidP); found {
+			t.Errorf("%s still knows P", n)
+		}
+	}
+}
+
+// P's children stay at a (exec keeps them) and move with P as stubs: a
+// zombie not yet waited for, a stopped child not yet reported, a running
+// one that exits after the move. P waits for all of them at b.
+func TestMoveKeepsChildren(t *testing.T) {
+	c := newMoveCluster(t)
+	a, b := c.spaces["a"], c.spaces["b"]
+	run := c.fork("a", pidP)
+	zombie := c.fork("a", pidP)
+	stopped := c.fork("a", pidP)
+	eff, err := a.Exit(zombie, ExitedStatus(4), Rusage{})
+	ok(t, err)
+	c.deliver(eff)
+	eff, err = a.Stopped(stopped, int(syscall.SIGTSTP))
+	ok(t, err)
+	c.deliver(eff)
+
+	imp := c.move(pidP, "a", "b")
+	if len(imp.Remote) != 1 || imp.Remote[0].To != "a" || imp.Remote[0].Kind != KinChanged {
+		t.Fatalf("import tells %+v, want one KinChanged to a", imp.Remote)
+	}
+	if kids, err := b.Children(pidP); err != nil || !slices.Equal(kids, []int{run, zombie, stopped}) {
+		t.Fatalf("children of P at b = %v, %v", kids, err)
+	}
+	if ppid, _ := a.Getppid(run); ppid != pidP {
+		t.Fatalf("getppid of a child left at a = %d", ppid)
+	}
+	res, err := b.Wait(pidP, Wait4(-1, unix.WUNTRACED|unix.WNOHANG))
+	if err != nil || res.PID != zombie || res.Status != ExitedStatus(4) {
+		t.Fatalf("first wait at b: %+v, %v", res, err)
+	}
+	c.deliver(Effects{Remote: res.Remote})
+	if _, found := a.Lookup(zombie); found {
+		t.Fatalf("zombie kept at a after P reaped it at b")
+	}
+	res, err = b.Wait(pidP, Wait4(-1, unix.WUNTRACED|unix.WNOHANG))
+	if err != nil || res.PID != stopped || res.Code != CLD_STOPPED || res.SigStatus != int(syscall.SIGTSTP) {
+		t.Fatalf("WUNTRACED wait at b: %+v, %v", res, err)
+	}
+	if res, err := b.Wait(pidP, Wait4(-1, unix.WUNTRACED|unix.WNOHANG)); err != nil || res.PID != 0 {
+		t.Fatalf("stop reported twice: %+v, %v", res, err)
+	}
+
+	// The child left at a exits: a tells P's new home directly.
+	eff, err = a.Exit(run, ExitedStatus(5), Rusage{})
+	ok(t, err)
+	if len(eff.Remote) != 1 || eff.Remote[0].To != "b" {
+		t.Fatalf("exit at a tells %+v", eff.Remote)
+	}
+	atB := c.deliver(eff)["b"]
+	if len(atB.Notify) != 1 || atB.Notify[0].Parent != (Target{PID: pidP, Node: "b", Home: "b"}) {
+		t.Fatalf("b after the exit at a: %+v", atB)
+	}
+	c.reapAt("b", pidP, run, ExitedStatus(5))
+	for _, pid := range []int{zombie, run} {
+		ok(t, a.KernelGone(pid))
+		if c.allocs["a"].InUse(pid) {
+			t.Errorf("child %d's PID not freed at a", pid)
+		}
+	}
+	if len(c.takeLent("a")) != 0 {
+		t.Errorf("a's own PIDs went to its foreign hook")
+	}
+}
+
+// P's parent, at a, exits while P lives at b: P goes to b's herd-init, or
+// to the subreaper at a, with its parent-death signal, at b.
+func TestMoveParentExits(t *testing.T) {
+	for _, subreaper := range []bool{false, true} {
+		name := map[bool]string{false: "init", true: "subreaper"}[subreaper]
+		t.Run(name, func(t *testing.T) {
+			c := newMoveCluster(t)
+			a, b := c.spaces["a"], c.spaces["b"]
+			ok(t, a.SetSubreaper(pidP, subreaper))
+			q := c.fork("a", pidP)
+			p := c.fork("a", q)
+			ok(t, a.SetPdeathsig(p, int(syscall.SIGTERM)))
+			c.move(p, "a", "b")
+			eff, err := a.Exit(q, ExitedStatus(0), Rusage{})
+			ok(t, err)
+			atB := c.deliver(eff)["b"]
+			newParent := Target{PID: InitPID, Node: "b", Home: "b"}
+			if subreaper {
+				newParent = Target{PID: pidP, Node: "a", Home: "a"}
+			}
+			if !reflect.DeepEqual(atB.Reparented, []Reparenting{{PID: p, Parent: newParent}}) {
+				t.Fatalf("reparented at b = %+v", atB.Reparented)
+			}
+			want := []DeathSignal{{Target: Target{PID: p, Node: "b", Home: "b"}, Signal: int(syscall.SIGTERM), Sender: q}}
+			if !reflect.DeepEqual(atB.DeathSignals, want) {
+				t.Fatalf("death signals at b = %+v", atB.DeathSignals)
+			}
+			if ppid, _ := b.Getppid(p); ppid != newParent.PID {
+				t.Fatalf("getppid at b = %d", ppid)
+			}
+			eff, err = b.Exit(p, ExitedStatus(9), Rusage{})
+			ok(t, err)
+			got := c.deliver(eff)
+			if !subreaper {
+				if !slices.Equal(eff.Reaped, []int{p}) {
+					t.Fatalf("b's init did not reap P: %+v", eff)
+				}
+				return
+			}
+			if len(got["a"].Notify) != 1 || got["a"].Notify[0].Parent.PID != pidP {
+				t.Fatalf("subreaper not notified: %+v", got["a"])
+			}
+			c.reapAt("a", pidP, p, ExitedStatus(9))
+			if _, found := b.Lookup(p); found {
+				t.Errorf("b keeps P after the subreaper reaped it")
+			}
+		})
+	}
+}
