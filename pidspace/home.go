@@ -258,6 +258,7 @@ func (s *Space) reparentFromStub(child, oldParent int, newParent Kin) (Effects, 
 		return Effects{}, fmt.Errorf("remote exit of parent %d of %d: %w", oldParent, child, syscall.ESRCH)
 	}
 	var eff Effects
+	state := old.State
 	old.State = Zombie // no longer a link for orphan checks
 	old.children = slices.DeleteFunc(old.children, func(pid int) bool { return pid == child })
 	reaper := s.procs[InitPID]
@@ -267,6 +268,9 @@ func (s *Space) reparentFromStub(child, oldParent int, newParent Kin) (Effects, 
 	if g := s.reparentLocked(c, old, reaper, &eff); g != 0 {
 		s.checkOrphanedLocked(g, &eff)
 	}
+	// A stub that is also the child of a record here (its record moved
+	// away from its parent) stays, and its exit is yet to come.
+	old.State = state
 	s.dropStubLocked(old)
 	return eff, nil
 }

@@ -3,6 +3,7 @@ package pidspace
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"slices"
 	"sync"
@@ -332,5 +333,335 @@ func TestMoveParentExits(t *testing.T) {
 				t.Errorf("b keeps P after the subreaper reaped it")
 			}
 		})
+	}
+}
+
+// forkFrom has parent, homed at home, fork a child at node n with a PID
+// of n's, as a process running away from its record did before records
+// moved (ForkFrom); the fork is told to home.
+func (c *moveCluster) forkFrom(n string, parent int, home string) int {
+	c.t.Helper()
+	hs := c.spaces[home]
+	k, err := hs.Kin(parent)
+	ok(c.t, err)
+	k.Node = n
+	pid, err := c.allocs[n].Alloc()
+	ok(c.t, err)
+	eff, err := c.spaces[n].ForkFrom(k, pid, sigchld)
+	ok(c.t, err)
+	c.deliver(eff)
+	return pid
+}
+
+// deliverDropping is deliver for events that may have crossed: an ESRCH
+// from Apply is dropped, as the node does. It returns how many were.
+func (c *moveCluster) deliverDropping(eff Effects) (map[string]Effects, int) {
+	c.t.Helper()
+	got := map[string]Effects{}
+	dropped := 0
+	queue := slices.Clone(eff.Remote)
+	for len(queue) > 0 {
+		ev := queue[0]
+		queue = queue[1:]
+		e, err := c.spaces[ev.To].Apply(ev)
+		if errors.Is(err, syscall.ESRCH) {
+			dropped++
+			continue
+		}
+		ok(c.t, err)
+		got[ev.To] = merge(got[ev.To], e)
+		queue = append(queue, e.Remote...)
+	}
+	c.check()
+	return got, dropped
+}
+
+// Events that left for P's old node before its kin heard of the move are
+// forwarded to its new node and applied there. P (homed at a) has a
+// parent Q homed at c and a child C homed at c; P moves to b.
+func TestMoveForwardsEvents(t *testing.T) {
+	type world struct {
+		cl      *moveCluster
+		p, q, kid int
+		a, b, c *Space
+	}
+	tests := []struct {
+		name  string
+		event func(w world) Effects // at c, before the move; delivered after
+		check func(t *testing.T, w world, atB Effects)
+	}{
+		{"child exits", func(w world) Effects {
+			eff, err := w.c.Exit(w.kid, ExitedStatus(3), Rusage{})
+			ok(t, err)
+			return eff
+		}, func(t *testing.T, w world, atB Effects) {
+			if len(atB.Notify) != 1 || atB.Notify[0].Parent != (Target{PID: w.p, Node: "b", Home: "b"}) {
+				t.Fatalf("b: %+v", atB)
+			}
+			res, err := w.b.Wait(w.p, Wait4(w.kid, 0))
+			if err != nil || res.Status != ExitedStatus(3) || len(res.Remote) != 1 || res.Remote[0].To != "c" {
+				t.Fatalf("wait at b: %+v, %v", res, err)
+			}
+			w.cl.deliver(Effects{Remote: res.Remote})
+			if _, found := w.c.Lookup(w.kid); found {
+				t.Errorf("c keeps the reaped child")
+			}
+		}},
+		{"child stops", func(w world) Effects {
+			eff, err := w.c.Stopped(w.kid, int(syscall.SIGSTOP))
+			ok(t, err)
+			return eff
+		}, func(t *testing.T, w world, atB Effects) {
+			res, err := w.b.Wait(w.p, Wait4(-1, unix.WUNTRACED))
+			if err != nil || res.PID != w.kid || res.Code != CLD_STOPPED || len(atB.Notify) != 1 {
+				t.Fatalf("wait at b: %+v, %v; b got %+v", res, err, atB)
+			}
+		}},
+		{"parent exits", func(w world) Effects {
+			eff, err := w.c.Exit(w.q, ExitedStatus(0), Rusage{})
+			ok(t, err)
+			return eff
+		}, func(t *testing.T, w world, atB Effects) {
+			initB := Target{PID: InitPID, Node: "b", Home: "b"}
+			if !reflect.DeepEqual(atB.Reparented, []Reparenting{{PID: w.p, Parent: initB}}) {
+				t.Fatalf("b: %+v", atB)
+			}
+			if ppid, _ := w.b.Getppid(w.p); ppid != InitPID {
+				t.Errorf("getppid at b = %d", ppid)
+			}
+		}},
+		{"parent changes group", func(w world) Effects {
+			ok(t, w.c.Setpgid(w.q, 0, 0))
+			return Effects{Remote: w.c.KinChanged(w.q)}
+		}, func(t *testing.T, w world, _ Effects) {
+			if q, _ := w.b.Lookup(w.q); !q.Stub || q.PGID != w.q {
+				t.Fatalf("b's stub of the parent: %+v", q)
+			}
+		}},
+		{"child changes group", func(w world) Effects {
+			ok(t, w.c.Setpgid(w.kid, 0, 0))
+			return Effects{Remote: w.c.KinChanged(w.kid)}
+		}, func(t *testing.T, w world, _ Effects) {
+			if k, _ := w.b.Lookup(w.kid); !k.Stub || k.PGID != w.kid {
+				t.Fatalf("b's stub of the child: %+v", k)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cl := newMoveCluster(t, "c")
+			w := world{cl: cl, a: cl.spaces["a"], b: cl.spaces["b"], c: cl.spaces["c"]}
+			// Q, homed at c, is the parent of a process homed at a (it ran
+			// at a when it forked), which is P's stand-in here.
+			w.q = cl.forkFrom("c", pidP, "a")
+			ok(t, w.c.SetNode(w.q, "a"))
+			w.p = cl.forkFrom("a", w.q, "c")
+			w.kid = cl.forkFrom("c", w.p, "a")
+			ok(t, w.a.SetNode(w.p, "a"))
+			ev := tt.event(w)
+			if len(ev.Remote) == 0 || ev.Remote[0].To != "a" {
+				t.Fatalf("event at c: %+v", ev)
+			}
+			imp := cl.move(w.p, "a", "b")
+			if !slices.ContainsFunc(imp.Remote, func(e PeerEvent) bool { return e.To == "c" && e.Kind == KinChanged }) {
+				t.Fatalf("import does not tell c: %+v", imp.Remote)
+			}
+			fwd, err := w.a.Apply(ev.Remote[0])
+			ok(t, err)
+			want := ev.Remote[0]
+			want.To = "b"
+			if len(fwd.Remote) != 1 || !reflect.DeepEqual(fwd.Remote[0], want) {
+				t.Fatalf("a forwards %+v, want %+v", fwd.Remote, want)
+			}
+			got := cl.deliver(fwd)
+			tt.check(t, w, got["b"])
+		})
+	}
+}
+
+// P goes to b, forks there, and comes back to a, its lease holder: a
+// answers for it again and frees its PID itself; b forwards to a.
+func TestMoveBack(t *testing.T) {
+	c := newMoveCluster(t)
+	a, b := c.spaces["a"], c.spaces["b"]
+	c.move(pidP, "a", "b")
+	ok(t, a.KernelGone(pidP)) // the image left at a
+	kid := c.fork("b", pidP)
+	ok(t, b.SetSubreaper(pidP, true))
+	c.move(pidP, "b", "a")
+	p := c.wantRecord(pidP, "a")
+	if !p.Subreaper || p.PPID != 100 {
+		t.Fatalf("record back at a: %+v", p)
+	}
+	if _, moved := a.Moved(pidP); moved {
+		t.Errorf("a forwards P although it holds its record")
+	}
+	if to, _ := b.Moved(pidP); to != "a" {
+		t.Errorf("b.Moved = %q, want a", to)
+	}
+	if kids, _ := a.Children(pidP); !slices.Equal(kids, []int{kid}) {
+		t.Fatalf("children at a = %v", kids)
+	}
+	// An event b gets about P is sent on to a.
+	ev := PeerEvent{To: "b", Kind: ChildStopped, PID: pidP, Kin: Kin{PID: kid}, Signal: int(syscall.SIGSTOP)}
+	if fwd, err := b.Apply(ev); err != nil || len(fwd.Remote) != 1 || fwd.Remote[0].To != "a" {
+		t.Fatalf("b forwards %+v, %v", fwd, err)
+	}
+	ok(t, b.KernelGone(pidP)) // the image left at b
+
+	eff, err := b.Exit(kid, ExitedStatus(1), Rusage{})
+	ok(t, err)
+	if at := c.deliver(eff)["a"]; len(at.Notify) != 1 || at.Notify[0].Parent.Node != "a" {
+		t.Fatalf("a after the child's exit at b: %+v", at)
+	}
+	c.reapAt("a", pidP, kid, ExitedStatus(1))
+	ok(t, b.KernelGone(kid))
+	eff, err = a.Exit(pidP, ExitedStatus(0), Rusage{})
+	ok(t, err)
+	if len(eff.Remote) != 0 || len(eff.Notify) != 1 || !eff.Notify[0].Parent.Virtual {
+		t.Fatalf("P's exit at a: %+v", eff)
+	}
+	if res, err := a.Wait(100, Wait4(pidP, 0)); err != nil || !res.Reaped || len(res.Remote) != 0 {
+		t.Fatalf("launcher's wait: %+v, %v", res, err)
+	}
+	ok(t, a.KernelGone(pidP))
+	if c.allocs["a"].InUse(pidP) || c.allocs["b"].InUse(kid) {
+		t.Errorf("PIDs not freed at their lease holders")
+	}
+	for _, n := range c.names {
+		if got := c.takeLent(n); len(got) != 0 {
+			t.Errorf("%s's foreign hook got %v", n, got)
+		}
+	}
+}
+
+// Groups and sessions stay what they were; the orphan check still sees
+// the links through stubs on both nodes.
+func TestMoveKeepsGroupsAndSessions(t *testing.T) {
+	c := newMoveCluster(t)
+	a, b := c.spaces["a"], c.spaces["b"]
+	kid := c.fork("a", pidP) // in P's group 4096, session 100
+	eff, err := a.Stopped(kid, int(syscall.SIGTTIN))
+	ok(t, err)
+	c.deliver(eff)
+	c.move(pidP, "a", "b")
+	for _, tt := range []struct {
+		s         *Space
+		pid, pgid int
+	}{{b, pidP, pidP}, {a, kid, pidP}} {
+		if pgid, err := tt.s.Getpgid(tt.pid); err != nil || pgid != tt.pgid {
+			t.Errorf("getpgid(%d) = %d, %v", tt.pid, pgid, err)
+		}
+		if sid, err := tt.s.Getsid(tt.pid); err != nil || sid != 100 {
+			t.Errorf("getsid(%d) = %d, %v", tt.pid, sid, err)
+		}
+	}
+	if _, err := b.Setsid(pidP); err != syscall.EPERM {
+		t.Errorf("setsid of a group leader at b: %v, want EPERM", err)
+	}
+	for _, n := range c.names {
+		if c.spaces[n].OrphanedPgrp(pidP) {
+			t.Errorf("%s: P's group orphaned while P links it", n)
+		}
+	}
+	got, err := b.SignalTargets(pidP, 0, int(syscall.SIGCONT))
+	want := []Target{{PID: pidP, Node: "b", Home: "b"}, {PID: kid, Node: "a", Home: "a"}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("kill(0) at b = %+v, %v; want %+v", got, err, want)
+	}
+	// P was its group's only link: its exit orphans the group, whose
+	// stopped member is at a.
+	eff, err = b.Exit(pidP, ExitedStatus(0), Rusage{})
+	ok(t, err)
+	orphaned := []OrphanedGroup{{PGID: pidP, Members: []Target{{PID: kid, Node: "a", Home: "a"}}}}
+	if !reflect.DeepEqual(eff.OrphanedGroups, orphaned) {
+		t.Fatalf("orphaned at b = %+v, want %+v", eff.OrphanedGroups, orphaned)
+	}
+	c.deliver(eff)
+	if ppid, _ := a.Getppid(kid); ppid != InitPID {
+		t.Errorf("the child at a went to %d, want a's herd-init", ppid)
+	}
+	for _, n := range c.names {
+		if !c.spaces[n].OrphanedPgrp(pidP) {
+			t.Errorf("%s: P's group not orphaned", n)
+		}
+	}
+}
+
+func TestExportImportErrors(t *testing.T) {
+	c := newMoveCluster(t)
+	a, b := c.spaces["a"], c.spaces["b"]
+	zombie := c.fork("a", pidP)
+	eff, err := a.Exit(zombie, ExitedStatus(0), Rusage{})
+	ok(t, err)
+	c.deliver(eff)
+	moved := c.fork("a", pidP)
+	c.move(moved, "a", "b")
+	exports := []struct {
+		pid  int
+		to   string
+		want error
+	}{
+		{pidP, "a", syscall.EEXIST},
+		{pidP, "", syscall.EEXIST},
+		{7000, "b", syscall.ESRCH},
+		{InitPID, "b", syscall.EINVAL},
+		{100, "b", syscall.EINVAL}, // the launcher is Virtual
+		{zombie, "b", syscall.EINVAL},
+		{moved, "b", syscall.EINVAL}, // a stub now
+	}
+	for _, tt := range exports {
+		if _, err := a.Export(tt.pid, tt.to); !errors.Is(err, tt.want) {
+			t.Errorf("Export(%d, %q) = %v, want %v", tt.pid, tt.to, err, tt.want)
+		}
+	}
+	live := Record{Process: Process{PID: pidP, PPID: 100, PGID: pidP, SID: 100}}
+	imports := []struct {
+		name string
+		s    *Space
+		r    Record
+		want error
+	}{
+		{"a record here", a, live, syscall.EEXIST},
+		{"herd-init", b, Record{Process: Process{PID: InitPID}}, syscall.EINVAL},
+		{"zombie", b, Record{Process: Process{PID: 7000, State: Zombie}}, syscall.EINVAL},
+		{"virtual", b, Record{Process: Process{PID: 7000, Virtual: true}}, syscall.EINVAL},
+		{"moved here already", b, Record{Process: Process{PID: moved}}, syscall.EEXIST},
+	}
+	for _, tt := range imports {
+		if _, err := tt.s.Import(tt.r); !errors.Is(err, tt.want) {
+			t.Errorf("Import %s = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	c.check()
+}
+
+// An orphan (its parent is a's herd-init) moves: b's herd-init is its
+// parent there and reaps it; a keeps nothing of it.
+func TestMoveOrphan(t *testing.T) {
+	c := newMoveCluster(t)
+	a, b := c.spaces["a"], c.spaces["b"]
+	q := c.fork("a", pidP)
+	orphan := c.fork("a", q)
+	eff, err := a.Exit(q, ExitedStatus(0), Rusage{})
+	ok(t, err)
+	c.deliver(eff)
+	if imp := c.move(orphan, "a", "b"); len(imp.Remote) != 0 {
+		t.Fatalf("an orphan's import tells %+v", imp.Remote)
+	}
+	if p := c.wantRecord(orphan, "b"); p.PPID != InitPID {
+		t.Fatalf("orphan at b: %+v", p)
+	}
+	if _, found := a.Lookup(orphan); found {
+		t.Fatalf("a keeps a stub of an orphan that left")
+	}
+	eff, err = b.Exit(orphan, ExitedStatus(0), Rusage{})
+	ok(t, err)
+	if !slices.Equal(eff.Reaped, []int{orphan}) || len(eff.Remote) != 0 {
+		t.Fatalf("orphan's exit at b: %+v", eff)
+	}
+	ok(t, b.KernelGone(orphan))
+	if got := c.takeLent("b"); !slices.Equal(got, []int{orphan}) || c.allocs["a"].InUse(orphan) {
+		t.Fatalf("orphan's PID: lent back %v, in use at a %v", got, c.allocs["a"].InUse(orphan))
 	}
 }
