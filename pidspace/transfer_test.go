@@ -381,9 +381,9 @@ func (c *moveCluster) deliverDropping(eff Effects) (map[string]Effects, int) {
 // parent Q homed at c and a child C homed at c; P moves to b.
 func TestMoveForwardsEvents(t *testing.T) {
 	type world struct {
-		cl      *moveCluster
+		cl        *moveCluster
 		p, q, kid int
-		a, b, c *Space
+		a, b, c   *Space
 	}
 	tests := []struct {
 		name  string
