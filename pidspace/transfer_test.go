@@ -377,8 +377,8 @@ func (c *moveCluster) deliverDropping(eff Effects) (map[string]Effects, int) {
 }
 
 // Events that left for P's old node before its kin heard of the move are
-// forwarded to its new node and applied there. P (homed at a) has a
-// parent Q homed at c and a child C homed at c; P moves to b.
+// forwarded to its new node and applied there. p (homed at a) has a
+// parent q homed at c and a child kid homed at c; p moves to b.
 func TestMoveForwardsEvents(t *testing.T) {
 	type world struct {
 		cl        *moveCluster
@@ -663,5 +663,120 @@ func TestMoveOrphan(t *testing.T) {
 	ok(t, b.KernelGone(orphan))
 	if got := c.takeLent("b"); !slices.Equal(got, []int{orphan}) || c.allocs["a"].InUse(orphan) {
 		t.Fatalf("orphan's PID: lent back %v, in use at a %v", got, c.allocs["a"].InUse(orphan))
+	}
+}
+
+// Events about kin homed at the new node cross the move: they left for
+// the old node and come back to records that changed already.
+func TestMoveCrossings(t *testing.T) {
+	tests := []struct {
+		name    string
+		event   func(c *moveCluster, kid int) Effects // at b, before the move
+		dropped int                                   // events that find nothing after the move
+		check   func(t *testing.T, c *moveCluster, kid int, imp, atB Effects)
+	}{
+		{"child's exit comes back", func(c *moveCluster, kid int) Effects {
+			eff, err := c.spaces["b"].Exit(kid, ExitedStatus(6), Rusage{})
+			ok(c.t, err)
+			return eff
+		}, 0, func(t *testing.T, c *moveCluster, kid int, _, atB Effects) {
+			if len(atB.Notify) != 1 || atB.Notify[0].Parent.Node != "b" || atB.Notify[0].Info.Status != 6 {
+				t.Fatalf("b: %+v", atB)
+			}
+			res, err := c.spaces["b"].Wait(pidP, Wait4(-1, 0))
+			if err != nil || res.PID != kid || len(res.Remote) != 0 {
+				t.Fatalf("wait at b: %+v, %v", res, err)
+			}
+		}},
+		{"child's stop comes back", func(c *moveCluster, kid int) Effects {
+			eff, err := c.spaces["b"].Stopped(kid, int(syscall.SIGTSTP))
+			ok(c.t, err)
+			return eff
+		}, 0, func(t *testing.T, c *moveCluster, kid int, _, atB Effects) {
+			res, err := c.spaces["b"].Wait(pidP, Wait4(-1, unix.WUNTRACED|unix.WNOHANG))
+			if err != nil || res.PID != kid || res.Code != CLD_STOPPED || len(atB.Notify) != 1 {
+				t.Fatalf("wait at b: %+v, %v; b got %+v", res, err, atB)
+			}
+		}},
+		{"reap crosses the move", func(c *moveCluster, kid int) Effects {
+			eff, err := c.spaces["b"].Exit(kid, ExitedStatus(0), Rusage{})
+			ok(c.t, err)
+			c.deliver(eff)
+			res, err := c.spaces["a"].Wait(pidP, Wait4(kid, 0))
+			ok(c.t, err)
+			return Effects{Remote: res.Remote}
+		}, 1, func(t *testing.T, c *moveCluster, kid int, imp, _ Effects) {
+			if !slices.Equal(imp.Reaped, []int{kid}) {
+				t.Fatalf("import did not reap the zombie P reaped at a: %+v", imp)
+			}
+			if _, err := c.spaces["b"].Wait(pidP, Wait4(-1, unix.WNOHANG)); err != syscall.ECHILD {
+				t.Fatalf("wait at b after the reap: %v, want ECHILD", err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newMoveCluster(t)
+			kid := c.forkFrom("b", pidP, "a")
+			ok(t, c.spaces["a"].SetNode(pidP, "a"))
+			ev := tt.event(c, kid)
+			imp := c.move(pidP, "a", "b")
+			got, dropped := c.deliverDropping(ev)
+			if dropped != tt.dropped {
+				t.Fatalf("%d events dropped, want %d", dropped, tt.dropped)
+			}
+			tt.check(t, c, kid, imp, got["b"])
+			c.check()
+		})
+	}
+}
+
+// P's parent, homed at b where P is going, exits while P moves: it hands
+// P's stub to a subreaper there, or to herd-init, and tells a, which P
+// has left. The import reparents P at once; the ParentExited finds
+// nothing when a forwards it.
+func TestMoveParentExitsDuringMove(t *testing.T) {
+	for _, subreaper := range []bool{false, true} {
+		name := map[bool]string{false: "init", true: "subreaper"}[subreaper]
+		t.Run(name, func(t *testing.T) {
+			c := newMoveCluster(t)
+			a, b := c.spaces["a"], c.spaces["b"]
+			r := c.forkFrom("b", pidP, "a")
+			ok(t, b.SetSubreaper(r, subreaper))
+			q := c.fork("b", r)
+			ok(t, b.SetNode(q, "a"))
+			p := c.forkFrom("a", q, "b")
+			ok(t, a.SetNode(p, "a"))
+			ok(t, a.SetPdeathsig(p, int(syscall.SIGHUP)))
+
+			rec, err := a.Export(p, "b")
+			ok(t, err)
+			exit, err := b.Exit(q, ExitedStatus(0), Rusage{})
+			ok(t, err)
+			if !slices.ContainsFunc(exit.Remote, func(e PeerEvent) bool { return e.Kind == ParentExited && e.To == "a" }) {
+				t.Fatalf("q's exit: %+v", exit)
+			}
+			imp, err := b.Import(rec)
+			ok(t, err)
+			c.check()
+			reaper := Target{PID: InitPID, Node: "b", Home: "b"}
+			if subreaper {
+				reaper = Target{PID: r, Node: "b", Home: "b"}
+			}
+			if !reflect.DeepEqual(imp.Reparented, []Reparenting{{PID: p, Parent: reaper}}) {
+				t.Fatalf("import reparented %+v, want to %+v", imp.Reparented, reaper)
+			}
+			want := []DeathSignal{{Target: Target{PID: p, Node: "b", Home: "b"}, Signal: int(syscall.SIGHUP), Sender: q}}
+			if !reflect.DeepEqual(imp.DeathSignals, want) {
+				t.Fatalf("death signals %+v", imp.DeathSignals)
+			}
+			c.deliver(imp)
+			if _, dropped := c.deliverDropping(exit); dropped != 1 {
+				t.Fatalf("%d events dropped, want the ParentExited", dropped)
+			}
+			if ppid, _ := b.Getppid(p); ppid != reaper.PID {
+				t.Fatalf("getppid at b = %d", ppid)
+			}
+		})
 	}
 }
