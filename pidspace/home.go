@@ -11,7 +11,9 @@ type EventKind int
 
 const (
 	// ChildForked: PID, homed at To, has a new child Kin homed at the
-	// sender (ForkFrom). To adds a child stub.
+	// sender (ForkFrom). To adds a child stub. Records that move with their
+	// processes leave no process running away from its record, so no node
+	// sends it; it is kept for ForkFrom.
 	ChildForked EventKind = iota + 1
 	// ChildExited: Kin, a child of PID, exited with Status; Usage and
 	// ChildUsage are its own and its reaped children's. To notifies the
@@ -28,7 +30,8 @@ const (
 	// Kin is the new parent, or has PID 0 for To's own herd-init.
 	ParentExited
 	// KinChanged: Kin, homed at the sender and a stub at To, changed
-	// group, session, credentials, node or command.
+	// group, session, credentials, command, or home and node (it moved
+	// there: Import).
 	KinChanged
 )
 
@@ -87,9 +90,10 @@ func (s *Space) Apply(ev PeerEvent) (Effects, error) {
 	return Effects{}, fmt.Errorf("apply %v: %w", ev.Kind, syscall.EINVAL)
 }
 
-// ForkFrom records a fork here by a parent homed elsewhere (a migrated
-// process forking on this node; the child's PID comes from this node's
-// blocks, so the child is homed here). parent is the parent as its home
+// ForkFrom records a fork here by a parent homed elsewhere (a process
+// running away from its record forking on this node; the child's PID
+// comes from this node's blocks, so the child is homed here). A process
+// whose record moved with it (Import) forks with Fork instead. parent is the parent as its home
 // reports it (Space.Kin there); the child inherits from it as Fork
 // describes and runs on parent.Node. The parent is kept as a stub; the
 // returned Effects hold the ChildForked event for its home. Errors as
