@@ -11,7 +11,9 @@ type EventKind int
 
 const (
 	// ChildForked: PID, homed at To, has a new child Kin homed at the
-	// sender (ForkFrom). To adds a child stub.
+	// sender (ForkFrom). To adds a child stub. Records that move with their
+	// processes leave no process running away from its record, so no node
+	// sends it; it is kept for ForkFrom.
 	ChildForked EventKind = iota + 1
 	// ChildExited: Kin, a child of PID, exited with Status; Usage and
 	// ChildUsage are its own and its reaped children's. To notifies the
@@ -28,7 +30,8 @@ const (
 	// Kin is the new parent, or has PID 0 for To's own herd-init.
 	ParentExited
 	// KinChanged: Kin, homed at the sender and a stub at To, changed
-	// group, session, credentials, node or command.
+	// group, session, credentials, command, or home and node (it moved
+	// there: Import).
 	KinChanged
 	// Moved: Record, the record of PID exported by the sender (Export),
 	// is To's now: To imports it (Import). It travels in the sender's
@@ -102,9 +105,10 @@ func (s *Space) Apply(ev PeerEvent) (Effects, error) {
 	return Effects{}, fmt.Errorf("apply %v: %w", ev.Kind, syscall.EINVAL)
 }
 
-// ForkFrom records a fork here by a parent homed elsewhere (a migrated
-// process forking on this node; the child's PID comes from this node's
-// blocks, so the child is homed here). parent is the parent as its home
+// ForkFrom records a fork here by a parent homed elsewhere (a process
+// running away from its record forking on this node; the child's PID
+// comes from this node's blocks, so the child is homed here). A process
+// whose record moved with it (Import) forks with Fork instead. parent is the parent as its home
 // reports it (Space.Kin there); the child inherits from it as Fork
 // describes and runs on parent.Node. The parent is kept as a stub; the
 // returned Effects hold the ChildForked event for its home. Errors as
@@ -273,6 +277,7 @@ func (s *Space) reparentFromStub(child, oldParent int, newParent Kin) (Effects, 
 		return Effects{}, fmt.Errorf("remote exit of parent %d of %d: %w", oldParent, child, syscall.ESRCH)
 	}
 	var eff Effects
+	state := old.State
 	old.State = Zombie // no longer a link for orphan checks
 	old.children = slices.DeleteFunc(old.children, func(pid int) bool { return pid == child })
 	reaper := s.procs[InitPID]
@@ -282,6 +287,9 @@ func (s *Space) reparentFromStub(child, oldParent int, newParent Kin) (Effects, 
 	if g := s.reparentLocked(c, old, reaper, &eff); g != 0 {
 		s.checkOrphanedLocked(g, &eff)
 	}
+	// A stub that is also the child of a record here (its record moved
+	// away from its parent) stays, and its exit is yet to come.
+	old.State = state
 	s.dropStubLocked(old)
 	return eff, nil
 }

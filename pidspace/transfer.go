@@ -107,6 +107,8 @@ func (s *Space) recordLocked(p *proc) Record {
 		ExecID: p.execID, ParentExecID: p.parentExecID,
 		StopPending: p.stopPending, ContPending: p.contPending,
 	}
+	// Wall clock only: a monotonic reading means nothing on another node.
+	r.Process.StartTime = p.StartTime.Round(0).UTC()
 	if parent := s.procs[p.PPID]; parent != nil {
 		r.Parent = parent.kin()
 	}
