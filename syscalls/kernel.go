@@ -290,8 +290,15 @@ func (k *Kernel) signalPID(pid, sig, code, from int, uid uint32) {
 	k.signalAs(tg, sig, code, from, uid)
 }
 
-// signal delivers sig with info to target through the Signaller.
+// signal delivers sig with info to target through the Signaller. A
+// target decided to be here whose process has since gone on to another
+// node (placed at its exec) is signalled there.
 func (k *Kernel) signal(target pidspace.Target, sig int, info *sentry.SigInfo) {
+	if target.Node == k.node && k.space != nil {
+		if to, ok := k.space.Moved(target.PID); ok {
+			target.Node, target.Home = to, to
+		}
+	}
 	if err := k.signals.Signal(target, sig, info); err != nil {
 		k.log.Debug("deliver signal", "pid", target.PID, "sig", sig, "err", err)
 	}

@@ -121,9 +121,17 @@ func (k *Kernel) execAgainHere(tid int) int64 {
 }
 
 // commitExec hands process pid to node: its record goes there (the
-// Moved event, ordered before anything else this node says of it), and
-// its image here vanishes. Tracer thread, the task stopped.
+// Moved event, ordered before anything else this node says of it), its
+// pending signals follow it, and its image here vanishes. Tracer thread,
+// the task stopped.
+//
+// Signals decided here for pid before the export but delivered after it
+// find it gone on (Kernel.signal sends them on, behind the record).
 func (k *Kernel) commitExec(t *sentry.Task, node string, pid int) error {
+	st, err := procview.ReadStatus(t.TID)
+	if err != nil {
+		return err
+	}
 	rec, err := k.space.Export(pid, node)
 	if err != nil {
 		return err
@@ -134,6 +142,12 @@ func (k *Kernel) commitExec(t *sentry.Task, node string, pid int) error {
 	k.pidfds.forget(pid)
 	delete(k.policies, pid)
 	k.apply(pidspace.Effects{Remote: []pidspace.PeerEvent{{To: node, Kind: pidspace.Moved, PID: pid, Record: &rec}}})
+	// Pending signals survive an exec: they go to the process there.
+	// Their siginfo stays here (a standard signal pending here is one,
+	// whoever sent it): it arrives as sent by the kernel.
+	for _, sig := range signalsOf(st.SigPnd | st.ShdPnd) {
+		k.signalAs(pidspace.Target{PID: pid, Node: node, Home: node}, sig, siKernel, 0, 0)
+	}
 	return nil
 }
 
