@@ -162,6 +162,9 @@ func (ls *launches) childChanged(lpid int) {
 	if err != nil || res.PID == 0 {
 		return
 	}
+	if len(res.Remote) > 0 {
+		ls.apply(pidspace.Effects{Remote: res.Remote}) // a program homed elsewhere
+	}
 	ls.finish(l, unix.WaitStatus(res.Status))
 }
 

@@ -169,7 +169,7 @@ func mayKillFrom(req KillRequest, to pidspace.Process) error {
 // The process model knows processes only. kill, rt_sigqueueinfo and
 // pidfd_send_signal decide through it.
 func (k *Kernel) processOf(pid int) int {
-	if pid > 0 {
+	if pid > 0 && k.tasks != nil {
 		if th := k.tasks.task(pid); th != nil {
 			return th.TGID()
 		}
