@@ -31,6 +31,26 @@ const (
 	// (nodemsg.Status).
 	msgStatus MsgType = 18
 
+	// Between the Spaces of different nodes (numbers 19-29).
+
+	// msgPeerEvents: nodemsg.PeerEventsRequest → Empty, a batch of
+	// pidspace.PeerEvents for the receiving node, in order
+	// (nodemsg.PeerEvents).
+	msgPeerEvents MsgType = 19
+	// msgPeerGroup: nodemsg.GroupRequest → pidspace.GroupView, what the
+	// receiver homes of a process group (nodemsg.Group).
+	msgPeerGroup MsgType = 20
+	// msgPeerAll: Empty → nodemsg.AllResponse, every record the receiver
+	// homes, for kill(-1) (nodemsg.All).
+	msgPeerAll MsgType = 21
+	// msgSignal: nodemsg.SignalRequest → Empty, signals to deliver to
+	// processes running on the receiver (nodemsg.Signal).
+	msgSignal MsgType = 22
+	// msgKill: nodemsg.KillRequest → Empty, a process-directed signal to
+	// a PID the sender does not hold, decided by the receiver
+	// (nodemsg.Kill).
+	msgKill MsgType = 23
+
 	// msgPlacePrepare: nodemsg.PrepareRequest → Empty, an exec handed
 	// to another node, made ready there (nodemsg.PlacePrepare).
 	msgPlacePrepare MsgType = 30
@@ -44,6 +64,12 @@ const (
 	NumForward = msgForward
 	NumProcs   = msgProcs
 	NumStatus  = msgStatus
+
+	NumPeerEvents = msgPeerEvents
+	NumPeerGroup  = msgPeerGroup
+	NumPeerAll    = msgPeerAll
+	NumSignal     = msgSignal
+	NumKill       = msgKill
 
 	NumPlacePrepare = msgPlacePrepare
 	NumPlaceAbort   = msgPlaceAbort
@@ -62,6 +88,12 @@ var (
 		msgForward: {name: "forward"},
 		msgProcs:   {name: "procs"},
 		msgStatus:  {name: "status"},
+
+		msgPeerEvents: {name: "peer-events"},
+		msgPeerGroup:  {name: "peer-group"},
+		msgPeerAll:    {name: "peer-all"},
+		msgSignal:     {name: "signal"},
+		msgKill:       {name: "kill"},
 
 		msgPlacePrepare: {name: "place-prepare"},
 		msgPlaceAbort:   {name: "place-abort"},
