@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"herd/pidspace"
 	"herd/raftstate"
 	"herd/remote"
 )
@@ -27,6 +28,8 @@ type Cluster struct {
 	// local is the node's local half, once attached; the RPCs that read
 	// processes need it.
 	local *Local
+	// alloc is the node's PID allocator (lendPIDs).
+	alloc *pidspace.BlockAllocator
 }
 
 // openCluster gives the node its identity, opens its Raft replica on the

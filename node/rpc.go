@@ -18,6 +18,7 @@ func (cn *Cluster) registerRPCs() {
 	remote.Handle(cn.rpc, nodemsg.Status, cn.handleStatus)
 	remote.Handle(cn.rpc, nodemsg.PlacePrepare, cn.handlePrepare)
 	remote.Handle(cn.rpc, nodemsg.PlaceAbort, cn.handleAbort)
+	remote.Handle(cn.rpc, nodemsg.PIDReturned, cn.handlePIDReturned)
 }
 
 // attachPeers connects the local half's Space and Kernel to the other

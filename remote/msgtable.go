@@ -57,6 +57,10 @@ const (
 	// msgPlaceAbort: nodemsg.AbortRequest → Empty, a prepared exec
 	// withdrawn (nodemsg.PlaceAbort).
 	msgPlaceAbort MsgType = 31
+	// msgPIDReturned: nodemsg.PIDReturn → Empty, a lent PID freed where
+	// its process's record ended, back to its lease holder
+	// (nodemsg.PIDReturned).
+	msgPIDReturned MsgType = 32
 )
 
 // Exported numbers of the service messages, for remote/nodemsg's Bind.
@@ -73,6 +77,7 @@ const (
 
 	NumPlacePrepare = msgPlacePrepare
 	NumPlaceAbort   = msgPlaceAbort
+	NumPIDReturned  = msgPIDReturned
 )
 
 type msgRow struct {
@@ -97,6 +102,7 @@ var (
 
 		msgPlacePrepare: {name: "place-prepare"},
 		msgPlaceAbort:   {name: "place-abort"},
+		msgPIDReturned:  {name: "pid-returned"},
 	}
 )
 

@@ -230,12 +230,14 @@ func (s *Sentry) DropPlaced(t *Task) {
 // Depart makes process tgid vanish from this node without a trace: it
 // is killed, and its exit is reported to no one (Hooks.Exited is not
 // called; its other threads are reported as ThreadExited, their TIDs
-// being this node's). The process goes on elsewhere. Tracer thread.
-func (s *Sentry) Depart(tgid int) error {
+// being this node's); gone, if not nil, runs on the tracer thread once
+// its kernel task is reaped and its PID free in this node's namespace.
+// The process goes on elsewhere. Tracer thread.
+func (s *Sentry) Depart(tgid int, gone func()) error {
 	p := s.procs[tgid]
 	if p == nil || p.threads == 0 {
 		return fmt.Errorf("depart %d: %w", tgid, unix.ESRCH)
 	}
-	p.departed = true
+	p.departed, p.departedGone = true, gone
 	return unix.Kill(tgid, unix.SIGKILL)
 }

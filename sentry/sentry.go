@@ -66,8 +66,9 @@ type proc struct {
 	// placed: started by SpawnPlaced and not yet released (placed.go).
 	placed *placement
 	// departed: gone on to another node (Depart) or dropped; its exit
-	// is reported to no one.
-	departed bool
+	// is reported to no one, but to departedGone if set.
+	departed     bool
+	departedGone func()
 }
 
 // Sentry traces the sandboxed tasks of one node.

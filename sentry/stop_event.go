@@ -56,7 +56,13 @@ func (s *Sentry) gone(t *Task, ws unix.WaitStatus, ru *unix.Rusage) {
 		return
 	}
 	delete(s.procs, t.TGID)
-	if s.placedGone(p, ws) || p.departed {
+	if s.placedGone(p, ws) {
+		return
+	}
+	if p.departed {
+		if p.departedGone != nil {
+			p.departedGone()
+		}
 		return
 	}
 	s.cfg.Hooks.Exited(t.TGID, ws, ru)

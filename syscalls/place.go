@@ -136,7 +136,12 @@ func (k *Kernel) commitExec(t *sentry.Task, node string, pid int) error {
 	if err != nil {
 		return err
 	}
-	if err := k.s.Depart(pid); err != nil {
+	gone := func() {
+		if err := k.procs.KernelGone(pid); err != nil {
+			k.log.Debug("departed image gone", "pid", pid, "err", err)
+		}
+	}
+	if err := k.s.Depart(pid, gone); err != nil {
 		k.log.Warn("depart after export", "pid", pid, "err", err)
 	}
 	k.pidfds.forget(pid)
@@ -330,6 +335,19 @@ func (k *Kernel) AbortExec(pid int) {
 	delete(k.held, pid)
 	h.expire.Stop()
 	k.s.DropPlaced(h.t)
+}
+
+// movedHere finishes a placement here once the record of pid arrived:
+// its program runs, or, if the record could not be taken in (err), is
+// dropped, and the process is lost (logged: the node it came from has
+// let it go). Tracer thread.
+func (k *Kernel) movedHere(pid int, err error) {
+	if err != nil {
+		k.log.Error("placed process lost: its record was refused", "pid", pid, "err", err)
+		k.AbortExec(pid)
+		return
+	}
+	k.arrived(pid)
 }
 
 // arrived lets the prepared exec of pid run, its record being here now

@@ -13,7 +13,15 @@ var (
 	PlacePrepare = remote.Bind[PrepareRequest, remote.Empty](remote.NumPlacePrepare)
 	// PlaceAbort withdraws a prepared exec.
 	PlaceAbort = remote.Bind[AbortRequest, remote.Empty](remote.NumPlaceAbort)
+	// PIDReturned gives a lent PID back to its lease holder.
+	PIDReturned = remote.Bind[PIDReturn, remote.Empty](remote.NumPIDReturned)
 )
+
+// PIDReturn names a PID the sender freed: no record of it lives there
+// any more.
+type PIDReturn struct {
+	PID int `json:"pid"`
+}
 
 // PrepareRequest is an exec for another node: the process's state and
 // its descriptors.
