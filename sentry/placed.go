@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -120,29 +121,37 @@ func (s *Sentry) forkPlacedShim(spec *PlacedSpec) (int, *os.File, error) {
 	}
 	specFD := top + 1
 	files[specFD] = shimEnd.Fd()
-	if err := s.setLastPid(spec.PID); err != nil {
-		conn.Close()
-		return 0, nil, err
-	}
-	pid, err := syscall.ForkExec(exe, []string{shimName, strconv.Itoa(specFD)}, &syscall.ProcAttr{
+	attr := &syscall.ProcAttr{
 		Env:   []string{"GOMAXPROCS=1", "GOGC=off"},
 		Files: files,
 		Sys:   &syscall.SysProcAttr{Setsid: true},
-	})
-	if err != nil {
-		conn.Close()
-		return 0, nil, fmt.Errorf("place %s: start shim: %w", spec.Path, err)
 	}
-	if pid != spec.PID {
-		// Another task of this node took the PID meanwhile.
-		conn.Close()
+	argv := []string{shimName, strconv.Itoa(specFD)}
+	for range placeForkTries {
+		if err := s.setLastPid(spec.PID); err != nil {
+			conn.Close()
+			return 0, nil, err
+		}
+		pid, err := syscall.ForkExec(exe, argv, attr)
+		if err != nil {
+			conn.Close()
+			return 0, nil, fmt.Errorf("place %s: start shim: %w", spec.Path, err)
+		}
+		if pid == spec.PID {
+			return pid, conn, nil
+		}
+		// A thread the Go runtime started meanwhile took the PID (its
+		// threads take the next one too): try again.
 		unix.Kill(pid, unix.SIGKILL)
 		var ws unix.WaitStatus
 		unix.Wait4(pid, &ws, unix.WALL, nil)
-		return 0, nil, fmt.Errorf("place %s: pid %d taken: %w", spec.Path, spec.PID, unix.EAGAIN)
 	}
-	return pid, conn, nil
+	conn.Close()
+	return 0, nil, fmt.Errorf("place %s: pid %d taken: %w", spec.Path, spec.PID, unix.EAGAIN)
 }
+
+// placeForkTries bounds the forks that try for a placed process's PID.
+const placeForkTries = 4
 
 // awaitPlacedShim has the tracer seize the shim once it runs, then sends
 // it its spec.
@@ -240,4 +249,25 @@ func (s *Sentry) Depart(tgid int, gone func()) error {
 	}
 	p.departed, p.departedGone = true, gone
 	return unix.Kill(tgid, unix.SIGKILL)
+}
+
+// BlockSignals blocks every signal of the stopped task t (SIGKILL and
+// SIGSTOP aside) and returns what restores its mask. A call that Linux
+// does not let signals interrupt but that herd runs asynchronously (an
+// exec placed on another node) waits so: a signal that arrives meanwhile
+// stays pending, as if it had come just after the call. Tracer thread.
+func (t *Task) BlockSignals() (restore func(), err error) {
+	var old uint64
+	if err := ptrace(unix.PTRACE_GETSIGMASK, t.TID, 8, uintptr(unsafe.Pointer(&old))); err != nil {
+		return nil, fmt.Errorf("get signal mask of %v: %w", t, err)
+	}
+	all := ^uint64(0)
+	if err := ptrace(unix.PTRACE_SETSIGMASK, t.TID, 8, uintptr(unsafe.Pointer(&all))); err != nil {
+		return nil, fmt.Errorf("block signals of %v: %w", t, err)
+	}
+	return func() {
+		if err := ptrace(unix.PTRACE_SETSIGMASK, t.TID, 8, uintptr(unsafe.Pointer(&old))); err != nil {
+			t.s.log.Warn("restore signal mask", "task", t, "err", err)
+		}
+	}, nil
 }

@@ -77,22 +77,29 @@ func (k *Kernel) execve(t task) action {
 		return native()
 	}
 	x.Policy = k.policies[pid]
+	// execve is not interrupted by signals: they wait, blocked, until
+	// the exec is done here or there (and go with it, pending).
+	restore, err := t.BlockSignals()
+	if err != nil {
+		k.log.Info("exec stays local", "pid", pid, "node", node, "why", err)
+		return native()
+	}
 	return action{kind: actSentry, raw: sentry.AsyncRestart(func(ctx context.Context) (func(*sentry.Task) int64, error) {
-		return k.prepareExec(ctx, node, x, tid)
+		return k.prepareExec(ctx, node, x, tid, restore)
 	})}
 }
 
 // prepareExec runs off the tracer thread: it has node make the exec
 // ready and returns what finishes the call on the tracer thread, either
 // the commit or, if node could not, the same execve again, here.
-func (k *Kernel) prepareExec(ctx context.Context, node string, x *ExecPlan, tid int) (func(*sentry.Task) int64, error) {
+func (k *Kernel) prepareExec(ctx context.Context, node string, x *ExecPlan, tid int, restore func()) (func(*sentry.Task) int64, error) {
 	pid := x.Spec.PID
 	if err := k.placer.Prepare(ctx, node, x); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		k.log.Info("exec stays local", "pid", pid, "node", node, "why", err)
-		return func(*sentry.Task) int64 { return k.execAgainHere(tid) }, nil
+		return func(*sentry.Task) int64 { return k.execAgainHere(tid, restore) }, nil
 	}
 	var committed atomic.Bool
 	go func() {
@@ -108,14 +115,16 @@ func (k *Kernel) prepareExec(ctx context.Context, node string, x *ExecPlan, tid 
 		if err := k.commitExec(t, node, pid); err != nil {
 			k.log.Warn("exec stays local", "pid", pid, "node", node, "why", err)
 			k.placer.Abort(node, pid)
-			return k.execAgainHere(tid)
+			return k.execAgainHere(tid, restore)
 		}
 		return 0
 	}, nil
 }
 
-// execAgainHere restarts thread tid's execve, to run here this time.
-func (k *Kernel) execAgainHere(tid int) int64 {
+// execAgainHere restarts thread tid's execve, to run here this time,
+// with its signals as they were.
+func (k *Kernel) execAgainHere(tid int, restore func()) int64 {
+	restore()
 	k.execHere[tid] = true
 	return -int64(sentry.ERESTARTNOINTR)
 }

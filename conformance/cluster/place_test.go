@@ -50,7 +50,7 @@ func TestPlaceExecOnNode(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
 	f := appendFile(t, out)
 	status := c.placedRun(1, f, f, "--placement", "node:n3", "--", "/bin/sh", "-c",
-		`echo "pid $$ ppid $PPID"; cat /proc/self/stat | cut -d" " -f1; exit 7`)
+		`echo "pid $$ ppid $PPID"; read self rest </proc/self/stat; echo $self; exit 7`)
 	if status != 7 {
 		b, _ := os.ReadFile(out)
 		t.Fatalf("herd run --placement node:n3: status %d, want 7; output:\n%s", status, b)
