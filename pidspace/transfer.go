@@ -241,12 +241,17 @@ func (s *Space) setParentLocked(p, parent *proc) {
 	if p.PPID == ppid && (parent == nil || slices.Contains(parent.children, p.PID)) {
 		return
 	}
-	if old := s.procs[p.PPID]; old != nil {
+	old := s.procs[p.PPID]
+	if old != nil {
 		old.children = slices.DeleteFunc(old.children, func(c int) bool { return c == p.PID })
 	}
 	p.PPID = ppid
 	if parent != nil {
 		parent.children = append(parent.children, p.PID)
+	}
+	if old != nil && old != parent {
+		// A stale stub parent kept for p alone goes.
+		s.dropStubLocked(old)
 	}
 }
 
@@ -368,8 +373,8 @@ func (s *Space) takeChildLocked(c *proc, ck ChildRecord) {
 //   - ParentExited: the child, which moved; the parent's home had not
 //     heard. The new node has a stub of the parent (from the Record).
 //
-// KinChanged is not forwarded by its PID but by the moved record it was
-// meant for (remoteKinChanged).
+// KinChanged names the process that changed, not a record here: it is
+// sent on for the moved records it was meant for (remoteKinChanged).
 func (s *Space) forward(ev PeerEvent) (PeerEvent, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

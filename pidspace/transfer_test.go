@@ -469,7 +469,8 @@ func TestMoveForwardsEvents(t *testing.T) {
 			fwd, err := w.a.Apply(ev.Remote[0])
 			ok(t, err)
 			want := ev.Remote[0]
-			want.To = "b"
+			// A KinChanged sent on names the moved record it is for.
+			want.To, want.PID = "b", w.p
 			if len(fwd.Remote) != 1 || !reflect.DeepEqual(fwd.Remote[0], want) {
 				t.Fatalf("a forwards %+v, want %+v", fwd.Remote, want)
 			}
