@@ -80,24 +80,38 @@ func (s *Space) Export(pid int, to string) (Record, error) {
 	// left here is expected, and frees nothing as the PID is not own.
 	delete(s.own, pid)
 	s.moved[pid] = movedTo{to: to, parent: p.PPID}
+	s.unlinkStubsLocked(p)
+	if !s.linksLocalLocked(p) {
+		s.removeLocked(p)
+	}
+	return r, nil
+}
+
+// unlinkStubsLocked drops the links of p, a record that just became a
+// stub, to other stubs (kept at their homes only), and the stubs that
+// linked nothing but p. A parent that is herd-init is the new node's
+// herd-init now.
+func (s *Space) unlinkStubsLocked(p *proc) {
 	for _, cpid := range slices.Clone(p.children) {
-		if c := s.procs[cpid]; c.Stub && !s.linksLocalLocked(c) {
+		c := s.procs[cpid]
+		if !c.Stub {
+			continue
+		}
+		p.children = slices.DeleteFunc(p.children, func(pid int) bool { return pid == cpid })
+		if !s.linksLocalLocked(c) {
 			s.removeLocked(c)
 		}
 	}
 	parent := s.procs[p.PPID]
-	if p.PPID == InitPID && parent != nil {
-		// The new node's herd-init is the orphan's parent there.
-		parent.children = slices.DeleteFunc(parent.children, func(c int) bool { return c == pid })
-		p.PPID, parent = 0, nil
+	if parent == nil || (!parent.Stub && p.PPID != InitPID) {
+		return
 	}
-	if !s.linksLocalLocked(p) {
-		s.removeLocked(p)
-	}
-	if parent != nil && parent.Stub && !s.linksLocalLocked(parent) {
+	parent.children = slices.DeleteFunc(parent.children, func(c int) bool { return c == p.PID })
+	if p.PPID == InitPID {
+		p.PPID = 0
+	} else if !s.linksLocalLocked(parent) {
 		s.removeLocked(parent)
 	}
-	return r, nil
 }
 
 // recordLocked is the Record of p, a live record homed here.
@@ -343,6 +357,14 @@ func (s *Space) linkChildrenLocked(p *proc, kids []ChildRecord, eff *Effects) {
 		}
 	}
 	p.children = order
+	// A stub here may still name p as its parent from an older view (a
+	// child p reaped or handed on, while the event dropping the stub is
+	// on its way): that link is not p's.
+	for _, c := range s.procs {
+		if c.Stub && c.PPID == p.PID && !slices.Contains(order, c.PID) {
+			c.PPID = 0
+		}
+	}
 }
 
 // takeChildLocked sets stub c, a child of an imported process, to what
