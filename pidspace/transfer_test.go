@@ -790,3 +790,44 @@ func TestMoveParentExitsDuringMove(t *testing.T) {
 		})
 	}
 }
+
+// Every event naming a moved process at its old node comes back
+// re-addressed to its new node, until the PID is returned.
+func TestMoveForwardByKind(t *testing.T) {
+	c := newMoveCluster(t)
+	a := c.spaces["a"]
+	c.move(pidP, "a", "b")
+	kin := Kin{PID: 7000, PPID: pidP, Home: "c", Node: "c"}
+	tests := []struct {
+		ev      PeerEvent
+		forward bool
+	}{
+		{PeerEvent{Kind: ChildForked, PID: pidP, Kin: kin}, true},
+		{PeerEvent{Kind: ChildExited, PID: pidP, Kin: kin, Status: ExitedStatus(1)}, true},
+		{PeerEvent{Kind: ChildStopped, PID: pidP, Kin: kin, Signal: int(syscall.SIGSTOP)}, true},
+		{PeerEvent{Kind: ChildContinued, PID: pidP, Kin: kin}, true},
+		{PeerEvent{Kind: ChildReaped, PID: pidP}, true},
+		{PeerEvent{Kind: ParentExited, PID: pidP, OldParent: 100}, true},
+		// P's child, and P's parent as a's stub shows it, changed.
+		{PeerEvent{Kind: KinChanged, PID: 7000, Kin: kin}, true},
+		{PeerEvent{Kind: KinChanged, PID: 100, Kin: Kin{PID: 100, PPID: InitPID, Home: "a"}}, true},
+		// Kin of nobody that moved: applied (or ignored) here.
+		{PeerEvent{Kind: KinChanged, PID: 7001, Kin: Kin{PID: 7001, PPID: 7002, Home: "c"}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ev.Kind.String(), func(t *testing.T) {
+			tt.ev.To = "a"
+			eff, err := a.Apply(tt.ev)
+			ok(t, err)
+			want := tt.ev
+			want.To, want.PID = "b", pidP
+			if got := len(eff.Remote) == 1 && reflect.DeepEqual(eff.Remote[0], want); got != tt.forward {
+				t.Fatalf("a sends %+v, forward %v", eff.Remote, tt.forward)
+			}
+		})
+	}
+	a.Returned(pidP)
+	if _, err := a.Apply(PeerEvent{To: "a", Kind: ChildReaped, PID: pidP}); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("after Returned: %v, want ESRCH", err)
+	}
+}
