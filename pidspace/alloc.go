@@ -164,7 +164,8 @@ type BlockAllocator struct {
 	last    int          // last PID handed out; the search resumes after it
 	low     map[int]bool // reserved PIDs below FirstPID (herd-init's threads)
 	leasing bool
-	err     error // outcome of the last failed lease, for blocked Allocs
+	err     error     // outcome of the last failed lease, for blocked Allocs
+	foreign func(int) // gets freed PIDs outside every block (SetForeign)
 }
 
 type heldBlock struct {
@@ -263,15 +264,23 @@ func (a *BlockAllocator) Reserve(pid int) error {
 	return nil
 }
 
-// Free implements Allocator.
+// Free implements Allocator. A PID at or above FirstPID outside every
+// held block is another node's, lent to a process that moved here (see
+// Space.Import): it goes to the hook set with SetForeign, called with no
+// lock held, and is ignored without one.
 func (a *BlockAllocator) Free(pid int) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	b, i := a.findLocked(pid)
 	if b == nil {
 		delete(a.low, pid)
+		hook := a.foreign
+		a.mu.Unlock()
+		if hook != nil && pid >= FirstPID {
+			hook(pid)
+		}
 		return
 	}
+	defer a.mu.Unlock()
 	if !b.isUsed(i) {
 		return
 	}
@@ -280,6 +289,27 @@ func (a *BlockAllocator) Free(pid int) {
 	if b.nused == 0 && a.free-b.Len >= 2*a.lowWater {
 		a.releaseLocked(b)
 	}
+}
+
+// SetForeign sets the hook that receives every freed PID this allocator
+// does not own (Owns is false, and pid >= FirstPID): the PID of a process
+// whose record moved here from its lease holder and was removed here. The
+// node turns it into a message to the lease holder, which frees it there.
+// The hook runs outside the allocator's lock, on the caller of Free (the
+// sentry's tracer path): it must not block. nil removes the hook.
+func (a *BlockAllocator) SetForeign(hook func(pid int)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.foreign = hook
+}
+
+// Owns reports whether pid lies in a block this allocator holds, so that
+// freeing it here is right; a PID of another node's block is only lent.
+func (a *BlockAllocator) Owns(pid int) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	b, _ := a.findLocked(pid)
+	return b != nil
 }
 
 // InUse reports whether pid is currently allocated or reserved.

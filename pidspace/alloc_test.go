@@ -3,6 +3,7 @@ package pidspace
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -338,5 +339,47 @@ func TestBlockAllocatorReady(t *testing.T) {
 	defer cancel()
 	if err := NewBlockAllocator(context.Background(), stuck, 1).Ready(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("ready from a stuck source: %v, want the deadline", err)
+	}
+}
+
+// A PID of another node's block, lent to a process whose record moved
+// here, goes to the foreign hook when freed; the allocator's own PIDs and
+// herd-init's low PIDs never do.
+func TestBlockAllocatorForeignFree(t *testing.T) {
+	src := newFakeSource(Block{5000, 8})
+	a := NewBlockAllocator(context.Background(), src, 1)
+	waitFor(t, "first block", func() bool { return len(a.Blocks()) == 1 })
+	a.Free(9000) // no hook: ignored, as before
+	var foreign []int
+	a.SetForeign(func(pid int) {
+		// Called with no lock held: the allocator is usable from the hook.
+		if a.Owns(pid) {
+			t.Errorf("hook got owned pid %d", pid)
+		}
+		foreign = append(foreign, pid)
+	})
+	pid, err := a.Alloc()
+	ok(t, err)
+	ok(t, a.Reserve(12))
+	tests := []struct {
+		pid  int
+		owns bool
+	}{{pid, true}, {5007, true}, {12, false}, {9000, false}, {FirstPID, false}}
+	for _, tt := range tests {
+		if got := a.Owns(tt.pid); got != tt.owns {
+			t.Errorf("Owns(%d) = %v, want %v", tt.pid, got, tt.owns)
+		}
+		a.Free(tt.pid)
+	}
+	if !slices.Equal(foreign, []int{9000, FirstPID}) {
+		t.Errorf("foreign frees = %v, want [9000 %d]", foreign, FirstPID)
+	}
+	if a.InUse(pid) || a.InUse(12) {
+		t.Errorf("own frees not done")
+	}
+	a.SetForeign(nil)
+	a.Free(9001)
+	if len(foreign) != 2 {
+		t.Errorf("hook called after removal: %v", foreign)
 	}
 }

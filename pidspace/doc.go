@@ -30,10 +30,9 @@
 //
 // # Homes, stubs and peers
 //
-// A PID's home is the node holding the lease block it came from (Raft);
-// its record, with all per-process state, lives in the home's Space
-// (Process.Home), while Process.Node says where the process runs now. When
-// a record's parent or child is homed on another node, the Space keeps a
+// A process's home is the node holding its record, with all per-process
+// state (Process.Home): the node it runs on (Process.Node). When a
+// record's parent or child is homed on another node, the Space keeps a
 // stub of it (Process.Stub): PID, home, node, group, session, credentials
 // and, for a child, what wait reports. Changes that concern kin homed
 // elsewhere come back as Effects.Remote (PeerEvent); the node sends each
@@ -44,6 +43,23 @@
 // Group, orphan and kill(-1) decisions ask the other nodes through Peers,
 // which the node implements; a Space never calls it under its lock, and
 // without Peers a Space is exactly a single node's.
+//
+// # A record moves with its process
+//
+// A process placed on another node (at exec, later by migration) takes
+// its record along: Export at the old node returns it as a Record, plain
+// data for the wire, and leaves a stub there if local kin still link to
+// it; Import at the new node makes it a record homed there and tells the
+// other kin's nodes where it went (KinChanged). Every call of the process
+// is then answered where it runs. Events other nodes sent to the old node
+// before they heard are forwarded: Apply there returns them re-addressed
+// to the new node, until Returned.
+//
+// Its PID stays the lease holder's, lent: the old node does not free it,
+// and the node where the record is finally removed frees it through its
+// own allocator, whose Free hands a PID outside its blocks to the hook set
+// with BlockAllocator.SetForeign. The node turns that into a message to
+// the lease holder, which frees it there and calls Returned.
 //
 // # Errors
 //

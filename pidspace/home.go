@@ -11,7 +11,9 @@ type EventKind int
 
 const (
 	// ChildForked: PID, homed at To, has a new child Kin homed at the
-	// sender (ForkFrom). To adds a child stub.
+	// sender (ForkFrom). To adds a child stub. Records that move with their
+	// processes leave no process running away from its record, so no node
+	// sends it; it is kept for ForkFrom.
 	ChildForked EventKind = iota + 1
 	// ChildExited: Kin, a child of PID, exited with Status; Usage and
 	// ChildUsage are its own and its reaped children's. To notifies the
@@ -28,7 +30,8 @@ const (
 	// Kin is the new parent, or has PID 0 for To's own herd-init.
 	ParentExited
 	// KinChanged: Kin, homed at the sender and a stub at To, changed
-	// group, session, credentials, node or command.
+	// group, session, credentials, command, or home and node (it moved
+	// there: Import).
 	KinChanged
 )
 
@@ -59,7 +62,17 @@ type PeerEvent struct {
 
 // Apply applies an event a peer sent, by its kind. ESRCH if the record
 // it names is not (or no longer) here, EINVAL for an unknown kind.
+//
+// An event about a process whose record left (Export) and that has none
+// here but a stub comes back re-addressed to the node it went to, in
+// Effects.Remote, for the node to send on (see forwardLocked).
 func (s *Space) Apply(ev PeerEvent) (Effects, error) {
+	if ev.Kind == KinChanged {
+		return Effects{Remote: s.remoteKinChanged(ev)}, nil
+	}
+	if fwd, ok := s.forward(ev); ok {
+		return Effects{Remote: []PeerEvent{fwd}}, nil
+	}
 	switch ev.Kind {
 	case ChildForked:
 		return Effects{}, s.remoteChildForked(ev.PID, ev.Kin)
@@ -73,16 +86,14 @@ func (s *Space) Apply(ev PeerEvent) (Effects, error) {
 		return s.remoteChildReaped(ev.PID)
 	case ParentExited:
 		return s.remoteParentExited(ev.PID, ev.OldParent, ev.Kin)
-	case KinChanged:
-		s.remoteKinChanged(ev.Kin)
-		return Effects{}, nil
 	}
 	return Effects{}, fmt.Errorf("apply %v: %w", ev.Kind, syscall.EINVAL)
 }
 
-// ForkFrom records a fork here by a parent homed elsewhere (a migrated
-// process forking on this node; the child's PID comes from this node's
-// blocks, so the child is homed here). parent is the parent as its home
+// ForkFrom records a fork here by a parent homed elsewhere (a process
+// running away from its record forking on this node; the child's PID
+// comes from this node's blocks, so the child is homed here). A process
+// whose record moved with it (Import) forks with Fork instead. parent is the parent as its home
 // reports it (Space.Kin there); the child inherits from it as Fork
 // describes and runs on parent.Node. The parent is kept as a stub; the
 // returned Effects hold the ChildForked event for its home. Errors as
@@ -161,11 +172,18 @@ func (s *Space) childStubLocked(child Kin, what string) (*proc, error) {
 func (s *Space) remoteChildExited(child Kin, status WaitStatus, usage, childUsage Rusage) (Effects, error) {
 	s.mu.Lock()
 	defer s.unlock()
+	var eff Effects
+	if c := s.returnedChildLocked(child); c != nil {
+		if c.State != Zombie {
+			return Effects{}, fmt.Errorf("remote exit of %d: alive here: %w", child.PID, syscall.ESRCH)
+		}
+		s.notifyExitLocked(c, &eff)
+		return eff, nil
+	}
 	c, err := s.childStubLocked(child, "exit")
 	if err != nil {
 		return Effects{}, err
 	}
-	var eff Effects
 	c.State, c.Status, c.StopSignal = Zombie, status, 0
 	c.Usage, c.ChildUsage = usage, childUsage
 	c.stopPending, c.contPending = false, false
@@ -178,11 +196,15 @@ func (s *Space) remoteChildExited(child Kin, status WaitStatus, usage, childUsag
 func (s *Space) remoteJob(child Kin, state State, sig int) (Effects, error) {
 	s.mu.Lock()
 	defer s.unlock()
+	var eff Effects
+	if c := s.returnedChildLocked(child); c != nil {
+		s.returnedJobLocked(c, state, sig, &eff)
+		return eff, nil
+	}
 	c, err := s.childStubLocked(child, "stop or continue")
 	if err != nil {
 		return Effects{}, err
 	}
-	var eff Effects
 	if c.State == state {
 		return eff, nil
 	}
@@ -240,6 +262,7 @@ func (s *Space) reparentFromStub(child, oldParent int, newParent Kin) (Effects, 
 		return Effects{}, fmt.Errorf("remote exit of parent %d of %d: %w", oldParent, child, syscall.ESRCH)
 	}
 	var eff Effects
+	state := old.State
 	old.State = Zombie // no longer a link for orphan checks
 	old.children = slices.DeleteFunc(old.children, func(pid int) bool { return pid == child })
 	reaper := s.procs[InitPID]
@@ -249,6 +272,9 @@ func (s *Space) reparentFromStub(child, oldParent int, newParent Kin) (Effects, 
 	if g := s.reparentLocked(c, old, reaper, &eff); g != 0 {
 		s.checkOrphanedLocked(g, &eff)
 	}
+	// A stub that is also the child of a record here (its record moved
+	// away from its parent) stays, and its exit is yet to come.
+	old.State = state
 	s.dropStubLocked(old)
 	return eff, nil
 }
@@ -286,14 +312,36 @@ func (s *Space) reparentLocked(c, old, reaper *proc, eff *Effects) int {
 }
 
 // remoteKinChanged applies KinChanged: the stub of k.PID takes k's group,
-// session, credentials, node and command. A PID with no stub here is
-// ignored (the stub went while the event was on its way).
-func (s *Space) remoteKinChanged(k Kin) {
+// session, credentials, home, node and command. A PID with no stub here
+// is ignored (the stub went while the event was on its way). The sender
+// addressed it here for the sake of records here that are k's parent or
+// child; if one of them left (Export), the event is sent on after it
+// (the returned events), with PID naming it: the sender may not know yet
+// where it went. A KinChanged sent on that way (PID is not Kin.PID)
+// follows that one record only, from node to node until it finds it.
+func (s *Space) remoteKinChanged(ev PeerEvent) []PeerEvent {
 	s.mu.Lock()
 	defer s.unlock()
+	k := ev.Kin
 	if p := s.procs[k.PID]; p != nil && p.Stub {
 		s.refreshLocked(p, k)
 	}
+	var out []PeerEvent
+	for pid, m := range s.moved {
+		if ev.PID != k.PID && pid != ev.PID {
+			continue
+		}
+		if ev.PID == k.PID && pid != k.PPID && m.parent != k.PID {
+			continue
+		}
+		if p := s.procs[pid]; p != nil && !p.Stub {
+			continue
+		}
+		fwd := ev
+		fwd.To, fwd.PID = m.to, pid
+		out = append(out, fwd)
+	}
+	return out
 }
 
 // KinChanged returns the KinChanged events that tell every node holding a
@@ -308,6 +356,14 @@ func (s *Space) KinChanged(pid int) []PeerEvent {
 	if p == nil || p.Stub {
 		return nil
 	}
+	// A newer view than any sent before (Kin.Gen).
+	p.gen++
+	return s.kinChangedLocked(p)
+}
+
+// kinChangedLocked returns KinChanged events with p's view for every
+// other node holding a stub of p.
+func (s *Space) kinChangedLocked(p *proc) []PeerEvent {
 	var homes []string
 	if parent := s.procs[p.PPID]; parent != nil && parent.Stub {
 		homes = append(homes, parent.Home)
@@ -319,7 +375,9 @@ func (s *Space) KinChanged(pid int) []PeerEvent {
 	}
 	var out []PeerEvent
 	for _, h := range homes {
-		out = append(out, PeerEvent{To: h, Kind: KinChanged, PID: pid, Kin: p.kin()})
+		if h != s.node {
+			out = append(out, PeerEvent{To: h, Kind: KinChanged, PID: p.PID, Kin: p.kin()})
+		}
 	}
 	return out
 }

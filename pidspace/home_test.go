@@ -14,6 +14,7 @@ import (
 // PIDs from 5120 up are b's.
 type twoNodes struct {
 	t      *testing.T
+	names  []string
 	spaces map[string]*Space
 	freed  map[string]*recAlloc
 }
@@ -27,7 +28,7 @@ type peersOf struct {
 
 func (p peersOf) others() []*Space {
 	var out []*Space
-	for _, n := range []string{"a", "b"} {
+	for _, n := range p.c.names {
 		if n != p.self {
 			out = append(out, p.c.spaces[n])
 		}
@@ -64,15 +65,22 @@ func newTwoNodes(t *testing.T) *twoNodes {
 	c := &twoNodes{t: t, spaces: map[string]*Space{}, freed: map[string]*recAlloc{}}
 	for _, n := range []string{"a", "b"} {
 		c.freed[n] = &recAlloc{}
-		s := NewSpace(n, c.freed[n])
-		ok(t, s.AddInit())
-		s.SetPeers(peersOf{c: c, self: n})
-		c.spaces[n] = s
+		c.add(n, c.freed[n])
 	}
 	a := c.spaces["a"]
 	ok(t, a.AddVirtual(100, userCreds, "sh"))
 	ok(t, a.Spawn(SpawnArgs{PPID: 100, PID: pidP, Creds: userCreds, Comm: "prog", Args: "prog"}))
 	return c
+}
+
+// add adds node n, with its herd-init, freeing PIDs to alloc.
+func (c *twoNodes) add(n string, alloc Allocator) *Space {
+	s := NewSpace(n, alloc)
+	ok(c.t, s.AddInit())
+	s.SetPeers(peersOf{c: c, self: n})
+	c.names = append(c.names, n)
+	c.spaces[n] = s
+	return s
 }
 
 // forkOnB migrates parent (homed on a) to b, where it forks child: the
@@ -94,9 +102,15 @@ func (c *twoNodes) deliver(eff Effects) map[string]Effects {
 	c.t.Helper()
 	got := map[string]Effects{}
 	queue := slices.Clone(eff.Remote)
-	for len(queue) > 0 {
+	for n := 0; len(queue) > 0; n++ {
 		ev := queue[0]
 		queue = queue[1:]
+		if n > 1000 {
+			for _, n := range c.names {
+				c.t.Logf("%s moved %v\n%v", n, c.spaces[n].moved, c.spaces[n])
+			}
+			c.t.Fatalf("events go round: %+v", ev)
+		}
 		e, err := c.spaces[ev.To].Apply(ev)
 		if err != nil {
 			c.t.Fatalf("apply %+v at %s: %v", ev, ev.To, err)

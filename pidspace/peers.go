@@ -24,6 +24,11 @@ type Kin struct {
 	// Inherited by a child forked from this process (ForkFrom).
 	Comm, Args string
 	Sigchld    SigchldAction
+	// Gen orders the views of one record: it grows with every move and
+	// every KinChanged. Views from different nodes may cross on the wire
+	// (a KinChanged from the old home, forwarded, and one from the new);
+	// a stub never takes a view older than the one it has.
+	Gen uint64
 }
 
 func (p *proc) kin() Kin {
@@ -31,18 +36,23 @@ func (p *proc) kin() Kin {
 		PID: p.PID, PPID: p.PPID, PGID: p.PGID, SID: p.SID,
 		Home: p.Home, Node: p.Node, Creds: p.Creds,
 		State: p.State, StopSignal: p.StopSignal, ExitSignal: p.ExitSignal,
-		Comm: p.Comm, Args: p.Args, Sigchld: p.Sigchld,
+		Comm: p.Comm, Args: p.Args, Sigchld: p.Sigchld, Gen: p.gen,
 	}
 }
 
-// stub is a new stub record of k.
+// stub is a new stub record of k. A parent that is herd-init is its
+// home's, not this node's: the stub shows none, so that it is never taken
+// for a child of this node's herd-init.
 func (k Kin) stub() *proc {
+	if k.PPID == InitPID {
+		k.PPID = 0
+	}
 	return &proc{Process: Process{
 		PID: k.PID, PPID: k.PPID, PGID: k.PGID, SID: k.SID,
 		Home: k.Home, Node: k.Node, Creds: k.Creds, Stub: true,
 		State: k.State, StopSignal: k.StopSignal, ExitSignal: k.ExitSignal,
 		Comm: k.Comm, Args: k.Args, Sigchld: k.Sigchld,
-	}}
+	}, gen: k.Gen}
 }
 
 // GroupView is one node's answer about a process group: its members homed
@@ -139,12 +149,17 @@ func (s *Space) stubLocked(k Kin) *proc {
 	return p
 }
 
-// refreshLocked updates stub p from its home's newer view k.
+// refreshLocked updates stub p from its home's view k, unless k is older
+// than the view p has (Kin.Gen). The home changes when the record moves.
 func (s *Space) refreshLocked(p *proc, k Kin) {
+	if k.Gen < p.gen {
+		return
+	}
+	p.gen = k.Gen
 	if p.PGID != k.PGID || p.SID != k.SID {
 		s.joinLocked(p, k.PGID, k.SID)
 	}
-	p.Node, p.Creds = k.Node, k.Creds
+	p.Home, p.Node, p.Creds = k.Home, k.Node, k.Creds
 	p.Comm, p.Args, p.Sigchld = k.Comm, k.Args, k.Sigchld
 }
 

@@ -123,13 +123,18 @@ func exitCode(w WaitStatus) (code, status int) {
 type Process struct {
 	PID, PPID, PGID, SID int
 	Creds                Creds
-	// Home is the node that holds the lease block of PID and with it this
-	// record: per-process state (wait bookkeeping, dispositions, usage)
-	// lives there. Records a Space creates are homed at its node.
+	// Home is the node holding the record: per-process state (wait
+	// bookkeeping, dispositions, usage) lives there. It is where the
+	// process was created, or where it was placed since: the record moves
+	// with the process (Space.Export, Space.Import), so Home == Node for
+	// every record that is not a stub. Records a Space creates are homed
+	// at its node. The PID's lease holder (the node whose Raft lease block
+	// it came from) may be another node: it only lent the PID.
 	Home string
 	// Node is the node the process runs on: where its kernel task is and
-	// where signals to it are delivered. It differs from Home after a
-	// migration, or for a child forked by a migrated parent.
+	// where signals to it are delivered. Home == Node but for a child
+	// forked with ForkFrom (a process running away from its record, which
+	// moving records make obsolete) and after SetNode.
 	Node string
 	// Stub marks a record of a process homed on another node, kept here
 	// only because a record homed here is its parent or child. A stub

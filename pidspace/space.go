@@ -33,7 +33,11 @@ const InitPID = 1
 //   - the kernel task is gone: KernelGone was called for it, or the record
 //     is Virtual and has none.
 //
-// InitPID is never freed.
+// InitPID is never freed. A record exported to another node (Export) is
+// not freed here, whatever refers to it: its new node frees it. A record
+// imported here (Import) is freed here like one created here, though its
+// PID is lent: the Allocator hands it back to its lease holder
+// (BlockAllocator.SetForeign).
 type Space struct {
 	node  string
 	alloc Allocator
@@ -44,8 +48,9 @@ type Space struct {
 	sessions map[int]int           // sid -> number of records in it
 	kernel   map[int]bool          // PIDs whose kernel task may still exist
 	toFree   []int                 // PIDs to hand to alloc.Free after unlocking
-	own      map[int]bool          // PIDs of records homed here: the only ones freed here
+	own      map[int]bool          // PIDs of records homed here: the only ones freed here (lent ones too)
 	peers    Peers                 // the other nodes' records; nil = this Space is the world
+	moved    map[int]movedTo       // records exported, until Returned: where events about them go
 	now      func() time.Time
 }
 
@@ -56,6 +61,7 @@ type proc struct {
 	parentExecID uint64 // parent's execID when this process was forked
 	stopPending  bool   // a stop not yet reported by wait
 	contPending  bool   // a continue not yet reported by wait
+	gen          uint64 // version of what kin know (Kin.Gen): a stub ignores older views
 }
 
 // NewSpace returns an empty Space for the node named node; records added
@@ -70,6 +76,7 @@ func NewSpace(node string, alloc Allocator) *Space {
 		sessions: make(map[int]int),
 		kernel:   make(map[int]bool),
 		own:      make(map[int]bool),
+		moved:    make(map[int]movedTo),
 		now:      time.Now,
 	}
 }
@@ -120,7 +127,9 @@ func (s *Space) insertLocked(p *proc) {
 	if !p.Stub && !p.Virtual {
 		s.kernel[p.PID] = true
 	}
-	if parent := s.procs[p.PPID]; parent != nil && parent != p {
+	// Links are kept between records homed here and their kin; two stubs
+	// are linked at their homes, not here.
+	if parent := s.procs[p.PPID]; parent != nil && parent != p && !(parent.Stub && p.Stub) {
 		parent.children = append(parent.children, p.PID)
 	}
 }
@@ -391,7 +400,9 @@ func (s *Space) SetPdeathsig(pid, sig int) error {
 	})
 }
 
-// SetNode records that pid now runs on node (migration, placement at exec).
+// SetNode records that pid now runs on node while its record stays here.
+// A process placed on another node takes its record along instead
+// (Export, Import), which keeps Home == Node.
 func (s *Space) SetNode(pid int, node string) error {
 	return s.update(pid, "set node", func(p *proc) error {
 		p.Node = node
