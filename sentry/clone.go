@@ -294,11 +294,14 @@ func boostTracer(tid int) (restore func()) {
 	var mine, theirs unix.CPUSet
 	moved := unix.SchedGetaffinity(0, &mine) == nil && unix.SchedGetaffinity(tid, &theirs) == nil &&
 		theirs.Count() == 1 && mine != theirs && unix.SchedSetaffinity(0, &theirs) == nil
+	// The CPUs first: dropping the priority lets the creator preempt the
+	// tracer, which, pinned, would then wait on that CPU until the
+	// creator blocks instead of moving to another.
 	return func() {
-		_ = unix.SchedSetAttr(0, old, 0)
 		if moved {
 			_ = unix.SchedSetaffinity(0, &mine)
 		}
+		_ = unix.SchedSetAttr(0, old, 0)
 	}
 }
 
