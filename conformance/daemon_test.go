@@ -11,10 +11,12 @@ import (
 )
 
 // The daemon mode runs every program through a node daemon of a real
-// three-node cluster (herd cluster up): the launcher path users take
-// when a node runs on their machine, with the caller's identity from the
-// socket and PIDs leased through Raft. It uses n2, which is not the
-// bootstrap node, so its leases are forwarded to the leader.
+// three-node cluster (herd cluster up --netns): the launcher path users
+// take when a node runs on their machine, with the caller's identity from
+// the socket and PIDs leased through Raft. Each node is in a network
+// namespace of its own, so node traffic crosses real interfaces (veth
+// pairs), and the programs run in n2's namespace. It uses n2, which is not
+// the bootstrap node, so its leases are forwarded to the leader.
 var (
 	clusterOnce sync.Once
 	clusterSock string
@@ -31,9 +33,9 @@ func startDaemon(t *testing.T) []string {
 		dir := filepath.Join(workDir, "cluster")
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		out, err := exec.CommandContext(ctx, bin, "cluster", "up", "--nodes", "3", "--dir", dir).CombinedOutput()
+		out, err := exec.CommandContext(ctx, bin, "cluster", "up", "--nodes", "3", "--netns", "--dir", dir).CombinedOutput()
 		// Stop it at the end of the test binary even if up failed
-		// half-way: no daemon may outlive the tests.
+		// half-way: no daemon or namespace may outlive the tests.
 		clusterStop = func() {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()

@@ -267,7 +267,10 @@ func TestJobControlThroughDaemon(t *testing.T) {
 // jobControl drives an interactive bash started by cmd in a terminal.
 func jobControl(t *testing.T, cmd string) {
 	s := newTmux(t)
-	s.send(cmd, "Enter")
+	// The status is echoed by the outer shell once herd run has exited:
+	// typed after "exit 5", the echo could reach herd run's raw-mode
+	// stdin before it exits, and be lost.
+	s.send(cmd+"; echo herd-status=$?", "Enter")
 	s.send("PS1='herd> '", "Enter")
 	// Typed keys are echoed by the terminal before the shell under herd
 	// reads them, so wait for what only that shell prints at the start of
@@ -295,6 +298,5 @@ func jobControl(t *testing.T, cmd string) {
 	s.send("stty size", "Enter")
 	s.waitFor("50 150")
 	s.send("exit 5", "Enter")
-	s.send("echo herd-status=$?", "Enter")
 	s.waitFor("herd-status=5")
 }

@@ -329,9 +329,11 @@ func (s *Space) reparentLocked(c, old, reaper *proc, eff *Effects) int {
 // remoteKinChanged applies KinChanged: the stub of k.PID takes k's group,
 // session, credentials, home, node and command. A PID with no stub here
 // is ignored (the stub went while the event was on its way). The sender
-// addressed it here for the sake of a record here that is k's parent or
-// child; if that record left (Export), the event is sent on after it too
-// (the returned events): the sender may not know yet where it went.
+// addressed it here for the sake of records here that are k's parent or
+// child; if one of them left (Export), the event is sent on after it
+// (the returned events), with PID naming it: the sender may not know yet
+// where it went. A KinChanged sent on that way (PID is not Kin.PID)
+// follows that one record only, from node to node until it finds it.
 func (s *Space) remoteKinChanged(ev PeerEvent) []PeerEvent {
 	s.mu.Lock()
 	defer s.unlock()
@@ -341,17 +343,18 @@ func (s *Space) remoteKinChanged(ev PeerEvent) []PeerEvent {
 	}
 	var out []PeerEvent
 	for pid, m := range s.moved {
-		if pid != k.PPID && m.parent != k.PID {
+		if ev.PID != k.PID && pid != ev.PID {
+			continue
+		}
+		if ev.PID == k.PID && pid != k.PPID && m.parent != k.PID {
 			continue
 		}
 		if p := s.procs[pid]; p != nil && !p.Stub {
 			continue
 		}
-		if !slices.ContainsFunc(out, func(e PeerEvent) bool { return e.To == m.to }) {
-			fwd := ev
-			fwd.To = m.to
-			out = append(out, fwd)
-		}
+		fwd := ev
+		fwd.To, fwd.PID = m.to, pid
+		out = append(out, fwd)
 	}
 	return out
 }

@@ -102,9 +102,15 @@ func (c *twoNodes) deliver(eff Effects) map[string]Effects {
 	c.t.Helper()
 	got := map[string]Effects{}
 	queue := slices.Clone(eff.Remote)
-	for len(queue) > 0 {
+	for n := 0; len(queue) > 0; n++ {
 		ev := queue[0]
 		queue = queue[1:]
+		if n > 1000 {
+			for _, n := range c.names {
+				c.t.Logf("%s moved %v\n%v", n, c.spaces[n].moved, c.spaces[n])
+			}
+			c.t.Fatalf("events go round: %+v", ev)
+		}
 		e, err := c.spaces[ev.To].Apply(ev)
 		if err != nil {
 			c.t.Fatalf("apply %+v at %s: %v", ev, ev.To, err)

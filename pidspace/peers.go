@@ -40,8 +40,13 @@ func (p *proc) kin() Kin {
 	}
 }
 
-// stub is a new stub record of k.
+// stub is a new stub record of k. A parent that is herd-init is its
+// home's, not this node's: the stub shows none, so that it is never taken
+// for a child of this node's herd-init.
 func (k Kin) stub() *proc {
+	if k.PPID == InitPID {
+		k.PPID = 0
+	}
 	return &proc{Process: Process{
 		PID: k.PID, PPID: k.PPID, PGID: k.PGID, SID: k.SID,
 		Home: k.Home, Node: k.Node, Creds: k.Creds, Stub: true,

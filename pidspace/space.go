@@ -127,7 +127,9 @@ func (s *Space) insertLocked(p *proc) {
 	if !p.Stub && !p.Virtual {
 		s.kernel[p.PID] = true
 	}
-	if parent := s.procs[p.PPID]; parent != nil && parent != p {
+	// Links are kept between records homed here and their kin; two stubs
+	// are linked at their homes, not here.
+	if parent := s.procs[p.PPID]; parent != nil && parent != p && !(parent.Stub && p.Stub) {
 		parent.children = append(parent.children, p.PID)
 	}
 }

@@ -80,24 +80,38 @@ func (s *Space) Export(pid int, to string) (Record, error) {
 	// left here is expected, and frees nothing as the PID is not own.
 	delete(s.own, pid)
 	s.moved[pid] = movedTo{to: to, parent: p.PPID}
+	s.unlinkStubsLocked(p)
+	if !s.linksLocalLocked(p) {
+		s.removeLocked(p)
+	}
+	return r, nil
+}
+
+// unlinkStubsLocked drops the links of p, a record that just became a
+// stub, to other stubs (kept at their homes only), and the stubs that
+// linked nothing but p. A parent that is herd-init is the new node's
+// herd-init now.
+func (s *Space) unlinkStubsLocked(p *proc) {
 	for _, cpid := range slices.Clone(p.children) {
-		if c := s.procs[cpid]; c.Stub && !s.linksLocalLocked(c) {
+		c := s.procs[cpid]
+		if !c.Stub {
+			continue
+		}
+		p.children = slices.DeleteFunc(p.children, func(pid int) bool { return pid == cpid })
+		if !s.linksLocalLocked(c) {
 			s.removeLocked(c)
 		}
 	}
 	parent := s.procs[p.PPID]
-	if p.PPID == InitPID && parent != nil {
-		// The new node's herd-init is the orphan's parent there.
-		parent.children = slices.DeleteFunc(parent.children, func(c int) bool { return c == pid })
-		p.PPID, parent = 0, nil
+	if parent == nil || (!parent.Stub && p.PPID != InitPID) {
+		return
 	}
-	if !s.linksLocalLocked(p) {
-		s.removeLocked(p)
-	}
-	if parent != nil && parent.Stub && !s.linksLocalLocked(parent) {
+	parent.children = slices.DeleteFunc(parent.children, func(c int) bool { return c == p.PID })
+	if p.PPID == InitPID {
+		p.PPID = 0
+	} else if !s.linksLocalLocked(parent) {
 		s.removeLocked(parent)
 	}
-	return r, nil
 }
 
 // recordLocked is the Record of p, a live record homed here.
@@ -248,12 +262,17 @@ func (s *Space) setParentLocked(p, parent *proc) {
 	if p.PPID == ppid && (parent == nil || slices.Contains(parent.children, p.PID)) {
 		return
 	}
-	if old := s.procs[p.PPID]; old != nil {
+	old := s.procs[p.PPID]
+	if old != nil {
 		old.children = slices.DeleteFunc(old.children, func(c int) bool { return c == p.PID })
 	}
 	p.PPID = ppid
 	if parent != nil {
 		parent.children = append(parent.children, p.PID)
+	}
+	if old != nil && old != parent {
+		// A stale stub parent kept for p alone goes.
+		s.dropStubLocked(old)
 	}
 }
 
@@ -345,6 +364,14 @@ func (s *Space) linkChildrenLocked(p *proc, kids []ChildRecord, eff *Effects) {
 		}
 	}
 	p.children = order
+	// A stub here may still name p as its parent from an older view (a
+	// child p reaped or handed on, while the event dropping the stub is
+	// on its way): that link is not p's.
+	for _, c := range s.procs {
+		if c.Stub && c.PPID == p.PID && !slices.Contains(order, c.PID) {
+			c.PPID = 0
+		}
+	}
 }
 
 // takeChildLocked sets stub c, a child of an imported process, to what
@@ -375,8 +402,8 @@ func (s *Space) takeChildLocked(c *proc, ck ChildRecord) {
 //   - ParentExited: the child, which moved; the parent's home had not
 //     heard. The new node has a stub of the parent (from the Record).
 //
-// KinChanged is not forwarded by its PID but by the moved record it was
-// meant for (remoteKinChanged).
+// KinChanged names the process that changed, not a record here: it is
+// sent on for the moved records it was meant for (remoteKinChanged).
 func (s *Space) forward(ev PeerEvent) (PeerEvent, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -376,25 +376,28 @@ func (c *moveCluster) deliverDropping(eff Effects) (map[string]Effects, int) {
 	return got, dropped
 }
 
-// Events that left for P's old node before its kin heard of the move are
-// forwarded to its new node and applied there. p (homed at a) has a
-// parent q homed at c and a child kid homed at c; p moves to b.
-func TestMoveForwardsEvents(t *testing.T) {
-	type world struct {
-		cl        *moveCluster
-		p, q, kid int
-		a, b, c   *Space
-	}
-	tests := []struct {
-		name  string
-		event func(w world) Effects // at c, before the move; delivered after
-		check func(t *testing.T, w world, atB Effects)
-	}{
-		{"child exits", func(w world) Effects {
+// forwardWorld is the cluster of TestMoveForwardsEvents.
+type forwardWorld struct {
+	cl        *moveCluster
+	p, q, kid int
+	a, b, c   *Space
+}
+
+// forwardCase is an event at c, sent before p's move and delivered
+// after, and what b must make of it.
+type forwardCase struct {
+	name  string
+	event func(w forwardWorld) Effects
+	check func(t *testing.T, w forwardWorld, atB Effects)
+}
+
+func forwardCases() []forwardCase {
+	return []forwardCase{
+		{"child exits", func(w forwardWorld) Effects {
 			eff, err := w.c.Exit(w.kid, ExitedStatus(3), Rusage{})
-			ok(t, err)
+			ok(w.cl.t, err)
 			return eff
-		}, func(t *testing.T, w world, atB Effects) {
+		}, func(t *testing.T, w forwardWorld, atB Effects) {
 			if len(atB.Notify) != 1 || atB.Notify[0].Parent != (Target{PID: w.p, Node: "b", Home: "b"}) {
 				t.Fatalf("b: %+v", atB)
 			}
@@ -407,21 +410,21 @@ func TestMoveForwardsEvents(t *testing.T) {
 				t.Errorf("c keeps the reaped child")
 			}
 		}},
-		{"child stops", func(w world) Effects {
+		{"child stops", func(w forwardWorld) Effects {
 			eff, err := w.c.Stopped(w.kid, int(syscall.SIGSTOP))
-			ok(t, err)
+			ok(w.cl.t, err)
 			return eff
-		}, func(t *testing.T, w world, atB Effects) {
+		}, func(t *testing.T, w forwardWorld, atB Effects) {
 			res, err := w.b.Wait(w.p, Wait4(-1, unix.WUNTRACED))
 			if err != nil || res.PID != w.kid || res.Code != CLD_STOPPED || len(atB.Notify) != 1 {
 				t.Fatalf("wait at b: %+v, %v; b got %+v", res, err, atB)
 			}
 		}},
-		{"parent exits", func(w world) Effects {
+		{"parent exits", func(w forwardWorld) Effects {
 			eff, err := w.c.Exit(w.q, ExitedStatus(0), Rusage{})
-			ok(t, err)
+			ok(w.cl.t, err)
 			return eff
-		}, func(t *testing.T, w world, atB Effects) {
+		}, func(t *testing.T, w forwardWorld, atB Effects) {
 			initB := Target{PID: InitPID, Node: "b", Home: "b"}
 			if !reflect.DeepEqual(atB.Reparented, []Reparenting{{PID: w.p, Parent: initB}}) {
 				t.Fatalf("b: %+v", atB)
@@ -430,27 +433,33 @@ func TestMoveForwardsEvents(t *testing.T) {
 				t.Errorf("getppid at b = %d", ppid)
 			}
 		}},
-		{"parent changes group", func(w world) Effects {
-			ok(t, w.c.Setpgid(w.q, 0, 0))
+		{"parent changes group", func(w forwardWorld) Effects {
+			ok(w.cl.t, w.c.Setpgid(w.q, 0, 0))
 			return Effects{Remote: w.c.KinChanged(w.q)}
-		}, func(t *testing.T, w world, _ Effects) {
+		}, func(t *testing.T, w forwardWorld, _ Effects) {
 			if q, _ := w.b.Lookup(w.q); !q.Stub || q.PGID != w.q {
 				t.Fatalf("b's stub of the parent: %+v", q)
 			}
 		}},
-		{"child changes group", func(w world) Effects {
-			ok(t, w.c.Setpgid(w.kid, 0, 0))
+		{"child changes group", func(w forwardWorld) Effects {
+			ok(w.cl.t, w.c.Setpgid(w.kid, 0, 0))
 			return Effects{Remote: w.c.KinChanged(w.kid)}
-		}, func(t *testing.T, w world, _ Effects) {
+		}, func(t *testing.T, w forwardWorld, _ Effects) {
 			if k, _ := w.b.Lookup(w.kid); !k.Stub || k.PGID != w.kid {
 				t.Fatalf("b's stub of the child: %+v", k)
 			}
 		}},
 	}
-	for _, tt := range tests {
+}
+
+// Events that left for p's old node before its kin heard of the move are
+// forwarded to its new node and applied there. p (homed at a) has a
+// parent q homed at c and a child kid homed at c; p moves to b.
+func TestMoveForwardsEvents(t *testing.T) {
+	for _, tt := range forwardCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			cl := newMoveCluster(t, "c")
-			w := world{cl: cl, a: cl.spaces["a"], b: cl.spaces["b"], c: cl.spaces["c"]}
+			w := forwardWorld{cl: cl, a: cl.spaces["a"], b: cl.spaces["b"], c: cl.spaces["c"]}
 			// Q, homed at c, is the parent of a process homed at a (it ran
 			// at a when it forked), which is P's stand-in here.
 			w.q = cl.forkFrom("c", pidP, "a")
@@ -469,7 +478,8 @@ func TestMoveForwardsEvents(t *testing.T) {
 			fwd, err := w.a.Apply(ev.Remote[0])
 			ok(t, err)
 			want := ev.Remote[0]
-			want.To = "b"
+			// A KinChanged sent on names the moved record it is for.
+			want.To, want.PID = "b", w.p
 			if len(fwd.Remote) != 1 || !reflect.DeepEqual(fwd.Remote[0], want) {
 				t.Fatalf("a forwards %+v, want %+v", fwd.Remote, want)
 			}
@@ -778,5 +788,46 @@ func TestMoveParentExitsDuringMove(t *testing.T) {
 				t.Fatalf("getppid at b = %d", ppid)
 			}
 		})
+	}
+}
+
+// Every event naming a moved process at its old node comes back
+// re-addressed to its new node, until the PID is returned.
+func TestMoveForwardByKind(t *testing.T) {
+	c := newMoveCluster(t)
+	a := c.spaces["a"]
+	c.move(pidP, "a", "b")
+	kin := Kin{PID: 7000, PPID: pidP, Home: "c", Node: "c"}
+	tests := []struct {
+		ev      PeerEvent
+		forward bool
+	}{
+		{PeerEvent{Kind: ChildForked, PID: pidP, Kin: kin}, true},
+		{PeerEvent{Kind: ChildExited, PID: pidP, Kin: kin, Status: ExitedStatus(1)}, true},
+		{PeerEvent{Kind: ChildStopped, PID: pidP, Kin: kin, Signal: int(syscall.SIGSTOP)}, true},
+		{PeerEvent{Kind: ChildContinued, PID: pidP, Kin: kin}, true},
+		{PeerEvent{Kind: ChildReaped, PID: pidP}, true},
+		{PeerEvent{Kind: ParentExited, PID: pidP, OldParent: 100}, true},
+		// P's child, and P's parent as a's stub shows it, changed.
+		{PeerEvent{Kind: KinChanged, PID: 7000, Kin: kin}, true},
+		{PeerEvent{Kind: KinChanged, PID: 100, Kin: Kin{PID: 100, PPID: InitPID, Home: "a"}}, true},
+		// Kin of nobody that moved: applied (or ignored) here.
+		{PeerEvent{Kind: KinChanged, PID: 7001, Kin: Kin{PID: 7001, PPID: 7002, Home: "c"}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ev.Kind.String(), func(t *testing.T) {
+			tt.ev.To = "a"
+			eff, err := a.Apply(tt.ev)
+			ok(t, err)
+			want := tt.ev
+			want.To, want.PID = "b", pidP
+			if got := len(eff.Remote) == 1 && reflect.DeepEqual(eff.Remote[0], want); got != tt.forward {
+				t.Fatalf("a sends %+v, forward %v", eff.Remote, tt.forward)
+			}
+		})
+	}
+	a.Returned(pidP)
+	if _, err := a.Apply(PeerEvent{To: "a", Kind: ChildReaped, PID: pidP}); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("after Returned: %v, want ESRCH", err)
 	}
 }

@@ -262,16 +262,16 @@ func (s *Sentry) letRun(creator, child *Task, stopped bool) {
 // A real-time creator would run the moment it is woken, before its child
 // is (it preempts the tracer on their CPU, or runs on its own while the
 // tracer still works): the tracer then joins the creator's CPU, if it
-// has just one, and outranks both while it wakes them.
+// has just one, and outranks both while it wakes them. Both restarts are
+// held and made back to back (flushPair), so that the Go scheduler cannot
+// park the tracer between them.
 func (s *Sentry) resumePair(creator, child *Task) {
-	// The child's registers are ready before the creator is woken.
-	child.restoreBirthArgs()
-	if err := child.flushRegs(); err != nil {
-		s.log.Debug("first run", "task", child, "err", err)
-	}
 	restore := boostTracer(creator.TID)
+	s.pair.holding = true
 	s.resume(creator, 0)
 	s.firstRun(child)
+	s.pair.holding = false
+	s.flushPair()
 	restore()
 }
 
@@ -294,11 +294,14 @@ func boostTracer(tid int) (restore func()) {
 	var mine, theirs unix.CPUSet
 	moved := unix.SchedGetaffinity(0, &mine) == nil && unix.SchedGetaffinity(tid, &theirs) == nil &&
 		theirs.Count() == 1 && mine != theirs && unix.SchedSetaffinity(0, &theirs) == nil
+	// The CPUs first: dropping the priority lets the creator preempt the
+	// tracer, which, pinned, would then wait on that CPU until the
+	// creator blocks instead of moving to another.
 	return func() {
-		_ = unix.SchedSetAttr(0, old, 0)
 		if moved {
 			_ = unix.SchedSetaffinity(0, &mine)
 		}
+		_ = unix.SchedSetAttr(0, old, 0)
 	}
 }
 

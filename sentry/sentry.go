@@ -84,6 +84,8 @@ type Sentry struct {
 	newborns map[int]*Task // stopped children whose creator's event is pending
 	standIns map[int]*StandIn
 	forks    forkLock
+	// pair holds the restarts resumePair makes back to back.
+	pair restartPair
 	// stillborn: deaths of children collected before their birth.
 	stillborn stillborn
 	// discarded: children killed at birth because their clone is made

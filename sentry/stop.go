@@ -111,6 +111,9 @@ func (s *Sentry) restart(t *Task, state taskState, req, sig int) {
 	}
 	t.state = state
 	t.regsValid = false
+	if s.pair.hold(t, req, sig) {
+		return
+	}
 	if err := ptrace(req, t.TID, 0, uintptr(sig)); err != nil && !errors.Is(err, unix.ESRCH) {
 		s.log.Warn("ptrace resume", "task", t, "request", req, "err", err)
 	}

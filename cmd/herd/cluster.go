@@ -13,6 +13,7 @@ import (
 
 	"herd/launch"
 	"herd/node"
+	"herd/node/netns"
 )
 
 // A local cluster made by herd cluster up lives in DIR: node i's data
@@ -34,16 +35,24 @@ func clusterCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			{
 				Name:  "up",
-				Usage: "start N node daemons on 127.0.0.1 in the background",
+				Usage: "start N node daemons on 127.0.0.1, or each in a network namespace of its own, in the background",
 				Description: "Starts node n1 with --bootstrap and n2..nN with --join, each in DIR/n<i>, and\n" +
 					"waits until all are members. Prints `export HERD_SOCKET=...` for herd run, ps\n" +
 					"and nodes, so that eval \"$(herd cluster up ...)\" sets it (progress goes to\n" +
 					"stderr). Run again on the same DIR after herd cluster down to restart the\n" +
-					"same nodes.",
+					"same nodes.\n\n" +
+					"With --netns each node runs in a network namespace of its own (DIR's hash\n" +
+					"names them: ip netns lists herd-<hash>-n<i> and herd-<hash>-hub), with an\n" +
+					"address of a /24 of 10.77.0.0/16 that no other cluster's hub holds, on a veth\n" +
+					"pair to a bridge in the hub namespace; node traffic crosses those links. DIR\n" +
+					"remembers the network: a restart keeps the addresses, and a DIR once used\n" +
+					"with --netns stays so. DIR/n<i>/link holds \"HUB LINK\": `ip -n HUB link set\n" +
+					"LINK down` cuts node i off the others, `up` brings it back.",
 				Flags: []cli.Flag{
 					&cli.IntFlag{Name: "nodes", Usage: "how many nodes", Value: 3},
 					&cli.StringFlag{Name: "dir", Usage: "where the nodes keep their state", Required: true},
-					&cli.IntFlag{Name: "base-port", Usage: "cluster port of n1; n<i> gets base+i-1 (default: free ports)"},
+					&cli.IntFlag{Name: "base-port", Usage: "cluster port of n1; n<i> gets base+i-1 (default: free ports; with --netns, every node's port, default 7700)"},
+					&cli.BoolFlag{Name: "netns", Usage: "each node in a network namespace of its own, joined by veth pairs"},
 					&cli.IntFlag{Name: "voters", Usage: "how many nodes vote in Raft", Value: 3},
 					&cli.DurationFlag{Name: "election-timeout", Usage: "the nodes' --election-timeout", Value: 500 * time.Millisecond},
 					&cli.DurationFlag{Name: "suspect-after", Usage: "the nodes' --suspect-after", Value: time.Second},
@@ -53,7 +62,7 @@ func clusterCommand() *cli.Command {
 			},
 			{
 				Name:   "down",
-				Usage:  "stop the node daemons of herd cluster up (SIGTERM, then SIGKILL after a grace period)",
+				Usage:  "stop the node daemons of herd cluster up (SIGTERM, then SIGKILL after a grace period) and remove their network namespaces",
 				Flags:  []cli.Flag{&cli.StringFlag{Name: "dir", Usage: "the --dir of herd cluster up", Required: true}},
 				Action: clusterDown,
 			},
@@ -66,8 +75,9 @@ type localCluster struct {
 	dir      string
 	n        int
 	exe      string
-	addrs    []string // addrs[i] is n<i>'s cluster port
-	common   []string // flags every node gets
+	addrs    []string   // addrs[i] is n<i>'s cluster port
+	common   []string   // flags every node gets
+	net      *netns.Net // the --netns network, nil on loopback
 	deadline time.Time
 }
 
@@ -82,9 +92,10 @@ func clusterUp(c *cli.Context) error {
 	}
 	if err := lc.up(); err != nil {
 		stopNodes(lc.dir, 5*time.Second)
+		removeNet(lc.dir)
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "herd cluster up: %d nodes in %s\n", lc.n, lc.dir)
+	fmt.Fprintf(os.Stderr, "herd cluster up: %d nodes in %s, %s\n", lc.n, lc.dir, lc.netSummary())
 	// For eval "$(herd cluster up ...)": the only line on stdout.
 	fmt.Printf("export HERD_SOCKET=%s\n", shellQuote(lc.sock(1)))
 	return nil
@@ -99,7 +110,7 @@ func shellQuote(s string) string {
 }
 
 // newLocalCluster checks the flags and that no node of the cluster runs,
-// and picks the cluster ports.
+// makes the --netns network and picks the cluster ports.
 func newLocalCluster(c *cli.Context) (*localCluster, error) {
 	n := c.Int("nodes")
 	if n < 1 || n > 64 {
@@ -119,7 +130,12 @@ func newLocalCluster(c *cli.Context) (*localCluster, error) {
 		if pid, ok := nodeRunning(lc.nodeDir(i)); ok {
 			return nil, cli.Exit(fmt.Sprintf("herd cluster up: n%d is running already (pid %d): herd cluster down --dir %s", i, pid, dir), 1)
 		}
-		if lc.addrs[i], err = clusterAddr(lc.nodeDir(i), c.Int("base-port"), i); err != nil {
+	}
+	if err := lc.setupNet(c.Bool("netns")); err != nil {
+		return nil, err
+	}
+	for i := 1; i <= n; i++ {
+		if lc.addrs[i], err = lc.clusterAddr(i, c.Int("base-port")); err != nil {
 			return nil, err
 		}
 	}
@@ -208,11 +224,14 @@ func (lc *localCluster) waitMembers() error {
 	}
 }
 
-// clusterAddr is node i's cluster port: the one it had before, else
-// base+i-1, else a free port.
-func clusterAddr(ndir string, base, i int) (string, error) {
-	if b, err := os.ReadFile(filepath.Join(ndir, clusterListenFile)); err == nil {
+// clusterAddr is node i's cluster port: the one it had before, else its
+// --netns address, else base+i-1, else a free port.
+func (lc *localCluster) clusterAddr(i, base int) (string, error) {
+	if b, err := os.ReadFile(filepath.Join(lc.nodeDir(i), clusterListenFile)); err == nil {
 		return strings.TrimSpace(string(b)), nil
+	}
+	if lc.net != nil {
+		return lc.netAddr(i, base), nil
 	}
 	if base > 0 {
 		return fmt.Sprintf("127.0.0.1:%d", base+i-1), nil

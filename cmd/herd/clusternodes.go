@@ -48,12 +48,24 @@ func (lc *localCluster) start(i int, extra []string) error {
 		"--socket", lc.sock(i)}, extra...)
 	cmd := &exec.Cmd{Path: lc.exe, Args: args, Stdout: logf, Stderr: logf,
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
-	if err := cmd.Start(); err != nil {
+	if err := lc.startCmd(i, cmd); err != nil {
 		return fmt.Errorf("start n%d: %w", i, err)
 	}
 	pid := cmd.Process.Pid
 	cmd.Process.Release()
 	return os.WriteFile(filepath.Join(ndir, clusterPIDFile), []byte(strconv.Itoa(pid)+"\n"), 0o600)
+}
+
+// startCmd starts node i's process, in its network namespace with
+// --netns.
+func (lc *localCluster) startCmd(i int, cmd *exec.Cmd) error {
+	if lc.net == nil {
+		return cmd.Start()
+	}
+	if err := lc.writeLink(i); err != nil {
+		return err
+	}
+	return lc.net.Start(i, cmd)
 }
 
 // checkStarted fails if node i has died or the deadline has passed,
@@ -124,10 +136,11 @@ func clusterDown(c *cli.Context) error {
 		return err
 	}
 	ndirs, err := nodeDirs(dir)
-	if err != nil {
+	if nt, _ := loadNet(dir); err != nil && nt == nil {
 		return cli.Exit("herd cluster down: "+err.Error(), 1)
 	}
-	return stopNodeDirs(ndirs, 20*time.Second)
+	// The network goes after the nodes, also when some had to be killed.
+	return errors.Join(stopNodeDirs(ndirs, 20*time.Second), removeNet(dir))
 }
 
 // nodeDirs are the node directories of the cluster in dir; a dir that is

@@ -58,17 +58,24 @@ func needRoot(t *testing.T) {
 
 // testCluster is a local cluster of n node daemons in a temp dir.
 type testCluster struct {
-	t   *testing.T
-	dir string
-	n   int
+	t     *testing.T
+	dir   string
+	n     int
+	netns bool // herd cluster up --netns
 }
 
 // upCluster starts n nodes, of which the first `voters` vote. Cleanup
 // stops them and kills whatever is left, even if the test failed half way.
 func upCluster(t *testing.T, n, voters int) *testCluster {
 	t.Helper()
+	return upClusterNet(t, n, voters, false)
+}
+
+// upClusterNet is upCluster, with --netns if netns.
+func upClusterNet(t *testing.T, n, voters int, netns bool) *testCluster {
+	t.Helper()
 	needRoot(t)
-	c := &testCluster{t: t, dir: t.TempDir(), n: n}
+	c := &testCluster{t: t, dir: t.TempDir(), n: n, netns: netns}
 	// Let every user reach the sockets, as under /run/herd.
 	for d := c.dir; d != filepath.Dir(d) && strings.HasPrefix(d, os.TempDir()+"/"); d = filepath.Dir(d) {
 		os.Chmod(d, 0o755)
@@ -80,8 +87,11 @@ func upCluster(t *testing.T, n, voters int) *testCluster {
 
 func (c *testCluster) up(voters int) {
 	c.t.Helper()
-	out, err := exec.Command(herdBin, "cluster", "up", "--nodes", strconv.Itoa(c.n), "--dir", c.dir,
-		"--voters", strconv.Itoa(voters)).CombinedOutput()
+	args := []string{"cluster", "up", "--nodes", strconv.Itoa(c.n), "--dir", c.dir, "--voters", strconv.Itoa(voters)}
+	if c.netns {
+		args = append(args, "--netns")
+	}
+	out, err := exec.Command(herdBin, args...).CombinedOutput()
 	if err != nil {
 		c.t.Fatalf("herd cluster up: %v\n%s", err, out)
 	}
@@ -118,6 +128,9 @@ func (c *testCluster) destroy() {
 			}
 			c.t.Logf("n%d log (end):\n%s", i, log)
 		}
+	}
+	if c.netns {
+		c.removeLeftovers()
 	}
 }
 
