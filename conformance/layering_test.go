@@ -21,6 +21,7 @@ func TestLayering(t *testing.T) {
 		"remote/nodemsg": {"procview", "raftstate", "remote"},
 		"syscalls":       {"pidspace", "procview", "sentry"},
 		"launch":         {"procview", "sentry"},
+		"node/fdproxy":   {"procview", "remote"},
 		"node":           {"launch", "pidspace", "procview", "raftstate", "remote", "remote/nodemsg", "sentry", "syscalls"},
 	}
 	for pkg, ok := range allowed {
