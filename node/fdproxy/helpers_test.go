@@ -22,6 +22,8 @@ type twoNodes struct {
 	a     *remote.Listener
 	bCred *remote.Credentials
 	fwd   *forwarder
+	// direct: streams bypass the forwarder (benchmarks).
+	direct bool
 }
 
 func newTwoNodes(t testing.TB) *twoNodes {
@@ -64,7 +66,11 @@ func (n *twoNodes) stream(t testing.TB, name string) (onA, onB *remote.Stream) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	onB, err := remote.OpenStream(ctx, n.fwd.addr, n.bCred, name)
+	addr := n.fwd.addr
+	if n.direct {
+		addr = n.a.Addr().String()
+	}
+	onB, err := remote.OpenStream(ctx, addr, n.bCred, name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,7 +87,7 @@ func (o *Origin) Serve(num int, s Conn) error {
 	case PipeRead:
 		go func() { f.finish(s, f.sendCredited(s)) }()
 	case PipeWrite, FileWrite:
-		go func() { f.finish(s, f.receive(s, f.desc.Kind == PipeWrite)) }()
+		go func() { f.finish(s, f.receive(s, f.desc.packets())) }()
 	default:
 		go f.both(s)
 	}
@@ -260,10 +260,10 @@ func packetReader(s Conn) func() ([]byte, error) {
 				return nil, errBadFrame
 			}
 			// Another whole packet that fits, already here?
-			h, err := br.Peek(frameHeader)
-			if err != nil || br.Buffered() < frameHeader {
+			if br.Buffered() < frameHeader {
 				return out, nil
 			}
+			h, _ := br.Peek(frameHeader) // buffered: does not wait
 			m := int(binary.BigEndian.Uint16(h))
 			if br.Buffered() < frameHeader+m || len(out)+m > pipeBuf {
 				return out, nil

@@ -95,12 +95,13 @@ func (t *Target) proxy(d FD) error {
 	switch d.Kind {
 	case PipeRead:
 		err = unix.Pipe2(p[:], unix.O_CLOEXEC)
-	case PipeWrite:
-		// Packet mode: each write of the process is read whole.
-		err = unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_DIRECT)
-		proc, pump = 1, 0
-	case FileWrite:
-		err = unix.Pipe2(p[:], unix.O_CLOEXEC)
+	case PipeWrite, FileWrite:
+		flags := unix.O_CLOEXEC
+		if d.packets() {
+			// Packet mode: each write of the process is read whole.
+			flags |= unix.O_DIRECT
+		}
+		err = unix.Pipe2(p[:], flags)
 		proc, pump = 1, 0
 	case Socket, TTY:
 		p, err = unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
@@ -122,7 +123,7 @@ func (t *Target) proxy(d FD) error {
 		return err
 	}
 	t.fds[d.Num] = &targetFD{desc: d, f: os.NewFile(uintptr(p[pump]), fmt.Sprintf("fdproxy-%d", d.Num)),
-		raw: p[pump], packet: d.Kind == PipeWrite, changed: make(chan struct{})}
+		raw: p[pump], packet: d.packets(), changed: make(chan struct{})}
 	return nil
 }
 

@@ -57,3 +57,9 @@ const (
 )
 
 var errBadFrame = errors.New("fdproxy: bad packet frame")
+
+// plainPipes turns packet mode off (a benchmark measures its cost).
+var plainPipes = false
+
+// packets says whether the fd's stream carries packets.
+func (d FD) packets() bool { return d.Kind == PipeWrite && !plainPipes }
