@@ -132,7 +132,11 @@ func TestClassifyProcess(t *testing.T) {
 	// An eventfd with close-on-exec is not described; without, it is
 	// unplaceable.
 	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
-	ef := os.NewFile(uintptr(mustFd(t, efd, err)), "eventfd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ef := os.NewFile(uintptr(efd), "eventfd") // the one owner: closed once
+	defer ef.Close()
 	fds, err = Classify(os.Getpid())
 	for _, d := range fds {
 		if d.Num == efd {

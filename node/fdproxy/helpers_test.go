@@ -134,12 +134,13 @@ func end(t testing.TB, tg *Target, num int) *os.File {
 	return nil
 }
 
-// pipe makes a pipe in blocking mode without close-on-exec (as a
-// process's fds are), closed at the test's end unless closed before.
+// pipe makes a pipe in blocking mode, closed at the test's end unless
+// closed before. Close-on-exec: the processes tests start "on B" must not
+// hold the real pipe's ends (ClassifyFD does not mind the flag).
 func pipe(t testing.TB) (r, w *os.File) {
 	t.Helper()
 	var p [2]int
-	if err := unix.Pipe2(p[:], 0); err != nil {
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
 		t.Fatal(err)
 	}
 	r, w = os.NewFile(uintptr(p[0]), "r"), os.NewFile(uintptr(p[1]), "w")
