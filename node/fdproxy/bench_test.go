@@ -60,23 +60,26 @@ func BenchmarkPipeAcrossNodes(b *testing.B) {
 
 const benchChunk = 64 << 10
 
-// copyBench writes b.N chunks to w, read from r; it returns the time per
-// chunk.
+// copyBench moves b.N chunks from w to r, the reading timed here, the
+// writing in a goroutine; it returns the time per chunk.
 func copyBench(b *testing.B, w io.Writer, r io.Reader) time.Duration {
-	done := make(chan error, 1)
-	go func() {
-		_, err := io.CopyN(io.Discard, r, int64(b.N)*benchChunk)
-		done <- err
-	}()
-	buf := make([]byte, benchChunk)
+	werr := make(chan error, 1)
 	b.SetBytes(benchChunk)
 	b.ResetTimer()
-	for range b.N {
-		if _, err := w.Write(buf); err != nil {
-			b.Fatal(err)
+	go func() {
+		chunk := make([]byte, benchChunk)
+		for i := 0; i < b.N; i++ {
+			if _, err := w.Write(chunk); err != nil {
+				werr <- err
+				return
+			}
 		}
+		werr <- nil
+	}()
+	if n, err := io.Copy(io.Discard, io.LimitReader(r, int64(b.N)*benchChunk)); err != nil || n != int64(b.N)*benchChunk {
+		b.Fatalf("read %d bytes: %v", n, err)
 	}
-	if err := <-done; err != nil {
+	if err := <-werr; err != nil {
 		b.Fatal(err)
 	}
 	b.StopTimer()
@@ -128,19 +131,24 @@ func newBenchPipes(b *testing.B) *benchPipes {
 	return p
 }
 
-func tcpPair(b *testing.B) (net.Conn, net.Conn) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// tcpPair is a TCP connection on loopback, both ends.
+func tcpPair(b *testing.B) (*net.TCPConn, *net.TCPConn) {
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer l.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() { c, _ := l.Accept(); accepted <- c }()
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		b.Fatal(err)
+	type accepted struct {
+		c   *net.TCPConn
+		err error
 	}
-	s := <-accepted
-	b.Cleanup(func() { c.Close(); s.Close() })
-	return c, s
+	ch := make(chan accepted, 1)
+	go func() { c, err := ln.AcceptTCP(); ch <- accepted{c, err} }()
+	dialed, err := net.DialTCP("tcp", nil, ln.Addr().(*net.TCPAddr))
+	a := <-ch
+	ln.Close()
+	if err != nil || a.err != nil {
+		b.Fatal(err, a.err)
+	}
+	b.Cleanup(func() { dialed.Close(); a.c.Close() })
+	return dialed, a.c
 }

@@ -74,13 +74,7 @@ func (o *Origin) Serve(num int, s Conn) error {
 	if f == nil {
 		return fmt.Errorf("fdproxy: fd %d of %d is not proxied", num, o.pid)
 	}
-	f.mu.Lock()
-	busy := f.s != nil || f.ended
-	if !busy {
-		f.s = s
-	}
-	f.mu.Unlock()
-	if busy {
+	if !claim(&f.mu, &f.s, &f.ended, s) {
 		return fmt.Errorf("fdproxy: fd %d of %d already served or closed", num, o.pid)
 	}
 	switch f.desc.Kind {

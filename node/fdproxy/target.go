@@ -146,13 +146,7 @@ func (t *Target) Serve(num int, s Conn) error {
 	if f == nil {
 		return fmt.Errorf("fdproxy: fd %d is not proxied", num)
 	}
-	f.mu.Lock()
-	busy := f.s != nil || f.closed
-	if !busy {
-		f.s = s
-	}
-	f.mu.Unlock()
-	if busy {
+	if !claim(&f.mu, &f.s, &f.closed, s) {
 		return fmt.Errorf("fdproxy: fd %d already served or closed", num)
 	}
 	switch f.desc.Kind {

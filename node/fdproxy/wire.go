@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Conn is the stream one proxied fd crosses on: a *remote.Stream.
@@ -63,3 +64,15 @@ var plainPipes = false
 
 // packets says whether the fd's stream carries packets.
 func (d FD) packets() bool { return d.Kind == PipeWrite && !plainPipes }
+
+// claim gives an fd's proxy its stream, *dst = s under mu, unless it has
+// one or *over (both guarded by mu).
+func claim(mu *sync.Mutex, dst *Conn, over *bool, s Conn) bool {
+	mu.Lock()
+	defer mu.Unlock()
+	if *dst != nil || *over {
+		return false
+	}
+	*dst = s
+	return true
+}
