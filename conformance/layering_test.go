@@ -21,6 +21,7 @@ func TestLayering(t *testing.T) {
 		"remote/nodemsg": {"pidspace", "procview", "raftstate", "remote", "syscalls"},
 		"syscalls":       {"pidspace", "procview", "sentry"},
 		"launch":         {"procview", "sentry"},
+		"node/fdproxy":   {"procview", "remote"},
 		"node":           {"launch", "pidspace", "procview", "raftstate", "remote", "remote/nodemsg", "sentry", "syscalls"},
 		"node/netns":     nil,
 	}
