@@ -18,7 +18,7 @@ func TestLayering(t *testing.T) {
 		"procview":       {"pidspace"},
 		"sentry":         {"pidspace", "procview"},
 		"raftstate":      {"pidspace"},
-		"remote/nodemsg": {"pidspace", "procview", "raftstate", "remote", "syscalls"},
+		"remote/nodemsg": {"node/fdproxy", "pidspace", "procview", "raftstate", "remote", "syscalls"},
 		"syscalls":       {"pidspace", "procview", "sentry"},
 		"launch":         {"procview", "sentry"},
 		"node/fdproxy":   {"procview", "remote"},

@@ -3,15 +3,13 @@ package node
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"herd/node/fdproxy"
 	"herd/raftstate"
 	"herd/remote"
 	"herd/remote/nodemsg"
@@ -131,18 +129,32 @@ func (p *placer) Prepare(ctx context.Context, node string, x *syscalls.ExecPlan)
 	if !ok {
 		return fmt.Errorf("prepare exec on %s: no such node", node)
 	}
-	fds, err := describeFds(x.Spec.PID)
+	pid := x.Spec.PID
+	fds, err := fdproxy.Classify(pid)
 	if err != nil {
 		return fmt.Errorf("prepare exec on %s: %w", node, err)
 	}
+	origin, err := fdproxy.NewOrigin(pid, fds)
+	if err != nil {
+		return fmt.Errorf("prepare exec on %s: %w", node, err)
+	}
+	id := p.cn.origins.add(pid, origin)
 	ctx, cancel := context.WithTimeout(ctx, prepareTimeout)
 	defer cancel()
-	_, err = remote.Call(ctx, p.cn.pool.Client(m.Address), nodemsg.PlacePrepare, &nodemsg.PrepareRequest{Plan: *x, Fds: fds})
-	return err
+	_, err = remote.Call(ctx, p.cn.pool.Client(m.Address), nodemsg.PlacePrepare, &nodemsg.PrepareRequest{Plan: *x, ID: id, Fds: fds})
+	if err == nil {
+		err = p.cn.openFdStreams(ctx, m.Address, id, fds, origin)
+	}
+	if err != nil {
+		p.cn.origins.drop(id)
+		return err
+	}
+	return nil
 }
 
 // Abort implements syscalls.ExecPlacer: it tells node, without waiting.
 func (p *placer) Abort(node string, pid int) {
+	p.cn.origins.dropPID(pid)
 	m, ok := p.cn.store.FSM().Member(node)
 	if !ok {
 		return
@@ -159,14 +171,26 @@ func (p *placer) Abort(node string, pid int) {
 // handlePrepare serves nodemsg.PlacePrepare: the exec is made ready here,
 // its program held at its exec until the record follows.
 func (cn *Cluster) handlePrepare(ctx context.Context, peer string, req *nodemsg.PrepareRequest) (*remote.Empty, error) {
-	files, err := openFds(req.Fds)
+	target, err := fdproxy.NewTarget(req.Fds)
 	if err != nil {
 		return nil, err
 	}
-	defer closeFiles(files)
+	files := make(map[int]int)
+	for _, e := range target.Ends() {
+		files[e.Num] = e.Fd
+	}
+	pid := req.Plan.Spec.PID
+	cn.targets.add(req.ID, pid, peer, target)
 	done := make(chan error, 1)
 	cn.local.sentry.Post(func() {
-		cn.local.kernel.PrepareExec(&req.Plan, files, func(err error) { done <- err })
+		cn.local.kernel.PrepareExec(&req.Plan, files, func(err error) {
+			// The process has its own copies now (or none).
+			target.CloseEnds()
+			if err != nil {
+				cn.targets.drop(req.ID)
+			}
+			done <- err
+		})
 	})
 	select {
 	case err := <-done:
@@ -181,116 +205,6 @@ func (cn *Cluster) handlePrepare(ctx context.Context, peer string, req *nodemsg.
 // handleAbort serves nodemsg.PlaceAbort.
 func (cn *Cluster) handleAbort(ctx context.Context, peer string, req *nodemsg.AbortRequest) (*remote.Empty, error) {
 	cn.local.sentry.Post(func() { cn.local.kernel.AbortExec(req.PID) })
+	cn.targets.dropPID(req.PID)
 	return &remote.Empty{}, nil
-}
-
-// describeFds describes the descriptors process pid keeps across its
-// exec (those without FD_CLOEXEC), or says why one cannot be carried.
-// Carried today: what reopens by path. Pipes, sockets and terminals need
-// stream proxies (node/fdproxy).
-func describeFds(pid int) ([]nodemsg.FdDesc, error) {
-	dir := fmt.Sprintf("/proc/%d/fd", pid)
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var out []nodemsg.FdDesc
-	for _, e := range ents {
-		d, keep, err := describeFd(pid, e.Name())
-		if err != nil {
-			return nil, err
-		}
-		if keep {
-			out = append(out, d)
-		}
-	}
-	return out, nil
-}
-
-// reopenable are the devices a process gets anew on another node.
-var reopenable = []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"}
-
-func describeFd(pid int, name string) (nodemsg.FdDesc, bool, error) {
-	var d nodemsg.FdDesc
-	if _, err := fmt.Sscan(name, &d.Num); err != nil {
-		return d, false, err
-	}
-	info, err := readFdInfo(pid, d.Num)
-	if err != nil {
-		return d, false, err
-	}
-	if info.flags&unix.O_CLOEXEC != 0 {
-		return d, false, nil
-	}
-	d.Flags, d.Offset = info.flags, info.pos
-	target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%d", pid, d.Num))
-	if err != nil {
-		return d, false, err
-	}
-	d.Path = target
-	if slices.Contains(reopenable, target) {
-		return d, true, nil
-	}
-	var st unix.Stat_t
-	if err := unix.Stat(fmt.Sprintf("/proc/%d/fd/%d", pid, d.Num), &st); err != nil {
-		return d, false, err
-	}
-	switch st.Mode & unix.S_IFMT {
-	case unix.S_IFDIR:
-		return d, true, nil
-	case unix.S_IFREG:
-		if d.Flags&unix.O_ACCMODE == unix.O_RDONLY || d.Flags&unix.O_APPEND != 0 {
-			return d, true, nil
-		}
-	}
-	return d, false, fmt.Errorf("fd %d (%s) cannot be carried to another node yet", d.Num, target)
-}
-
-type fdInfo struct {
-	pos   int64
-	flags int
-}
-
-// readFdInfo reads pos and flags of /proc/<pid>/fdinfo/<fd>.
-func readFdInfo(pid, fd int) (fdInfo, error) {
-	var fi fdInfo
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%d", pid, fd))
-	if err != nil {
-		return fi, err
-	}
-	for line := range strings.Lines(string(b)) {
-		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
-		v = strings.TrimSpace(v)
-		switch k {
-		case "pos":
-			fmt.Sscan(v, &fi.pos)
-		case "flags":
-			fmt.Sscanf(v, "%o", &fi.flags)
-		}
-	}
-	return fi, nil
-}
-
-// openFds opens, here, the descriptors fds describe.
-func openFds(fds []nodemsg.FdDesc) (map[int]*os.File, error) {
-	files := make(map[int]*os.File)
-	for _, d := range fds {
-		flags := d.Flags &^ (unix.O_CREAT | unix.O_TRUNC | unix.O_EXCL | unix.O_CLOEXEC)
-		fd, err := unix.Open(d.Path, flags|unix.O_CLOEXEC, 0)
-		if err != nil {
-			closeFiles(files)
-			return nil, fmt.Errorf("reopen fd %d (%s): %w", d.Num, d.Path, err)
-		}
-		if d.Offset > 0 && d.Flags&unix.O_APPEND == 0 {
-			unix.Seek(fd, d.Offset, 0)
-		}
-		files[d.Num] = os.NewFile(uintptr(fd), d.Path)
-	}
-	return files, nil
-}
-
-func closeFiles(files map[int]*os.File) {
-	for _, f := range files {
-		f.Close()
-	}
 }

@@ -61,6 +61,10 @@ const (
 	// its process's record ended, back to its lease holder
 	// (nodemsg.PIDReturned).
 	msgPIDReturned MsgType = 32
+	// msgDrained: nodemsg.DrainRequest → Empty, what a placed process
+	// wrote before its exit, to be written where it came from
+	// (nodemsg.Drained).
+	msgDrained MsgType = 33
 )
 
 // Exported numbers of the service messages, for remote/nodemsg's Bind.
@@ -78,6 +82,7 @@ const (
 	NumPlacePrepare = msgPlacePrepare
 	NumPlaceAbort   = msgPlaceAbort
 	NumPIDReturned  = msgPIDReturned
+	NumDrained      = msgDrained
 )
 
 type msgRow struct {
@@ -103,6 +108,7 @@ var (
 		msgPlacePrepare: {name: "place-prepare"},
 		msgPlaceAbort:   {name: "place-abort"},
 		msgPIDReturned:  {name: "pid-returned"},
+		msgDrained:      {name: "drained"},
 	}
 )
 

@@ -50,9 +50,10 @@ type PlacedSpec struct {
 	Ignored []int
 	// Attrs are its scheduling attributes and resource limits.
 	Attrs *ProcAttrs
-	// Files are the program's descriptors, by number. The sentry
-	// closes none of them; the caller does once ready is called.
-	Files map[int]*os.File
+	// Files are the program's descriptors (this process's fd numbers),
+	// by the number the program gets. The sentry closes none of them;
+	// the caller does once ready is called.
+	Files map[int]int `json:"-"`
 }
 
 // placement is the sentry's state of a process started by SpawnPlaced,
@@ -116,8 +117,8 @@ func (s *Sentry) forkPlacedShim(spec *PlacedSpec) (int, *os.File, error) {
 		top = max(top, n)
 	}
 	files := slices.Repeat([]uintptr{^uintptr(0)}, top+2) // -1: closed in the child
-	for n, f := range spec.Files {
-		files[n] = f.Fd()
+	for n, fd := range spec.Files {
+		files[n] = uintptr(fd)
 	}
 	specFD := top + 1
 	files[specFD] = shimEnd.Fd()

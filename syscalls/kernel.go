@@ -208,10 +208,18 @@ func (k *Kernel) Exited(tgid int, status unix.WaitStatus, ru *unix.Rusage) {
 	delete(k.policies, tgid)
 	delete(k.execHere, tgid)
 	ws, usage := pidspace.WaitStatus(status), rusageOf(ru)
-	k.ordered(func() func() {
-		eff, err := k.procs.Exit(tgid, ws, usage)
-		return func() { k.exited(tgid, eff, err) }
-	})
+	record := func() {
+		k.ordered(func() func() {
+			eff, err := k.procs.Exit(tgid, ws, usage)
+			return func() { k.exited(tgid, eff, err) }
+		})
+	}
+	// A process placed here from another node is reported exited only
+	// once what it wrote to descriptors of that node is written there.
+	if k.placer != nil && k.placer.Drain(tgid, func() { k.s.Post(record) }) {
+		return
+	}
+	record()
 }
 
 // exited carries out a recorded exit of tgid (eff, err from Exit).

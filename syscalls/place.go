@@ -30,6 +30,12 @@ type ExecPlacer interface {
 	Prepare(ctx context.Context, node string, x *ExecPlan) error
 	// Abort withdraws an exec Prepare made ready on node.
 	Abort(node string, pid int)
+	// Drain is told that process pid, placed here, exited: if it has
+	// descriptors proxied from another node, Drain returns true and
+	// calls done (from any goroutine) once everything it wrote to them
+	// is written on that node, or that cannot be (the node is gone).
+	// Tracer thread; must not block.
+	Drain(pid int, done func()) bool
 }
 
 // ExecPlan is what another node needs to run a process's execve: the
@@ -308,7 +314,7 @@ const heldExecTimeout = 30 * time.Second
 // PrepareExec starts x's program, with files as its descriptors, held
 // at its exec; ready says when it is (nil) or why it failed (the errno
 // of the exec, or of what came before it). Tracer thread.
-func (k *Kernel) PrepareExec(x *ExecPlan, files map[int]*os.File, ready func(error)) {
+func (k *Kernel) PrepareExec(x *ExecPlan, files map[int]int, ready func(error)) {
 	pid := x.Spec.PID
 	if _, ok := k.held[pid]; ok {
 		ready(fmt.Errorf("prepare exec of %d: %w", pid, unix.EEXIST))

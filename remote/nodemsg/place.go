@@ -1,6 +1,7 @@
 package nodemsg
 
 import (
+	"herd/node/fdproxy"
 	"herd/remote"
 	"herd/syscalls"
 )
@@ -15,6 +16,9 @@ var (
 	PlaceAbort = remote.Bind[AbortRequest, remote.Empty](remote.NumPlaceAbort)
 	// PIDReturned gives a lent PID back to its lease holder.
 	PIDReturned = remote.Bind[PIDReturn, remote.Empty](remote.NumPIDReturned)
+	// Drained asks the node a process was placed from to write what the
+	// process wrote before its exit; it answers once written.
+	Drained = remote.Bind[DrainRequest, remote.Empty](remote.NumDrained)
 )
 
 // PIDReturn names a PID the sender freed: no record of it lives there
@@ -27,16 +31,17 @@ type PIDReturn struct {
 // its descriptors.
 type PrepareRequest struct {
 	Plan syscalls.ExecPlan `json:"plan"`
-	Fds  []FdDesc          `json:"fds,omitempty"`
+	// ID names the placement: its descriptors' streams
+	// (fdproxy.StreamName) and its drain.
+	ID  string       `json:"id"`
+	Fds []fdproxy.FD `json:"fds,omitempty"`
 }
 
-// FdDesc is one descriptor a placed process keeps across its exec, to be
-// made anew on the node it goes to.
-type FdDesc struct {
-	Num    int    `json:"num"`
-	Flags  int    `json:"flags"`
-	Offset int64  `json:"offset,omitempty"`
-	Path   string `json:"path"`
+// DrainRequest says how much a placed process wrote to each proxied
+// descriptor (fdproxy.Target.Drain) before its exit.
+type DrainRequest struct {
+	ID     string         `json:"id"`
+	Counts map[int]uint64 `json:"counts"`
 }
 
 // AbortRequest names the prepared exec to withdraw.
