@@ -29,6 +29,8 @@ type Kernel struct {
 	// lane orders the model calls that may wait for peers (Peers set);
 	// nil without Peers (peers.go).
 	lane *lane
+	// exiting are the processes whose exit the lane is recording.
+	exiting map[int]bool
 	// Moved, if set, names the node a PID this node lent went to, for
 	// a kill another node asks about (KillFrom forwards it there). The
 	// Space's moved entries (record transfer) plug in here.
@@ -82,6 +84,7 @@ func newKernel(node string, procs ProcessModel, alloc pidspace.Allocator, log *s
 		pidfdInodes: make(pidfdInodes),
 		fdInode:     pidfdInodeFunc(),
 		creators:    newCreators(),
+		exiting:     make(map[int]bool),
 	}
 	k.launches = newLaunches(k)
 	return k
@@ -189,9 +192,15 @@ func (k *Kernel) ThreadExited(tid, tgid int) {
 func (k *Kernel) Exited(tgid int, status unix.WaitStatus, ru *unix.Rusage) {
 	k.pidfds.forget(tgid) // its fd table is gone
 	ws, usage := pidspace.WaitStatus(status), rusageOf(ru)
+	if k.lane != nil {
+		k.exiting[tgid] = true
+	}
 	k.ordered(func() func() {
 		eff, err := k.procs.Exit(tgid, ws, usage)
-		return func() { k.exited(tgid, eff, err) }
+		return func() {
+			delete(k.exiting, tgid)
+			k.exited(tgid, eff, err)
+		}
 	})
 }
 
