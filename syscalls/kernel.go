@@ -202,6 +202,9 @@ func (k *Kernel) Exited(tgid int, status unix.WaitStatus, ru *unix.Rusage) {
 			k.exited(tgid, eff, err)
 		}
 	})
+	if k.lane != nil {
+		k.launches.programExited(tgid, status)
+	}
 }
 
 // exited carries out a recorded exit of tgid (eff, err from Exit).
