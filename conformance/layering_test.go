@@ -18,7 +18,7 @@ func TestLayering(t *testing.T) {
 		"procview":       {"pidspace"},
 		"sentry":         {"pidspace", "procview"},
 		"raftstate":      {"pidspace"},
-		"remote/nodemsg": {"procview", "raftstate", "remote"},
+		"remote/nodemsg": {"pidspace", "procview", "raftstate", "remote"},
 		"syscalls":       {"pidspace", "procview", "sentry"},
 		"launch":         {"procview", "sentry"},
 		"node":           {"launch", "pidspace", "procview", "raftstate", "remote", "remote/nodemsg", "sentry", "syscalls"},

@@ -107,3 +107,19 @@ func (l *Local) Signal(launcher, sig int) {
 func (l *Local) OnIdle(f func()) {
 	l.sentry.Post(func() { l.kernel.OnIdle(f) })
 }
+
+// Post runs f on the tracer thread, in the order posted.
+func (l *Local) Post(f func()) { l.sentry.Post(f) }
+
+// ApplyPeerEvent applies an event from another node's Space (tracer
+// thread; see syscalls.Kernel.ApplyPeerEvent).
+func (l *Local) ApplyPeerEvent(ev pidspace.PeerEvent) { l.kernel.ApplyPeerEvent(ev) }
+
+// DeliverFromPeer delivers a signal another node sent to a process here
+// (tracer thread).
+func (l *Local) DeliverFromPeer(pid, sig int, info *sentry.SigInfo) error {
+	return l.kernel.DeliverFromPeer(pid, sig, info)
+}
+
+// KillFrom decides a kill another node asks about (tracer thread).
+func (l *Local) KillFrom(req syscalls.KillRequest) (string, error) { return l.kernel.KillFrom(req) }

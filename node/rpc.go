@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 
+	"herd/syscalls"
+
 	"herd/pidspace"
 	"herd/procview"
 	"herd/remote"
@@ -14,6 +16,29 @@ import (
 func (cn *Cluster) registerRPCs() {
 	remote.Handle(cn.rpc, nodemsg.Procs, cn.handleProcs)
 	remote.Handle(cn.rpc, nodemsg.Status, cn.handleStatus)
+}
+
+// attachPeers connects the local half's Space and Kernel to the other
+// nodes (peers.go, signal.go): Peers for groups and kill(-1), an outbox
+// for remote events and signals, remote kills by lease, and the handlers
+// of the same messages from the others. It returns once the Kernel has
+// taken them, on its tracer thread.
+func (cn *Cluster) attachPeers(ctx context.Context, l *Local) {
+	net := &peerNet{self: cn.ID, members: cn.store.Members, pool: cn.pool, log: cn.log}
+	out := newOutbox(ctx, net)
+	kills := remoteKills{net: net, leases: cn.store.Leases}
+	ps := &peerServer{host: l, log: cn.log, kill: kills.send}
+	ps.register(cn.rpc)
+	done := make(chan struct{})
+	l.sentry.Post(func() {
+		k := l.kernel
+		k.SetPeers(spacePeers{net: net})
+		k.SetPeerEvents(out)
+		k.SetRemoteKills(kills)
+		k.SetSignaller(clusterSignaller{local: syscalls.LocalSignaller{Node: cn.ID, Sentry: l.sentry}, self: cn.ID, out: out})
+		close(done)
+	})
+	<-done
 }
 
 // handleProcs serves nodemsg.Procs: this node's process records.

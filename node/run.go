@@ -38,6 +38,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	cn.Attach(ctx, l, cfg.SuspectAfter/3)
+	cn.attachPeers(ctx, l)
 
 	lfd, err := launch.Listen(cfg.Socket)
 	if err != nil {

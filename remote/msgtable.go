@@ -30,6 +30,26 @@ const (
 	// msgStatus: Empty → nodemsg.NodeStatus, a node's load now
 	// (nodemsg.Status).
 	msgStatus MsgType = 18
+
+	// Between the Spaces of different nodes (numbers 19-29).
+
+	// msgPeerEvents: nodemsg.PeerEventsRequest → Empty, a batch of
+	// pidspace.PeerEvents for the receiving node, in order
+	// (nodemsg.PeerEvents).
+	msgPeerEvents MsgType = 19
+	// msgPeerGroup: nodemsg.GroupRequest → pidspace.GroupView, what the
+	// receiver homes of a process group (nodemsg.Group).
+	msgPeerGroup MsgType = 20
+	// msgPeerAll: Empty → nodemsg.AllResponse, every record the receiver
+	// homes, for kill(-1) (nodemsg.All).
+	msgPeerAll MsgType = 21
+	// msgSignal: nodemsg.SignalRequest → Empty, signals to deliver to
+	// processes running on the receiver (nodemsg.Signal).
+	msgSignal MsgType = 22
+	// msgKill: nodemsg.KillRequest → Empty, a process-directed signal to
+	// a PID the sender does not hold, decided by the receiver
+	// (nodemsg.Kill).
+	msgKill MsgType = 23
 )
 
 // Exported numbers of the service messages, for remote/nodemsg's Bind.
@@ -37,6 +57,12 @@ const (
 	NumForward = msgForward
 	NumProcs   = msgProcs
 	NumStatus  = msgStatus
+
+	NumPeerEvents = msgPeerEvents
+	NumPeerGroup  = msgPeerGroup
+	NumPeerAll    = msgPeerAll
+	NumSignal     = msgSignal
+	NumKill       = msgKill
 )
 
 type msgRow struct {
@@ -52,6 +78,12 @@ var (
 		msgForward: {name: "forward"},
 		msgProcs:   {name: "procs"},
 		msgStatus:  {name: "status"},
+
+		msgPeerEvents: {name: "peer-events"},
+		msgPeerGroup:  {name: "peer-group"},
+		msgPeerAll:    {name: "peer-all"},
+		msgSignal:     {name: "signal"},
+		msgKill:       {name: "kill"},
 	}
 )
 

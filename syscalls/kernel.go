@@ -22,10 +22,23 @@ type Kernel struct {
 	procs   ProcessModel
 	signals Signaller
 	place   Placement
-	alloc   pidspace.Allocator
-	s       *sentry.Sentry
-	tasks   tasks
-	log     *slog.Logger
+	// events carries Effects.Remote to other nodes; remote reaches the
+	// holders of PIDs this node does not hold (nil: a single node).
+	events PeerEvents
+	remote RemoteKills
+	// lane orders the model calls that may wait for peers (Peers set);
+	// nil without Peers (peers.go).
+	lane *lane
+	// exiting are the processes whose exit the lane is recording.
+	exiting map[int]bool
+	// Moved, if set, names the node a PID this node lent went to, for
+	// a kill another node asks about (KillFrom forwards it there). The
+	// Space's moved entries (record transfer) plug in here.
+	Moved func(pid int) (node string, ok bool)
+	alloc pidspace.Allocator
+	s     *sentry.Sentry
+	tasks tasks
+	log   *slog.Logger
 
 	// waiters are the parked wait calls, by waiting process.
 	waiters waiters
@@ -71,6 +84,7 @@ func newKernel(node string, procs ProcessModel, alloc pidspace.Allocator, log *s
 		pidfdInodes: make(pidfdInodes),
 		fdInode:     pidfdInodeFunc(),
 		creators:    newCreators(),
+		exiting:     make(map[int]bool),
 	}
 	k.launches = newLaunches(k)
 	return k
@@ -177,7 +191,24 @@ func (k *Kernel) ThreadExited(tid, tgid int) {
 // Exited implements sentry.Hooks.
 func (k *Kernel) Exited(tgid int, status unix.WaitStatus, ru *unix.Rusage) {
 	k.pidfds.forget(tgid) // its fd table is gone
-	eff, err := k.procs.Exit(tgid, pidspace.WaitStatus(status), rusageOf(ru))
+	ws, usage := pidspace.WaitStatus(status), rusageOf(ru)
+	if k.lane != nil {
+		k.exiting[tgid] = true
+	}
+	k.ordered(func() func() {
+		eff, err := k.procs.Exit(tgid, ws, usage)
+		return func() {
+			delete(k.exiting, tgid)
+			k.exited(tgid, eff, err)
+		}
+	})
+	if k.lane != nil {
+		k.launches.programExited(tgid, status)
+	}
+}
+
+// exited carries out a recorded exit of tgid (eff, err from Exit).
+func (k *Kernel) exited(tgid int, eff pidspace.Effects, err error) {
 	for _, r := range eff.Reparented {
 		k.creators.drop(r.PID) // no longer a child of this process's threads
 	}
@@ -194,27 +225,42 @@ func (k *Kernel) Exited(tgid int, status unix.WaitStatus, ru *unix.Rusage) {
 
 // Stopped implements sentry.Hooks.
 func (k *Kernel) Stopped(tgid, sig int) {
-	eff, err := k.procs.Stopped(tgid, sig)
+	k.ordered(func() func() {
+		eff, err := k.procs.Stopped(tgid, sig)
+		return func() { k.recorded("record stop", tgid, eff, err) }
+	})
+}
+
+// recorded carries out the effects of a recorded change of pid.
+func (k *Kernel) recorded(what string, pid int, eff pidspace.Effects, err error) {
 	if err != nil {
-		k.log.Debug("record stop", "pid", tgid, "err", err)
+		k.log.Debug(what, "pid", pid, "err", err)
 	}
 	k.apply(eff)
 }
 
 // JobStops implements sentry.Hooks: POSIX discards terminal stop
-// signals sent to an orphaned process group.
+// signals sent to an orphaned process group. With Peers, the answer is
+// this node's records' (a hook must answer at once): a member's parent
+// homed elsewhere is a stub here with its group and session, so the
+// usual links (a shell and its jobs on different nodes) are seen.
 func (k *Kernel) JobStops(tgid int) bool {
 	pgid, err := k.procs.Getpgid(tgid)
-	return err == nil && !k.procs.OrphanedPgrp(pgid)
+	if err != nil {
+		return false
+	}
+	if k.lane != nil && k.space != nil {
+		return k.space.LocalGroup(pgid).Linked
+	}
+	return !k.procs.OrphanedPgrp(pgid)
 }
 
 // Continued implements sentry.Hooks.
 func (k *Kernel) Continued(tgid int) {
-	eff, err := k.procs.Continued(tgid)
-	if err != nil {
-		k.log.Debug("record continue", "pid", tgid, "err", err)
-	}
-	k.apply(eff)
+	k.ordered(func() func() {
+		eff, err := k.procs.Continued(tgid)
+		return func() { k.recorded("record continue", tgid, eff, err) }
+	})
 }
 
 // The si_code of signals the kernel sends for a process (kill, a parent's
@@ -225,7 +271,8 @@ const (
 )
 
 // apply carries out effects in the kernel's order, each signal through
-// the Signaller, so a target on another node is the Signaller's to reach.
+// the Signaller, so a target on another node is the Signaller's to reach;
+// then what other nodes' Spaces must learn goes to them (PeerEvents).
 func (k *Kernel) apply(eff pidspace.Effects) {
 	for _, n := range eff.Notify {
 		if n.Parent.Virtual {
@@ -252,6 +299,7 @@ func (k *Kernel) apply(eff pidspace.Effects) {
 	for _, pid := range eff.Retry {
 		k.retryWaits(pid)
 	}
+	k.sendRemote(eff.Remote)
 }
 
 // signalAs delivers sig to target as sent with si_code code by process

@@ -35,6 +35,9 @@ type launches struct {
 	spawnStandIn func(spec sentry.StandInSpec, started func(*sentry.StandIn, error), gone func(unix.WaitStatus))
 	taskCount    func() int
 	apply        func(pidspace.Effects)
+	// exitVirtual records the exit of a launcher's record and carries
+	// out its effects (Kernel.exitVirtual).
+	exitVirtual func(pid int)
 
 	byPID    map[int]*launch
 	standIns map[int]*sentry.StandIn // by launcher PID, until the launch ends
@@ -50,10 +53,11 @@ func newLaunches(k *Kernel) *launches {
 		spawnStandIn: func(spec sentry.StandInSpec, started func(*sentry.StandIn, error), gone func(unix.WaitStatus)) {
 			k.s.SpawnStandIn(spec, started, gone)
 		},
-		taskCount: func() int { return k.s.TaskCount() },
-		apply:     k.apply,
-		byPID:     make(map[int]*launch),
-		standIns:  make(map[int]*sentry.StandIn),
+		taskCount:   func() int { return k.s.TaskCount() },
+		apply:       k.apply,
+		exitVirtual: k.exitVirtual,
+		byPID:       make(map[int]*launch),
+		standIns:    make(map[int]*sentry.StandIn),
 	}
 }
 
@@ -158,6 +162,9 @@ func (ls *launches) childChanged(lpid int) {
 	if err != nil || res.PID == 0 {
 		return
 	}
+	if len(res.Remote) > 0 {
+		ls.apply(pidspace.Effects{Remote: res.Remote}) // a program homed elsewhere
+	}
 	ls.finish(l, unix.WaitStatus(res.Status))
 }
 
@@ -172,6 +179,21 @@ func (ls *launches) launcherGone(lpid int, ws unix.WaitStatus) {
 	if l := ls.byPID[lpid]; l != nil {
 		ls.log.Info("launcher's stand-in died; its program runs on", "launcher", lpid, "program", l.PID, "status", ws)
 		ls.finish(l, ws)
+	}
+}
+
+// programExited ends the launch whose program pid exited with ws at
+// once, before the process model has recorded the exit (which, with
+// peers, the lane does later, maybe after asking them): herd run learns
+// its program's status without waiting for the other nodes. The
+// launcher's record exits after the program's on the lane, and its
+// zombie child goes to init, which reaps it, as the launcher's wait did.
+func (ls *launches) programExited(pid int, ws unix.WaitStatus) {
+	for _, l := range ls.byPID {
+		if l.PID == pid {
+			ls.finish(l, ws)
+			return
+		}
 	}
 }
 
@@ -190,12 +212,23 @@ func (ls *launches) end(lpid int) {
 		delete(ls.standIns, lpid)
 		st.End()
 	}
-	eff, err := ls.procs.Exit(lpid, pidspace.ExitedStatus(0), pidspace.Rusage{})
-	if err != nil {
-		ls.log.Debug("retire launcher", "pid", lpid, "err", err)
-		return
-	}
-	ls.apply(eff)
+	ls.exitVirtual(lpid)
+}
+
+// exitVirtual records that the launcher's record pid exited (with
+// status 0) and carries out the effects, in order with the hooks' (the
+// exit may wait for peers: see peers.go).
+func (k *Kernel) exitVirtual(pid int) {
+	k.ordered(func() func() {
+		eff, err := k.procs.Exit(pid, pidspace.ExitedStatus(0), pidspace.Rusage{})
+		return func() {
+			if err != nil {
+				k.log.Debug("retire launcher", "pid", pid, "err", err)
+				return
+			}
+			k.apply(eff)
+		}
+	})
 }
 
 // SignalLaunch forwards sig from launcher lpid to its program's
@@ -209,15 +242,20 @@ func (k *Kernel) SignalLaunch(lpid, sig int) {
 	if err != nil {
 		return
 	}
-	targets, err := k.procs.SignalTargets(lpid, -pgid, sig)
-	if err != nil {
-		return
-	}
-	for _, tg := range targets {
-		if receives(tg) {
-			k.signalAs(tg, sig, siKernel, 0, 0)
+	// The group may have members on other nodes: asked on the lane.
+	k.ordered(func() func() {
+		targets, err := k.procs.SignalTargets(lpid, -pgid, sig)
+		if err != nil {
+			return nil
 		}
-	}
+		return func() {
+			for _, tg := range targets {
+				if receives(tg) {
+					k.signalAs(tg, sig, siKernel, 0, 0)
+				}
+			}
+		}
+	})
 }
 
 // LauncherOf returns the launcher PID of the launch whose program is pid.

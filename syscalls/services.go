@@ -1,6 +1,7 @@
 package syscalls
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -15,7 +16,8 @@ import (
 // the handlers changing.
 //
 // Common contract: the Kernel calls every method on the sentry's tracer
-// thread, one call at a time, while a task is stopped. A method must
+// thread, one call at a time, while a task is stopped, unless the method
+// says otherwise. A method must
 // answer promptly: it may take short locks, but must not wait for another
 // node or for a task to run, since the whole node's tracing waits with it
 // (an answer that needs a peer is the job of an asynchronous action in
@@ -26,8 +28,12 @@ import (
 // ProcessModel is the POSIX process tree: records, waits, groups and
 // sessions, and the attributes handlers read and set. *pidspace.Space is
 // the node-local implementation. Its methods are safe to call from any
-// goroutine (the Space locks), but the Kernel calls them only on the
-// tracer thread; they never block on I/O and never call back. Errors are
+// goroutine (the Space locks); they never call back. Without Peers they
+// never block on I/O and the Kernel calls them on the tracer thread.
+// With Peers set (Kernel.SetPeers), SignalTargets for pid <= 0, Exit,
+// OrphanedPgrp and the Apply of some events may wait for other nodes:
+// the Kernel then calls those off the tracer thread (an asynchronous
+// action, or its ordered lane, see peers.go). Errors are
 // unix.Errno values (or wrap one) that the handler returns as is.
 type ProcessModel interface {
 	Records
@@ -114,6 +120,42 @@ func (l LocalSignaller) Signal(target pidspace.Target, sig int, info *sentry.Sig
 		return fmt.Errorf("signal %d to %d on %s: %w", sig, target.PID, target.Node, ErrElsewhere)
 	}
 	return l.Sentry.Signal(target.PID, sig, info)
+}
+
+// PeerEvents carries what this node's Space must tell the Spaces of
+// other nodes (Effects.Remote) to them. Send is called on the tracer
+// thread and must not block: it queues the events, which are then
+// delivered to each destination in the order Send was given them and
+// applied there with the receiver's Kernel.ApplyPeerEvent. Delivery is
+// retried until it succeeds or the destination is declared down.
+type PeerEvents interface {
+	Send(events []pidspace.PeerEvent)
+}
+
+// KillRequest is a process-directed signal (kill, rt_sigqueueinfo) to a
+// PID this node's Space does not hold, as the node that holds it decides
+// it (Kernel.KillFrom): the sender's identity for the permission check
+// and the siginfo its target gets.
+type KillRequest struct {
+	Sender, SenderSID int
+	Creds             pidspace.Creds
+	PID, Sig          int
+	// Queued: Info is the caller's own siginfo (rt_sigqueueinfo).
+	Queued bool
+	Info   sentry.SigInfo
+}
+
+// RemoteKills reaches the node that holds a PID this node's Space does
+// not know.
+type RemoteKills interface {
+	// KillHolder names the node that holds pid (its lease holder, or
+	// where it was lent), "" if none but this one: then the PID does not
+	// exist. Tracer thread; must answer at once.
+	KillHolder(pid int) string
+	// Kill asks node to decide and deliver req; its error is the call's
+	// errno. It blocks for a round trip: called off the tracer thread
+	// (from an asynchronous action), until ctx ends.
+	Kill(ctx context.Context, node string, req KillRequest) error
 }
 
 // Placement chooses the node on which a new process runs. PlaceFork is

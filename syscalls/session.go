@@ -14,6 +14,11 @@ func (k *Kernel) setpgid(t task) action {
 	if err := k.procs.Setpgid(self, pid, pgid); err != nil {
 		return fail(errno(err))
 	}
+	if pid == 0 {
+		k.kinChanged(self)
+	} else {
+		k.kinChanged(pid)
+	}
 	if pid == 0 || pid == self {
 		return nativeThen(func(t task, ret int64) {
 			if ret != 0 {
@@ -62,6 +67,7 @@ func (k *Kernel) setsid(t task) action {
 	if err != nil {
 		return fail(errno(err))
 	}
+	k.kinChanged(sid)
 	return nativeThen(func(t task, ret int64) {
 		if ret < 0 {
 			k.log.Debug("kernel setsid disagrees with the process model", "pid", sid, "ret", ret)

@@ -1,10 +1,14 @@
 package syscalls
 
 import (
+	"context"
+	"errors"
+
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"herd/pidspace"
+	"herd/sentry"
 )
 
 // herdInitMaxTID bounds the PIDs herd-init's own threads take (the
@@ -26,8 +30,16 @@ func sigArg(v uintptr) (int, bool) {
 // signalled through the Signaller with the sender's siginfo.
 func (k *Kernel) kill(t task) action {
 	pid, sig := int(int32(t.Arg(0))), int(int32(t.Arg(1)))
+	if pid <= 0 && k.lane != nil {
+		return k.killPeers(t, pid, sig)
+	}
 	proc := k.processOf(pid)
 	targets, err := k.procs.SignalTargets(caller(t), proc, sig)
+	if errors.Is(err, unix.ESRCH) && pid > 0 {
+		if a, ok := k.killElsewhere(t, pid, sig, nil); ok {
+			return a
+		}
+	}
 	if err != nil {
 		return fail(errno(err))
 	}
@@ -43,6 +55,113 @@ func (k *Kernel) kill(t task) action {
 	return ret(0)
 }
 
+// killPeers is kill(0), kill(-pgid) or kill(-1) when other nodes may
+// hold targets: the Space asks them off the tracer thread while the
+// caller is parked, and the signals go out on the tracer thread.
+func (k *Kernel) killPeers(t task, pid, sig int) action {
+	sender := caller(t)
+	return asyncThen(func(ctx context.Context) (func(t task) int64, error) {
+		targets, err := k.procs.SignalTargets(sender, pid, sig)
+		if err != nil {
+			return nil, err
+		}
+		return func(t task) int64 {
+			if sig != 0 {
+				k.sendFrom(t, targets, sig)
+			}
+			return 0
+		}, nil
+	})
+}
+
+// killElsewhere sends a process-directed signal to pid, which this
+// node's Space does not hold, to the node that does (RemoteKills), which
+// decides and delivers it; the call waits parked for its answer. info
+// is the caller's siginfo (rt_sigqueueinfo), nil for kill's. ok is false
+// when no other node holds pid.
+func (k *Kernel) killElsewhere(t task, pid, sig int, info *sentry.SigInfo) (a action, ok bool) {
+	if k.remote == nil {
+		return action{}, false
+	}
+	node := k.remote.KillHolder(pid)
+	if node == "" || node == k.node {
+		return action{}, false
+	}
+	from, found := k.procs.Lookup(caller(t))
+	if !found {
+		return fail(unix.ESRCH), true
+	}
+	req := KillRequest{Sender: from.PID, SenderSID: from.SID, Creds: from.Creds, PID: pid, Sig: sig}
+	if info != nil {
+		req.Queued, req.Info = true, *info
+	} else {
+		req.Info = sentry.NewSigInfo(sig, siUser, from.PID, from.Creds.RUID)
+	}
+	return asyncThen(func(ctx context.Context) (func(task) int64, error) {
+		return nil, k.remote.Kill(ctx, node, req)
+	}), true
+}
+
+// KillFrom decides and delivers a process-directed signal another node
+// sent on behalf of one of its processes (see killElsewhere), with
+// Linux's rules: ESRCH if pid is no process here, EINVAL for a bad
+// signal, EPERM if the sender may not signal it; a zombie or the probe
+// (signal 0) receives nothing. If pid's record is held by another node
+// (a stub here, or a PID this node lent), forward names that node and
+// the caller asks it instead. Tracer thread.
+func (k *Kernel) KillFrom(req KillRequest) (forward string, err error) {
+	pid := k.processOf(req.PID)
+	p, ok := k.procs.Lookup(pid)
+	if !ok || p.PID <= herdInitMaxTID {
+		if k.Moved != nil {
+			if node, ok := k.Moved(pid); ok {
+				return node, nil
+			}
+		}
+		return "", unix.ESRCH
+	}
+	if p.Stub {
+		return p.Home, nil
+	}
+	if err := mayKillFrom(req, p); err != nil {
+		return "", err
+	}
+	tg := pidspace.Target{PID: p.PID, Node: p.Node, Virtual: p.Virtual, Home: p.Home}
+	if req.Sig == 0 || p.State == pidspace.Zombie || !receives(tg) {
+		return "", nil
+	}
+	info := req.Info
+	info.SetSigno(req.Sig)
+	if err := k.signals.Signal(tg, req.Sig, &info); err != nil && !errors.Is(err, unix.ESRCH) {
+		// ESRCH: the process exited after the look-up; a zombie
+		// takes the signal and ignores it.
+		return "", err
+	}
+	return "", nil
+}
+
+// mayKillFrom is the kernel's check_kill_permission for a sender on
+// another node (pidspace decides it for senders homed here): a valid
+// signal, and the sender has euid 0, or its real or effective uid is the
+// target's real or saved uid, or the signal is SIGCONT within its
+// session. A queued siginfo must claim to come from user space.
+func mayKillFrom(req KillRequest, to pidspace.Process) error {
+	if req.Sig < 0 || req.Sig > linux.SignalMaximum {
+		return unix.EINVAL
+	}
+	if req.Queued && (req.Info.Code() >= 0 || req.Info.Code() == linux.SI_TKILL) {
+		return unix.EPERM
+	}
+	f, t := req.Creds, to.Creds
+	if f.EUID == 0 || f.EUID == t.SUID || f.EUID == t.RUID || f.RUID == t.SUID || f.RUID == t.RUID {
+		return nil
+	}
+	if req.Sig == int(unix.SIGCONT) && req.SenderSID == to.SID {
+		return nil
+	}
+	return unix.EPERM
+}
+
 // processOf is the process a process-directed signal aimed at pid
 // reaches: Linux resolves any TID to its thread group (kill_pid_info
 // finds the task, group_send_sig_info signals its group), so a local
@@ -50,7 +169,7 @@ func (k *Kernel) kill(t task) action {
 // The process model knows processes only. kill, rt_sigqueueinfo and
 // pidfd_send_signal decide through it.
 func (k *Kernel) processOf(pid int) int {
-	if pid > 0 {
+	if pid > 0 && k.tasks != nil {
 		if th := k.tasks.task(pid); th != nil {
 			return th.TGID()
 		}
@@ -98,9 +217,20 @@ func (k *Kernel) zombieTarget(t task, pid int, r int64) {
 	if r != -int64(unix.ESRCH) {
 		return
 	}
-	if p, ok := k.procs.Lookup(pid); ok && p.State == pidspace.Zombie {
+	if k.zombie(pid) {
 		t.SetReturn(0)
 	}
+}
+
+// zombie reports whether pid is a zombie of the process model, or will
+// be once its exit, which the sentry reported and the lane is recording,
+// is recorded (peers.go): either way the kernel's task is gone.
+func (k *Kernel) zombie(pid int) bool {
+	if k.exiting[pid] {
+		return true
+	}
+	p, ok := k.procs.Lookup(pid)
+	return ok && p.State == pidspace.Zombie
 }
 
 // receives reports whether target receives signals sent by a process:
@@ -213,6 +343,15 @@ func (k *Kernel) rtSigqueueinfo(t task) action {
 	}
 	proc := k.processOf(pid)
 	targets, err := k.procs.SignalTargets(caller(t), proc, sig)
+	if errors.Is(err, unix.ESRCH) {
+		var si sentry.SigInfo
+		if readStruct(t, t.Arg(2), &si) != nil {
+			return fail(unix.EFAULT)
+		}
+		if a, ok := k.killElsewhere(t, pid, sig, &si); ok {
+			return a
+		}
+	}
 	if err != nil {
 		return fail(errno(err))
 	}
@@ -245,10 +384,13 @@ func (k *Kernel) rtSigaction(t task) action {
 		if ret != 0 {
 			return
 		}
-		k.procs.SetSigchldAction(caller(t), pidspace.SigchldAction{
+		err := k.procs.SetSigchldAction(caller(t), pidspace.SigchldAction{
 			Ignored:   act.Handler == linux.SIG_IGN,
 			NoCldStop: act.Flags&linux.SA_NOCLDSTOP != 0,
 			NoCldWait: act.Flags&linux.SA_NOCLDWAIT != 0,
 		})
+		if err == nil {
+			k.kinChanged(caller(t))
+		}
 	})
 }

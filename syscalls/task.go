@@ -1,6 +1,7 @@
 package syscalls
 
 import (
+	"context"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -60,6 +61,7 @@ const (
 	actReturn
 	actPark
 	actSentry
+	actAsync
 )
 
 // action is a handler's decision, turned into a sentry.Action by the
@@ -70,6 +72,8 @@ type action struct {
 	after  func(t task, ret int64)
 	cancel func()
 	raw    sentry.Action
+	// async is the slow part of an asynchronous call (asyncThen).
+	async func(ctx context.Context) (then func(t task) int64, err error)
 }
 
 func native() action { return action{kind: actNative} }
@@ -94,6 +98,25 @@ func result(v int64, err error) action {
 // interrupts it first (see sentry.Park).
 func park(cancel func()) action { return action{kind: actPark, cancel: cancel} }
 
+// asyncThen runs f off the tracer thread while the task is parked (see
+// sentry.AsyncThen): f may wait for other nodes; its then, if not nil,
+// runs on the tracer thread with the task stopped and gives the result
+// (nil: 0), and its error fails the call with its errno.
+func asyncThen(f func(ctx context.Context) (then func(t task) int64, err error)) action {
+	return action{kind: actAsync, async: f}
+}
+
+// asyncAction is the sentry's form of an asyncThen action.
+func asyncAction(f func(ctx context.Context) (func(t task) int64, error)) sentry.Action {
+	return sentry.AsyncThen(func(ctx context.Context) (func(*sentry.Task) int64, error) {
+		then, err := f(ctx)
+		if err != nil || then == nil {
+			return nil, err
+		}
+		return func(st *sentry.Task) int64 { return then(liveTask{st}) }, nil
+	})
+}
+
 // sentryAction converts a to what the sentry runs.
 func (a action) sentryAction() sentry.Action {
 	switch a.kind {
@@ -103,6 +126,8 @@ func (a action) sentryAction() sentry.Action {
 		return sentry.Park(a.cancel)
 	case actSentry:
 		return a.raw
+	case actAsync:
+		return asyncAction(a.async)
 	}
 	if a.after == nil {
 		return sentry.Native()

@@ -51,6 +51,7 @@ func (k *Kernel) wait(t task, req pidspace.WaitRequest, options int, finish func
 		if r.Reaped {
 			k.creators.drop(r.PID)
 			k.pidfdInodes.reaped(r.PID)
+			k.sendRemote(r.Remote) // a child homed elsewhere: its home drops it
 		}
 		return reap(r)
 	}

@@ -10,6 +10,7 @@
 package nodemsg
 
 import (
+	"herd/pidspace"
 	"herd/procview"
 	"herd/raftstate"
 	"herd/remote"
@@ -37,4 +38,78 @@ type NodeStatus struct {
 	Node  string     `json:"node"`
 	Load  [3]float64 `json:"load"`
 	Procs int        `json:"procs"`
+}
+
+// The messages between the Spaces of different nodes (see node/peers.go
+// and node/signal.go).
+var (
+	// PeerEvents carries, in order, the pidspace.PeerEvents one node's
+	// Space returned for the receiver's (Effects.Remote).
+	PeerEvents = remote.Bind[PeerEventsRequest, remote.Empty](remote.NumPeerEvents)
+	// Group asks a node what it homes of a process group
+	// (pidspace.Peers.Group, answered with Space.LocalGroup).
+	Group = remote.Bind[GroupRequest, pidspace.GroupView](remote.NumPeerGroup)
+	// All asks a node for every record it homes (pidspace.Peers.All,
+	// answered with Space.LocalAll).
+	All = remote.Bind[remote.Empty, AllResponse](remote.NumPeerAll)
+	// Signal carries signals to processes running on the receiver, each
+	// with the sender's siginfo; they are delivered by its sentry.
+	Signal = remote.Bind[SignalRequest, remote.Empty](remote.NumSignal)
+	// Kill asks the node that holds a PID's lease to decide and deliver a
+	// process-directed signal to it; the answer is the call's errno.
+	Kill = remote.Bind[KillRequest, remote.Empty](remote.NumKill)
+)
+
+// PeerEventsRequest is a batch of events for the receiving node. Epoch
+// names one run of the sending node and Seq numbers its batches to this
+// receiver from 1, so that a batch sent again after a lost answer is
+// applied once.
+type PeerEventsRequest struct {
+	Epoch  uint64               `json:"epoch"`
+	Seq    uint64               `json:"seq"`
+	Events []pidspace.PeerEvent `json:"events"`
+}
+
+// GroupRequest asks about process group PGID.
+type GroupRequest struct {
+	PGID int `json:"pgid"`
+}
+
+// AllResponse answers All.
+type AllResponse struct {
+	Kin []pidspace.Kin `json:"kin"`
+}
+
+// Delivery is one signal to process PID on the receiver, with the
+// siginfo the receiver's process gets (sentry.SigInfo's 128 bytes).
+type Delivery struct {
+	PID  int    `json:"pid"`
+	Sig  int    `json:"sig"`
+	Info []byte `json:"info,omitempty"`
+}
+
+// SignalRequest carries signals in the order they were sent, under the
+// same Epoch and Seq numbering as PeerEventsRequest (one sequence per
+// receiver for both).
+type SignalRequest struct {
+	Epoch   uint64     `json:"epoch"`
+	Seq     uint64     `json:"seq"`
+	Signals []Delivery `json:"signals"`
+}
+
+// KillRequest is kill(PID, Sig) (or rt_sigqueueinfo, with the caller's
+// siginfo Info) by a process of the sending node, with what the receiver
+// needs to check permission as Linux does: the sender's PID, session and
+// credentials. Forwarded counts the hops of a PID lent on to another
+// node.
+type KillRequest struct {
+	Sender    int            `json:"sender"`
+	SenderSID int            `json:"sender_sid"`
+	Creds     pidspace.Creds `json:"creds"`
+	PID       int            `json:"pid"`
+	Sig       int            `json:"sig"`
+	// Queued is set for rt_sigqueueinfo: Info is the caller's own.
+	Queued    bool   `json:"queued,omitempty"`
+	Info      []byte `json:"info,omitempty"`
+	Forwarded int    `json:"forwarded,omitempty"`
 }

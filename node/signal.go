@@ -1,0 +1,154 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"herd/pidspace"
+	"herd/raftstate"
+	"herd/remote"
+	"herd/remote/nodemsg"
+	"herd/sentry"
+	"herd/syscalls"
+)
+
+// maxForward bounds how often a kill is handed on to the node a PID was
+// lent to (a chain of migrations); beyond it the PID is taken as gone.
+const maxForward = 4
+
+// clusterSignaller is the cluster's syscalls.Signaller: a target running
+// on this node goes to the node-local Signaller; one running on another
+// member is queued for it (nodemsg.Signal, in order with the events for
+// that node) and delivered there by its sentry.
+type clusterSignaller struct {
+	local syscalls.Signaller
+	self  string
+	out   *outbox
+}
+
+// Signal implements syscalls.Signaller.
+func (c clusterSignaller) Signal(target pidspace.Target, sig int, info *sentry.SigInfo) error {
+	if target.Node == c.self || target.Node == "" {
+		return c.local.Signal(target, sig, info)
+	}
+	if _, ok := c.out.net.member(target.Node); !ok {
+		return fmt.Errorf("signal %d to %d on %s: no such node: %w", sig, target.PID, target.Node, syscalls.ErrElsewhere)
+	}
+	d := &nodemsg.Delivery{PID: target.PID, Sig: sig}
+	if info != nil {
+		d.Info = append([]byte(nil), info[:]...)
+	}
+	c.out.queue(target.Node, outItem{sig: d})
+	return nil
+}
+
+// handleSignal delivers signals another node's Signaller sent, in order,
+// on the tracer thread.
+func (ps *peerServer) handleSignal(ctx context.Context, peer string, req *nodemsg.SignalRequest) (*remote.Empty, error) {
+	if !ps.in.fresh(peer, req.Epoch, req.Seq) {
+		return &remote.Empty{}, nil
+	}
+	for _, d := range req.Signals {
+		info, err := sigInfoOf(d.Info)
+		if err != nil {
+			return nil, err
+		}
+		ps.host.Post(func() {
+			if err := ps.host.DeliverFromPeer(d.PID, d.Sig, info); err != nil {
+				// Signals and exits can cross: the process may have gone.
+				ps.log.Debug("deliver signal from peer", "peer", peer, "pid", d.PID, "sig", d.Sig, "err", err)
+			}
+		})
+	}
+	return &remote.Empty{}, nil
+}
+
+// sigInfoOf is the siginfo of b (nil if empty); EINVAL if b is not one.
+func sigInfoOf(b []byte) (*sentry.SigInfo, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	var si sentry.SigInfo
+	if len(b) != len(si) {
+		return nil, fmt.Errorf("siginfo of %d bytes: %w", len(b), unix.EINVAL)
+	}
+	copy(si[:], b)
+	return &si, nil
+}
+
+// remoteKills is syscalls.RemoteKills over RPC: a PID this node does not
+// hold is asked of the node holding its Raft lease block.
+type remoteKills struct {
+	net    *peerNet
+	leases func() []raftstate.Lease
+}
+
+// KillHolder implements syscalls.RemoteKills: the lease holder of pid.
+func (r remoteKills) KillHolder(pid int) string {
+	for _, l := range r.leases() {
+		if l.Block.Contains(pid) {
+			return l.Node
+		}
+	}
+	return ""
+}
+
+// Kill implements syscalls.RemoteKills.
+func (r remoteKills) Kill(ctx context.Context, node string, req syscalls.KillRequest) error {
+	return r.send(ctx, node, &nodemsg.KillRequest{
+		Sender: req.Sender, SenderSID: req.SenderSID, Creds: req.Creds,
+		PID: req.PID, Sig: req.Sig, Queued: req.Queued, Info: req.Info[:],
+	})
+}
+
+// send asks node to decide req. A node that is down holds no live
+// process (ESRCH); one that cannot be reached fails the call (EAGAIN).
+func (r remoteKills) send(ctx context.Context, node string, req *nodemsg.KillRequest) error {
+	m, ok := r.net.member(node)
+	if !ok || m.State == raftstate.StateDown {
+		return unix.ESRCH
+	}
+	ctx, cancel := context.WithTimeout(ctx, peerTimeout)
+	defer cancel()
+	_, err := remote.Call(ctx, r.net.pool.Client(m.Address), nodemsg.Kill, req)
+	var rerr *remote.RemoteError
+	if err != nil && !errors.As(err, &rerr) {
+		r.net.log.Debug("kill: peer unreachable", "peer", node, "pid", req.PID, "err", err)
+		return fmt.Errorf("kill %d on %s: %v: %w", req.PID, node, err, unix.EAGAIN)
+	}
+	return err
+}
+
+// handleKill decides a kill on the tracer thread with the Kernel's
+// KillFrom, and hands it on to the node a PID was lent to.
+func (ps *peerServer) handleKill(ctx context.Context, peer string, req *nodemsg.KillRequest) (*remote.Empty, error) {
+	kr := syscalls.KillRequest{Sender: req.Sender, SenderSID: req.SenderSID, Creds: req.Creds, PID: req.PID, Sig: req.Sig, Queued: req.Queued}
+	copy(kr.Info[:], req.Info)
+	type answer struct {
+		forward string
+		err     error
+	}
+	done := make(chan answer, 1)
+	ps.host.Post(func() {
+		fwd, err := ps.host.KillFrom(kr)
+		done <- answer{fwd, err}
+	})
+	var a answer
+	select {
+	case a = <-done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if a.forward == "" || a.err != nil {
+		return &remote.Empty{}, a.err
+	}
+	if req.Forwarded >= maxForward || ps.kill == nil {
+		return nil, unix.ESRCH
+	}
+	fwd := *req
+	fwd.Forwarded++
+	return &remote.Empty{}, ps.kill(ctx, a.forward, &fwd)
+}
