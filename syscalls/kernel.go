@@ -29,6 +29,8 @@ type Kernel struct {
 	// lane orders the model calls that may wait for peers (Peers set);
 	// nil without Peers (peers.go).
 	lane *lane
+	// exiting are the processes whose exit the lane is recording.
+	exiting map[int]bool
 	// Moved, if set, names the node a PID this node lent went to, for
 	// a kill another node asks about (KillFrom forwards it there). The
 	// Space's moved entries (record transfer) plug in here.
@@ -95,6 +97,7 @@ func newKernel(node string, procs ProcessModel, alloc pidspace.Allocator, log *s
 		policies:    make(map[int]string),
 		execHere:    make(map[int]bool),
 		held:        make(map[int]*heldExec),
+		exiting:     make(map[int]bool),
 	}
 	k.launches = newLaunches(k)
 	return k
@@ -208,11 +211,20 @@ func (k *Kernel) Exited(tgid int, status unix.WaitStatus, ru *unix.Rusage) {
 	delete(k.policies, tgid)
 	delete(k.execHere, tgid)
 	ws, usage := pidspace.WaitStatus(status), rusageOf(ru)
+	if k.lane != nil {
+		k.exiting[tgid] = true
+	}
 	record := func() {
 		k.ordered(func() func() {
 			eff, err := k.procs.Exit(tgid, ws, usage)
-			return func() { k.exited(tgid, eff, err) }
+			return func() {
+				delete(k.exiting, tgid)
+				k.exited(tgid, eff, err)
+			}
 		})
+		if k.lane != nil {
+			k.launches.programExited(tgid, status)
+		}
 	}
 	// A process placed here from another node is reported exited only
 	// once what it wrote to descriptors of that node is written there.

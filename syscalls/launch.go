@@ -182,6 +182,21 @@ func (ls *launches) launcherGone(lpid int, ws unix.WaitStatus) {
 	}
 }
 
+// programExited ends the launch whose program pid exited with ws at
+// once, before the process model has recorded the exit (which, with
+// peers, the lane does later, maybe after asking them): herd run learns
+// its program's status without waiting for the other nodes. The
+// launcher's record exits after the program's on the lane, and its
+// zombie child goes to init, which reaps it, as the launcher's wait did.
+func (ls *launches) programExited(pid int, ws unix.WaitStatus) {
+	for _, l := range ls.byPID {
+		if l.PID == pid {
+			ls.finish(l, ws)
+			return
+		}
+	}
+}
+
 // finish ends launch l, telling its launcher ws.
 func (ls *launches) finish(l *launch, ws unix.WaitStatus) {
 	delete(ls.byPID, l.LauncherPID)

@@ -178,13 +178,26 @@ func TestKillFrom(t *testing.T) {
 // With peers, the hooks' model calls run on the lane, off the tracer
 // thread, and their effects come back to it in the order the sentry
 // reported them: a stop, then an exit, notify the parent in that order.
+// Meanwhile a process whose exit is being recorded answers kill as a
+// zombie.
 func TestLaneKeepsHookOrder(t *testing.T) {
 	r := newRig(t)
 	posted := r.withPeers(staticPeers{})
-	r.spawn(5000, 1000)
+	p := r.spawn(5000, 1000)
 	r.fork(5000, 5001)
 	r.k.Stopped(5001, int(unix.SIGTSTP))
 	r.exit(5001, unix.WaitStatus(0), &unix.Rusage{})
+	// Until the exit is recorded, the kernel's ESRCH for the gone task
+	// is still a zombie's 0.
+	// (The lane may have recorded it already: then the model answers.)
+	if a := call(r.k.kill, p, unix.SYS_KILL, 5001, uintptr(unix.SIGTERM)); a.kind == actNative {
+		finish(t, a, p, -int64(unix.ESRCH))
+		if p.returned == nil || *p.returned != 0 {
+			t.Errorf("kill of a child whose exit is being recorded: %v, want 0", p.returned)
+		}
+	} else {
+		wantReturn(t, "kill of a recorded zombie", a, 0)
+	}
 	for range 2 {
 		(<-posted)()
 	}

@@ -6,7 +6,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"herd/pidspace"
 	"herd/procview"
 )
 
@@ -74,7 +73,7 @@ func (k *Kernel) pidfdSendSignal(t task) action {
 			return // not a pidfd of a reaped process
 		}
 		pid, ok := k.rememberedPidfd(t, fd)
-		if p, found := k.procs.Lookup(pid); !ok || !found || p.State != pidspace.Zombie {
+		if !ok || !k.zombie(pid) {
 			return
 		}
 		_, err := k.procs.SignalTargets(caller(t), pid, sig)

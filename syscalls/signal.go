@@ -217,9 +217,20 @@ func (k *Kernel) zombieTarget(t task, pid int, r int64) {
 	if r != -int64(unix.ESRCH) {
 		return
 	}
-	if p, ok := k.procs.Lookup(pid); ok && p.State == pidspace.Zombie {
+	if k.zombie(pid) {
 		t.SetReturn(0)
 	}
+}
+
+// zombie reports whether pid is a zombie of the process model, or will
+// be once its exit, which the sentry reported and the lane is recording,
+// is recorded (peers.go): either way the kernel's task is gone.
+func (k *Kernel) zombie(pid int) bool {
+	if k.exiting[pid] {
+		return true
+	}
+	p, ok := k.procs.Lookup(pid)
+	return ok && p.State == pidspace.Zombie
 }
 
 // receives reports whether target receives signals sent by a process:

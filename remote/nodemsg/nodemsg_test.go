@@ -9,7 +9,8 @@ import (
 )
 
 func TestDescriptors(t *testing.T) {
-	for m, want := range map[interface{ Type() remote.MsgType }]string{Forward: "forward", Procs: "procs", Status: "status"} {
+	for m, want := range map[interface{ Type() remote.MsgType }]string{Forward: "forward", Procs: "procs", Status: "status",
+		PeerEvents: "peer-events", Group: "peer-group", All: "peer-all", Signal: "signal", Kill: "kill"} {
 		if got := m.Type().String(); got != want {
 			t.Errorf("message %d is named %q, want %q", m.Type(), got, want)
 		}
