@@ -31,9 +31,9 @@ type Kernel struct {
 	lane *lane
 	// exiting are the processes whose exit the lane is recording.
 	exiting map[int]bool
-	// Moved, if set, names the node a PID this node lent went to, for
-	// a kill another node asks about (KillFrom forwards it there). The
-	// Space's moved entries (record transfer) plug in here.
+	// Moved, if set, names the node a process that left this node went
+	// to, for a kill another node asks about (KillFrom forwards it
+	// there): the Space's moved entries (Space.Moved).
 	Moved func(pid int) (node string, ok bool)
 	alloc pidspace.Allocator
 	s     *sentry.Sentry
@@ -76,6 +76,9 @@ func NewKernel(node string, space *pidspace.Space, alloc pidspace.Allocator, log
 	}
 	k := newKernel(node, procs, alloc, log)
 	k.space = space
+	if space != nil {
+		k.Moved = space.Moved
+	}
 	return k
 }
 
