@@ -74,7 +74,7 @@ func TestConformance(t *testing.T) {
 			prefix := md.start(t)
 			for _, p := range programs {
 				t.Run(p.name, func(t *testing.T) {
-					exp, err := loadExpectation(p.name)
+					exp, err := loadExpectation(p.name, md.name)
 					if err != nil {
 						t.Fatal(err)
 					}
