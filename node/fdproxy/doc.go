@@ -60,9 +60,8 @@
 //     pipe and not yet read by the process; if it exits without reading
 //     them, those bytes are lost to the other readers on A (a native
 //     reader's own read-ahead, stdio's buffer, is lost the same way).
-//     Sockets and
-//     terminals have no such credit: TCP's window bounds them (a few MiB
-//     on loopback).
+//     Sockets and terminals have no such credit: TCP's window bounds them
+//     (a few MiB on loopback).
 //   - O_NONBLOCK, poll and select on B's end are a pipe's (it is a real
 //     pipe), with these differences: a packet-mode pipe holds 16 writes at
 //     most whatever their size (a non-blocking writer may see EAGAIN
