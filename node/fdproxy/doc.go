@@ -54,18 +54,19 @@
 //     B closes its read end, A's pump stops and closes its dup: A's
 //     writers get EPIPE once no other reader holds the pipe.
 //   - Read-ahead: for a pipe the process reads, A reads the real pipe only
-//     while less than Window (64 KiB, a Linux pipe) is unacknowledged; B
-//     acknowledges what it has put into the process's pipe. So at most
-//     Window plus B's pipe (64 KiB) has been taken off the real pipe and
-//     not yet read by the process; if it exits without reading them, those
-//     bytes are lost to the other readers on A (a native reader's own
-//     read-ahead, stdio's buffer, is lost the same way). Sockets and
-//     terminals have no such credit: TCP's window bounds them (a few MiB
-//     on loopback).
+//     while less than Window (256 KiB) is unacknowledged; B acknowledges
+//     what it has put into the process's pipe, which it makes Window large
+//     (F_SETPIPE_SZ). So at most twice Window has been taken off the real
+//     pipe and not yet read by the process; if it exits without reading
+//     them, those bytes are lost to the other readers on A (a native
+//     reader's own read-ahead, stdio's buffer, is lost the same way).
+//     Sockets and terminals have no such credit: TCP's window bounds them
+//     (a few MiB on loopback).
 //   - O_NONBLOCK, poll and select on B's end are a pipe's (it is a real
 //     pipe), with these differences: a packet-mode pipe holds 16 writes at
 //     most whatever their size (a non-blocking writer may see EAGAIN
-//     sooner), F_GETFL shows O_DIRECT, and fstat says FIFO for a proxied
+//     sooner), F_GETFL shows O_DIRECT, F_GETPIPE_SZ of a pipe the process
+//     reads says 256 KiB, and fstat says FIFO for a proxied
 //     regular file (lseek fails with ESPIPE).
 //   - A broken stream (peer node gone): B's readers read EOF, B's writers
 //     get EPIPE, A's dups are closed. Nothing waits forever: the stream

@@ -14,10 +14,12 @@ import (
 )
 
 // Window is how many bytes the origin reads ahead of what the target has
-// put into the process's pipe, for a pipe the process reads (PipeRead):
-// the size of a Linux pipe, so that the bytes read off the real pipe and
-// not yet consumed by the process are at most two pipes' worth.
-const Window = 64 << 10
+// put into the process's pipe, for a pipe the process reads (PipeRead).
+// The target makes that pipe this size (F_SETPIPE_SZ), so the bytes taken
+// off the real pipe and not yet read by the process are at most two of
+// its pipes' worth. 64 KiB (Linux's default pipe) gave a third of the
+// throughput on loopback: the window is a round trip's worth of bytes.
+const Window = 256 << 10
 
 // Origin is the origin node's half of a placed process's proxied fds: for
 // each one a dup of the real fd and, once Serve gives it its stream, the

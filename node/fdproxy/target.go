@@ -94,7 +94,10 @@ func (t *Target) proxy(d FD) error {
 	proc, pump := 0, 1
 	switch d.Kind {
 	case PipeRead:
-		err = unix.Pipe2(p[:], unix.O_CLOEXEC)
+		if err = unix.Pipe2(p[:], unix.O_CLOEXEC); err == nil {
+			// As large as the origin's read-ahead (best effort).
+			unix.FcntlInt(uintptr(p[1]), unix.F_SETPIPE_SZ, Window)
+		}
 	case PipeWrite, FileWrite:
 		flags := unix.O_CLOEXEC
 		if d.packets() {
