@@ -85,52 +85,46 @@ func (st *NodeStat) cpu(n int) *CPUStat {
 }
 
 func (st *NodeStat) parseStat(b []byte) error {
+	var btime uint64
+	counters := map[string]*uint64{"ctxt": &st.Ctxt, "btime": &btime, "processes": &st.Processes,
+		"procs_running": &st.ProcsRunning, "procs_blocked": &st.ProcsBlocked, "intr": &st.Intr, "softirq": &st.Softirq}
 	for len(b) > 0 {
 		var line []byte
 		line, b = nextLine(b)
 		key, i := field(line, 0)
 		if n, ok := bytes.CutPrefix(key, []byte("cpu")); ok && len(n) > 0 {
-			cpu, err := atoi(n)
-			if err != nil {
+			if err := st.parseCPULine(n, line, i); err != nil {
 				return err
-			}
-			if c := st.cpu(cpu); c != nil {
-				for t := range c.Ticks {
-					var f []byte
-					if f, i = field(line, i); len(f) > 0 {
-						if c.Ticks[t], err = parseUint(f, 10); err != nil {
-							return err
-						}
-					}
-				}
 			}
 			continue
 		}
-		first, _ := field(line, i)
-		var dst *uint64
-		switch string(key) {
-		case "ctxt":
-			dst = &st.Ctxt
-		case "btime":
-			v, err := parseUint(first, 10)
-			st.BootTime = int64(v)
-			if err != nil {
-				return err
-			}
-		case "processes":
-			dst = &st.Processes
-		case "procs_running":
-			dst = &st.ProcsRunning
-		case "procs_blocked":
-			dst = &st.ProcsBlocked
-		case "intr":
-			dst = &st.Intr
-		case "softirq":
-			dst = &st.Softirq
-		}
-		if dst != nil {
+		if dst := counters[string(key)]; dst != nil {
+			first, _ := field(line, i)
 			var err error
 			if *dst, err = parseUint(first, 10); err != nil {
+				return err
+			}
+		}
+	}
+	st.BootTime = int64(btime)
+	return nil
+}
+
+// parseCPULine reads the times of /proc/stat's line "cpuN …" (n is N,
+// the times start at i) if N is one of the node's CPUs.
+func (st *NodeStat) parseCPULine(n, line []byte, i int) error {
+	cpu, err := atoi(n)
+	if err != nil {
+		return err
+	}
+	c := st.cpu(cpu)
+	if c == nil {
+		return nil
+	}
+	for t := range c.Ticks {
+		var f []byte
+		if f, i = field(line, i); len(f) > 0 {
+			if c.Ticks[t], err = parseUint(f, 10); err != nil {
 				return err
 			}
 		}
@@ -158,14 +152,7 @@ func (st *NodeStat) parseCPUInfo(b []byte) error {
 
 func (st *NodeStat) parseMemInfo(b []byte) error {
 	st.Mem = map[string]uint64{}
-	for len(b) > 0 {
-		var line []byte
-		line, b = nextLine(b)
-		k, v, ok := bytes.Cut(line, []byte{':'})
-		if !ok {
-			continue
-		}
-		v = trim(v)
+	return keyValues(b, func(k, v []byte) error {
 		mult := uint64(1)
 		if n, isKB := bytes.CutSuffix(v, []byte(" kB")); isKB {
 			v, mult = trim(n), 1024
@@ -175,8 +162,8 @@ func (st *NodeStat) parseMemInfo(b []byte) error {
 			return fmt.Errorf("%s: %w", k, err)
 		}
 		st.Mem[string(k)] = n * mult
-	}
-	return nil
+		return nil
+	})
 }
 
 func (st *NodeStat) parseLoadAvg(b []byte) error {

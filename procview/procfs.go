@@ -1,6 +1,7 @@
 package procview
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -182,4 +183,19 @@ func nextLine(b []byte) (line, rest []byte) {
 		}
 	}
 	return b, nil
+}
+
+// keyValues calls f for each "key: value" line of b, with the value
+// trimmed; lines without a colon are skipped.
+func keyValues(b []byte, f func(k, v []byte) error) error {
+	for len(b) > 0 {
+		var line []byte
+		line, b = nextLine(b)
+		if k, v, ok := bytes.Cut(line, []byte{':'}); ok {
+			if err := f(k, trim(v)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
