@@ -21,7 +21,8 @@ func TestLayering(t *testing.T) {
 		"remote/nodemsg": {"procview", "raftstate", "remote"},
 		"syscalls":       {"pidspace", "procview", "sentry"},
 		"launch":         {"procview", "sentry"},
-		"node":           {"launch", "pidspace", "procview", "raftstate", "remote", "remote/nodemsg", "sentry", "syscalls"},
+		"node/procfs":    {"procview"},
+		"node":           {"launch", "node/procfs", "pidspace", "procview", "raftstate", "remote", "remote/nodemsg", "sentry", "syscalls"},
 	}
 	for pkg, ok := range allowed {
 		p, err := gobuild.Default.ImportDir(filepath.Join("..", pkg), 0)

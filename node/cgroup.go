@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"herd/procview"
 )
 
 // CgroupRoot is where the host mounts its cgroup hierarchies.
@@ -272,16 +273,18 @@ func (cg *Cgroup) Dirs() []string { return cg.dirs }
 
 // ownCgroup is the calling process's cgroup path in hierarchy h (a v1
 // controller name), or in the unified hierarchy for "".
-func ownCgroup(h string) (string, error) {
-	f, err := os.Open("/proc/self/cgroup")
+func ownCgroup(h string) (string, error) { return cgroupIn(procview.Proc, h) }
+
+// cgroupIn is ownCgroup read from the procfs fs (herd-init's own /proc/1
+// is masked in /proc: it reads the kernel's through a detached copy).
+func cgroupIn(fs procview.FS, h string) (string, error) {
+	b, err := fs.ReadFile("self/cgroup")
 	if err != nil {
 		return "", fmt.Errorf("cgroup: %w", err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
+	for _, line := range strings.Split(string(b), "\n") {
 		// id:controllers:path
-		parts := strings.SplitN(sc.Text(), ":", 3)
+		parts := strings.SplitN(line, ":", 3)
 		if len(parts) != 3 {
 			continue
 		}

@@ -175,7 +175,8 @@ func SplitHost(n int) ([]Limits, error) {
 	if err != nil {
 		return nil, err
 	}
-	each := mem / uint64(n) &^ (1<<10 - 1)
+	// Page-aligned: the kernel rounds a memory limit down to pages.
+	each := mem / uint64(n) &^ (4096 - 1)
 	parts := make([]Limits, n)
 	for i := range parts {
 		parts[i] = Limits{CPUs: cpus[i*len(cpus)/n : (i+1)*len(cpus)/n], Memory: each}

@@ -197,7 +197,8 @@ func ParseSyscall(b []byte, sc *Syscall) error {
 // pidfd of one process, dup'ed, inherited or passed, has the same one.
 func (fs FS) FdInode(tid, fd int) (uint64, error) {
 	var st unix.Stat_t
-	if err := unix.Stat(fs.path(tid, "fd/"+strconv.Itoa(fd)), &st); err != nil {
+	dir, _ := fs.dirfd()
+	if err := unix.Fstatat(dir, fs.path(tid, "fd/"+strconv.Itoa(fd)), &st, 0); err != nil {
 		return 0, err
 	}
 	return st.Ino, nil

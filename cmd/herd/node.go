@@ -16,6 +16,7 @@ import (
 
 	"herd/launch"
 	"herd/node"
+	"herd/node/procfs"
 	"herd/sentry"
 )
 
@@ -150,7 +151,7 @@ func startDaemon(token string, cg *node.Cgroup) error {
 	if err != nil {
 		return fmt.Errorf("find the herd binary: %w", err)
 	}
-	env := append(os.Environ(), daemonEnv+"=1")
+	env := append(os.Environ(), daemonEnv+"=1", procfs.InitEnv)
 	if token != "" {
 		env = append(env, tokenEnv+"="+token)
 	}
