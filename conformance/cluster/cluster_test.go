@@ -67,6 +67,15 @@ type testCluster struct {
 // stops them and kills whatever is left, even if the test failed half way.
 func upCluster(t *testing.T, n, voters int) *testCluster {
 	t.Helper()
+	c := newCluster(t, n)
+	c.up(voters)
+	return c
+}
+
+// newCluster is the directory of a cluster of n nodes, not started yet;
+// cleanup stops whatever runs there.
+func newCluster(t *testing.T, n int) *testCluster {
+	t.Helper()
 	needRoot(t)
 	c := &testCluster{t: t, dir: t.TempDir(), n: n}
 	// Let every user reach the sockets, as under /run/herd.
@@ -74,7 +83,6 @@ func upCluster(t *testing.T, n, voters int) *testCluster {
 		os.Chmod(d, 0o755)
 	}
 	t.Cleanup(c.destroy)
-	c.up(voters)
 	return c
 }
 

@@ -121,12 +121,7 @@ func TestNodeCgroup(t *testing.T) {
 // upSplit starts n nodes with the host divided among them (--split).
 func upSplit(t *testing.T, n int, split bool) *testCluster {
 	t.Helper()
-	needRoot(t)
-	c := &testCluster{t: t, dir: t.TempDir(), n: n}
-	for d := c.dir; d != filepath.Dir(d) && strings.HasPrefix(d, os.TempDir()+"/"); d = filepath.Dir(d) {
-		os.Chmod(d, 0o755)
-	}
-	t.Cleanup(c.destroy)
+	c := newCluster(t, n)
 	args := []string{"cluster", "up", "--nodes", strconv.Itoa(n), "--dir", c.dir}
 	if split {
 		args = append(args, "--split")
