@@ -21,7 +21,8 @@ func TestLayering(t *testing.T) {
 		"remote/nodemsg": {"pidspace", "procview", "raftstate", "remote"},
 		"syscalls":       {"pidspace", "procview", "sentry"},
 		"launch":         {"procview", "sentry"},
-		"node":           {"launch", "pidspace", "procview", "raftstate", "remote", "remote/nodemsg", "sentry", "syscalls"},
+		"node/procfs":    {"procview"},
+		"node":           {"launch", "node/procfs", "pidspace", "procview", "raftstate", "remote", "remote/nodemsg", "sentry", "syscalls"},
 		"node/netns":     nil,
 	}
 	for pkg, ok := range allowed {

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"herd/launch"
+	"herd/node/procfs"
 	"herd/procview"
 	"herd/sentry"
 )
@@ -222,7 +223,7 @@ func startEmbeddedNode(c *cli.Context) (int, error) {
 		extra = append(extra, f)
 		initArgs = append(initArgs, "--log-fd", "4")
 	}
-	cmd := &exec.Cmd{Path: exe, Args: initArgs, ExtraFiles: extra}
+	cmd := &exec.Cmd{Path: exe, Args: initArgs, ExtraFiles: extra, Env: append(os.Environ(), procfs.InitEnv)}
 	if c.Bool("strace") {
 		cmd.Stderr = os.Stderr
 	}
