@@ -22,7 +22,8 @@ func TestLayering(t *testing.T) {
 		"syscalls":       {"pidspace", "procview", "sentry"},
 		"launch":         {"procview", "sentry"},
 		"node/fdproxy":   {"procview", "remote"},
-		"node":           {"launch", "pidspace", "procview", "raftstate", "remote", "remote/nodemsg", "sentry", "syscalls"},
+		"node/procfs":    {"procview"},
+		"node":           {"launch", "node/fdproxy", "node/procfs", "pidspace", "procview", "raftstate", "remote", "remote/nodemsg", "sentry", "syscalls"},
 		"node/netns":     nil,
 	}
 	for pkg, ok := range allowed {

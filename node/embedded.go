@@ -38,6 +38,10 @@ func RunEmbedded(ctl int, strace io.Writer, log *slog.Logger) error {
 	if err != nil {
 		return fail(err)
 	}
+	if err := l.showView(EmbeddedName, ownView, log); err != nil {
+		return fail(err)
+	}
+	defer l.Close()
 	idle := make(chan struct{})
 	l.OnIdle(func() { close(idle) })
 	srv := &launch.Server{Runner: l}

@@ -10,7 +10,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"herd/launch"
+	"herd/node/procfs"
 	"herd/pidspace"
+	"herd/procview"
 	"herd/sentry"
 	"herd/syscalls"
 )
@@ -25,6 +27,10 @@ type Local struct {
 	// clustered: the node belongs to a cluster, whose other nodes
 	// processes may be placed on.
 	clustered bool
+	// self reads the node's own figures for the cluster view; view is
+	// that view, mounted over the kernel's files (nil without FUSE).
+	self *self
+	view *procfs.View
 }
 
 // firstBlockTimeout bounds the wait for the node's first PID block.
@@ -146,3 +152,34 @@ func (l *Local) DeliverFromPeer(pid, sig int, info *sentry.SigInfo) error {
 
 // KillFrom decides a kill another node asks about (tracer thread).
 func (l *Local) KillFrom(req syscalls.KillRequest) (string, error) { return l.kernel.KillFrom(req) }
+
+// showView mounts the cluster view, from src, over the kernel's files in
+// the node's mount namespace (before any program runs); the node reads
+// its own figures from the kernel's procfs, which the view leaves
+// uncovered. Without FUSE the kernel's files stay (logged).
+func (l *Local) showView(name string, src func(l *Local) procfs.Source, log *slog.Logger) error {
+	kernel, ok := kernelProc(log)
+	me, err := newSelf(name, kernel)
+	if err != nil {
+		return err
+	}
+	l.self = me
+	if ok {
+		l.view = mountView(src(l), log)
+	}
+	return nil
+}
+
+// ownView is the cluster view of a node alone: its own figures.
+func ownView(l *Local) procfs.Source {
+	return func(context.Context) ([]procview.NodeStat, error) {
+		st, err := l.self.stat()
+		if err != nil {
+			return nil, err
+		}
+		return []procview.NodeStat{*st}, nil
+	}
+}
+
+// Close unmounts the node's cluster view.
+func (l *Local) Close() error { return l.view.Close() }

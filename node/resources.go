@@ -13,6 +13,30 @@ import (
 	"herd/remote"
 )
 
+// Confine makes the cgroup of the node cfg describes when it asks for
+// limits (--cpus, --memory), for the caller to Enter before it starts the
+// daemon; nil when it does not (the node has what its caller has). A
+// cgroup a crashed node left for the same data directory is removed.
+func Confine(cfg Config) (*Cgroup, error) {
+	key := CgroupKey(cfg.DataDir)
+	if cfg.CPUs == "" && cfg.Memory == "" {
+		return nil, RemoveStaleCgroup(key)
+	}
+	var lim Limits
+	var err error
+	if cfg.CPUs != "" {
+		if lim.CPUs, err = parseCPUList(cfg.CPUs); err != nil {
+			return nil, &UsageError{err.Error()}
+		}
+	}
+	if cfg.Memory != "" {
+		if lim.Memory, err = parseSize(cfg.Memory); err != nil {
+			return nil, &UsageError{err.Error()}
+		}
+	}
+	return NewCgroup(key, lim)
+}
+
 // offered is the CPUs and memory a node offers: cpus as a list like
 // "0-3,6" ("" for the CPUs this process may run on) and memory like "8G"
 // ("" for all of the host's).
@@ -133,4 +157,42 @@ func advertiseHosts(addr string) ([]string, error) {
 		return nil, fmt.Errorf("address %q is not dialable: give --advertise", addr)
 	}
 	return []string{host}, nil
+}
+
+// SplitHost divides the host's CPUs (those this process may run on) and
+// memory among n nodes, for a local cluster whose totals are the host's:
+// node i gets the i-th run of CPUs and an n-th of the memory (the last
+// node what is left, so that the parts add up to the whole).
+func SplitHost(n int) ([]Limits, error) {
+	cpus, err := cpuList("")
+	if err != nil {
+		return nil, err
+	}
+	if n < 1 || n > len(cpus) {
+		return nil, fmt.Errorf("cannot split %d CPUs among %d nodes: each node needs one of its own", len(cpus), n)
+	}
+	mem, err := memTotal()
+	if err != nil {
+		return nil, err
+	}
+	// Page-aligned: the kernel rounds a memory limit down to pages.
+	each := mem / uint64(n) &^ (4096 - 1)
+	parts := make([]Limits, n)
+	for i := range parts {
+		parts[i] = Limits{CPUs: cpus[i*len(cpus)/n : (i+1)*len(cpus)/n], Memory: each}
+	}
+	parts[n-1].Memory = mem - each*uint64(n-1)
+	return parts, nil
+}
+
+// Flags are the herd node flags that ask for these limits.
+func (l Limits) Flags() []string {
+	var f []string
+	if l.CPUs != nil {
+		f = append(f, "--cpus", formatCPUList(l.CPUs))
+	}
+	if l.Memory > 0 {
+		f = append(f, "--memory", strconv.FormatUint(l.Memory, 10))
+	}
+	return f
 }

@@ -62,7 +62,12 @@ func (cn *Cluster) handleStatus(ctx context.Context, peer string, _ *remote.Empt
 
 func (cn *Cluster) status() *nodemsg.NodeStatus {
 	st := &nodemsg.NodeStatus{Node: cn.ID, Procs: procCount(cn.local.Space().List())}
-	st.Load, _ = procview.ReadLoad()
+	self := cn.local.self
+	st.Load, _ = self.kernel.ReadLoad()
+	var err error
+	if st.Stat, err = self.stat(); err != nil {
+		cn.log.Warn("read the node's figures", "err", err)
+	}
 	return st
 }
 

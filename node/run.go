@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"herd/launch"
+	"herd/node/procfs"
 	"herd/pidspace"
 	"herd/raftstate"
 	"herd/sentry"
@@ -38,6 +39,10 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	if err := l.showView(cn.ID, func(*Local) procfs.Source { return cn.viewStats }, cfg.Log); err != nil {
+		return err
+	}
+	defer l.Close()
 	cn.Attach(ctx, l, cfg.SuspectAfter/3)
 	cn.attachPeers(ctx, l)
 

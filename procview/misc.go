@@ -108,10 +108,7 @@ func (fs FS) ReadMemInfo() (MemInfo, error) {
 	var m MemInfo
 	err := fs.read(-1, "meminfo", false, func(b []byte) error {
 		found := false
-		for len(b) > 0 {
-			var line []byte
-			line, b = nextLine(b)
-			k, v, _ := bytes.Cut(line, []byte{':'})
+		err := keyValues(b, func(k, v []byte) error {
 			var dst *uint64
 			switch string(k) {
 			case "MemTotal":
@@ -121,13 +118,17 @@ func (fs FS) ReadMemInfo() (MemInfo, error) {
 			case "MemAvailable":
 				dst = &m.Available
 			default:
-				continue
+				return nil
 			}
 			var err error
-			if *dst, err = kB(trim(v)); err != nil {
+			if *dst, err = kB(v); err != nil {
 				return fmt.Errorf("%s: %w", k, err)
 			}
 			found = found || string(k) == "MemTotal"
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		if !found {
 			return errors.New("no MemTotal")
@@ -196,7 +197,8 @@ func ParseSyscall(b []byte, sc *Syscall) error {
 // pidfd of one process, dup'ed, inherited or passed, has the same one.
 func (fs FS) FdInode(tid, fd int) (uint64, error) {
 	var st unix.Stat_t
-	if err := unix.Stat(fs.path(tid, "fd/"+strconv.Itoa(fd)), &st); err != nil {
+	dir, _ := fs.dirfd()
+	if err := unix.Fstatat(dir, fs.path(tid, "fd/"+strconv.Itoa(fd)), &st, 0); err != nil {
 		return 0, err
 	}
 	return st.Ino, nil

@@ -1,9 +1,11 @@
 package procview
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -16,6 +18,25 @@ type FS string
 
 // Proc is the kernel's procfs at /proc.
 const Proc FS = "/proc"
+
+// fdPrefix marks an FS reached through a directory descriptor (At).
+const fdPrefix = "\x00fd:"
+
+// At is the procfs whose root directory is open at fd: a mount that is
+// in no namespace's tree (open_tree's detached copy), which no path
+// names. The fd must stay open while the FS is used.
+func At(fd int) FS { return FS(fdPrefix + strconv.Itoa(fd)) }
+
+// dirfd is the directory paths of fs are relative to, and the prefix of
+// its paths: AT_FDCWD and the mount point, or At's fd and "".
+func (fs FS) dirfd() (int, string) {
+	if rest, ok := strings.CutPrefix(string(fs), fdPrefix); ok {
+		if fd, err := strconv.Atoi(rest); err == nil {
+			return fd, ""
+		}
+	}
+	return unix.AT_FDCWD, string(fs)
+}
 
 // ErrGone is wrapped by every error of a read of a process that no longer
 // exists. It is unix.ESRCH, so a handler can return it as the errno.
@@ -30,8 +51,10 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
 
 // appendPath appends root/pid/name (root/name for pid < 0) to b.
 func (fs FS) appendPath(b []byte, pid int, name string) []byte {
-	b = append(b, fs...)
-	b = append(b, '/')
+	if _, root := fs.dirfd(); root != "" {
+		b = append(b, root...)
+		b = append(b, '/')
+	}
 	if pid >= 0 {
 		b = strconv.AppendInt(b, int64(pid), 10)
 		b = append(b, '/')
@@ -49,7 +72,8 @@ func (fs FS) path(pid int, name string) string { return string(fs.appendPath(nil
 // stack and opened with a raw openat.
 func (fs FS) read(pid int, name string, ofProcess bool, parse func([]byte) error) error {
 	var pb [128]byte
-	fd, err := openRead(append(fs.appendPath(pb[:0], pid, name), 0))
+	dir, _ := fs.dirfd()
+	fd, err := openRead(dir, append(fs.appendPath(pb[:0], pid, name), 0))
 	if err != nil {
 		return fs.fileErr(pid, name, ofProcess, err)
 	}
@@ -83,11 +107,10 @@ func (fs FS) read(pid int, name string, ofProcess bool, parse func([]byte) error
 	return nil
 }
 
-// openRead opens the NUL-terminated path for reading.
-func openRead(path []byte) (int, error) {
-	cwd := unix.AT_FDCWD
+// openRead opens the NUL-terminated path (relative to dir) for reading.
+func openRead(dir int, path []byte) (int, error) {
 	for {
-		fd, _, errno := unix.Syscall6(unix.SYS_OPENAT, uintptr(cwd), uintptr(unsafe.Pointer(&path[0])),
+		fd, _, errno := unix.Syscall6(unix.SYS_OPENAT, uintptr(dir), uintptr(unsafe.Pointer(&path[0])),
 			uintptr(unix.O_RDONLY|unix.O_CLOEXEC), 0, 0, 0)
 		switch errno {
 		case 0:
@@ -182,4 +205,29 @@ func nextLine(b []byte) (line, rest []byte) {
 		}
 	}
 	return b, nil
+}
+
+// keyValues calls f for each "key: value" line of b, with the value
+// trimmed; lines without a colon are skipped.
+func keyValues(b []byte, f func(k, v []byte) error) error {
+	for len(b) > 0 {
+		var line []byte
+		line, b = nextLine(b)
+		if k, v, ok := bytes.Cut(line, []byte{':'}); ok {
+			if err := f(k, trim(v)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ReadFile reads the file name of the procfs (like "self/cgroup"), whole.
+func (fs FS) ReadFile(name string) ([]byte, error) {
+	var out []byte
+	err := fs.read(-1, name, false, func(b []byte) error {
+		out = append([]byte(nil), b...)
+		return nil
+	})
+	return out, err
 }

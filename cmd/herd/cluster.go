@@ -57,6 +57,7 @@ func clusterCommand() *cli.Command {
 					&cli.DurationFlag{Name: "election-timeout", Usage: "the nodes' --election-timeout", Value: 500 * time.Millisecond},
 					&cli.DurationFlag{Name: "suspect-after", Usage: "the nodes' --suspect-after", Value: time.Second},
 					&cli.DurationFlag{Name: "down-after", Usage: "the nodes' --down-after", Value: 3 * time.Second},
+					&cli.BoolFlag{Name: "split", Usage: "divide this host's CPUs and memory among the nodes (each gets --cpus and --memory)"},
 				},
 				Action: clusterUp,
 			},
@@ -78,6 +79,7 @@ type localCluster struct {
 	addrs    []string   // addrs[i] is n<i>'s cluster port
 	common   []string   // flags every node gets
 	net      *netns.Net // the --netns network, nil on loopback
+	own      [][]string // own[i]: flags only n<i> gets (--split's share)
 	deadline time.Time
 }
 
@@ -144,6 +146,16 @@ func newLocalCluster(c *cli.Context) (*localCluster, error) {
 		"--election-timeout", c.Duration("election-timeout").String(),
 		"--suspect-after", c.Duration("suspect-after").String(),
 		"--down-after", c.Duration("down-after").String(),
+	}
+	lc.own = make([][]string, n+1)
+	if c.Bool("split") {
+		parts, err := node.SplitHost(n)
+		if err != nil {
+			return nil, cli.Exit("herd cluster up: --split: "+err.Error(), 2)
+		}
+		for i, p := range parts {
+			lc.own[i+1] = p.Flags()
+		}
 	}
 	return lc, nil
 }

@@ -45,7 +45,7 @@ func (lc *localCluster) start(i int, extra []string) error {
 	}
 	defer logf.Close()
 	args := append([]string{"herd", "node", "--data-dir", ndir, "--listen", lc.addrs[i], "--name", fmt.Sprintf("n%d", i),
-		"--socket", lc.sock(i)}, extra...)
+		"--socket", lc.sock(i)}, append(lc.own[i], extra...)...)
 	cmd := &exec.Cmd{Path: lc.exe, Args: args, Stdout: logf, Stderr: logf,
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
 	if err := lc.startCmd(i, cmd); err != nil {

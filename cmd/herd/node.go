@@ -16,6 +16,7 @@ import (
 
 	"herd/launch"
 	"herd/node"
+	"herd/node/procfs"
 	"herd/sentry"
 )
 
@@ -58,8 +59,8 @@ func nodeFlags() []cli.Flag {
 		// starts using it.
 		&cli.StringFlag{Name: "token", Hidden: true},
 		&cli.StringFlag{Name: "name", Usage: "node id (default: the host name)"},
-		&cli.StringFlag{Name: "cpus", Usage: "CPUs to offer, as a `LIST` like 0-3,6 (default: all)"},
-		&cli.StringFlag{Name: "memory", Usage: "memory to offer, like 8G (default: all)"},
+		&cli.StringFlag{Name: "cpus", Usage: "host CPUs the node's processes may use (a cgroup), as a `LIST` like 0-3,6 (default: all)"},
+		&cli.StringFlag{Name: "memory", Usage: "memory the node's processes may use (a cgroup), like 8G (default: all)"},
 		&cli.StringFlag{Name: "socket", Usage: "launcher socket `PATH`", Value: launch.DefaultSocket},
 		&cli.IntFlag{Name: "voters", Usage: "how many nodes vote in Raft (3 or 5)", Value: node.DefaultVoters},
 		&cli.DurationFlag{Name: "election-timeout", Usage: "Raft heartbeat and election timeout", Value: node.DefaultElectionTimeout},
@@ -88,7 +89,15 @@ func nodeAction(c *cli.Context) error {
 	if os.Geteuid() != 0 {
 		return cli.Exit("herd node: must run as root (it creates namespaces and traces processes)", 1)
 	}
-	return startDaemon(cfg.Token)
+	cg, err := node.Confine(cfg)
+	if err != nil {
+		var ue *node.UsageError
+		if errors.As(err, &ue) {
+			return cli.Exit("herd node: "+ue.Msg, 2)
+		}
+		return fmt.Errorf("herd node: confine the node: %w", err)
+	}
+	return startDaemon(cfg.Token, cg)
 }
 
 // nodeConfig is the node.Config the flags say, but for the logger.
@@ -133,13 +142,16 @@ func joinToken(c *cli.Context) (string, error) {
 // namespace (the network namespace is shared: the node listens on the
 // host's addresses), forwards SIGTERM, SIGINT and SIGHUP to it and exits
 // with its status. If this process is killed, the daemon gets SIGKILL and
-// the namespace dies with it. The token goes in the environment.
-func startDaemon(token string) error {
+// the namespace dies with it. The token goes in the environment. With a
+// cgroup, this process enters it first, so that the daemon and all its
+// namespace are born in it, and removes it when the daemon has gone (a
+// cgroup a SIGKILL left is removed at the next start).
+func startDaemon(token string, cg *node.Cgroup) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find the herd binary: %w", err)
 	}
-	env := append(os.Environ(), daemonEnv+"=1")
+	env := append(os.Environ(), daemonEnv+"=1", procfs.InitEnv)
 	if token != "" {
 		env = append(env, tokenEnv+"="+token)
 	}
@@ -150,6 +162,16 @@ func startDaemon(token string) error {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	// Pdeathsig fires when the thread that forked exits: keep it.
 	runtime.LockOSThread()
+	if cg != nil {
+		defer func() {
+			if err := cg.Remove(); err != nil {
+				fmt.Fprintf(os.Stderr, "herd node: %v\n", err)
+			}
+		}()
+		if err := cg.Enter(); err != nil {
+			return err
+		}
+	}
 	if err := sentry.StartInit(cmd); err != nil {
 		return err
 	}

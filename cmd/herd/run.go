@@ -17,6 +17,7 @@ import (
 
 	"herd/launch"
 	"herd/node"
+	"herd/node/procfs"
 	"herd/procview"
 	"herd/sentry"
 )
@@ -229,7 +230,7 @@ func startEmbeddedNode(c *cli.Context) (int, error) {
 		extra = append(extra, f)
 		initArgs = append(initArgs, "--log-fd", "4")
 	}
-	cmd := &exec.Cmd{Path: exe, Args: initArgs, ExtraFiles: extra}
+	cmd := &exec.Cmd{Path: exe, Args: initArgs, ExtraFiles: extra, Env: append(os.Environ(), procfs.InitEnv)}
 	if c.Bool("strace") {
 		cmd.Stderr = os.Stderr
 	}

@@ -74,6 +74,18 @@ func upCluster(t *testing.T, n, voters int) *testCluster {
 // upClusterNet is upCluster, with --netns if netns.
 func upClusterNet(t *testing.T, n, voters int, netns bool) *testCluster {
 	t.Helper()
+	c := newClusterNet(t, n, netns)
+	c.up(voters)
+	return c
+}
+
+// newCluster is the directory of a cluster of n nodes, not started yet;
+// cleanup stops whatever runs there.
+func newCluster(t *testing.T, n int) *testCluster { return newClusterNet(t, n, false) }
+
+// newClusterNet is newCluster, with --netns if netns.
+func newClusterNet(t *testing.T, n int, netns bool) *testCluster {
+	t.Helper()
 	needRoot(t)
 	c := &testCluster{t: t, dir: t.TempDir(), n: n, netns: netns}
 	// Let every user reach the sockets, as under /run/herd.
@@ -81,7 +93,6 @@ func upClusterNet(t *testing.T, n, voters int, netns bool) *testCluster {
 		os.Chmod(d, 0o755)
 	}
 	t.Cleanup(c.destroy)
-	c.up(voters)
 	return c
 }
 

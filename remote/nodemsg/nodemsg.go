@@ -33,11 +33,14 @@ type ProcsResponse struct {
 }
 
 // NodeStatus answers Status: what a node's load is now. It is not
-// replicated; `herd nodes` asks every node when it runs.
+// replicated; `herd nodes` asks every node when it runs, and the cluster
+// /proc view (Stat: the node's CPUs with their times, its memory, uptime
+// and counters) every node about once a second while a program reads it.
 type NodeStatus struct {
-	Node  string     `json:"node"`
-	Load  [3]float64 `json:"load"`
-	Procs int        `json:"procs"`
+	Node  string             `json:"node"`
+	Load  [3]float64         `json:"load"`
+	Procs int                `json:"procs"`
+	Stat  *procview.NodeStat `json:"stat,omitempty"`
 }
 
 // The messages between the Spaces of different nodes (see node/peers.go

@@ -1,0 +1,215 @@
+package procview
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// The cluster view (design decision 8): the files of /proc and
+// /sys/devices/system/cpu that describe the machine, rendered for the
+// cluster from the NodeStat of every node, given in member order. CPUs
+// are numbered globally: a node's offset (the CPUs of the nodes before it)
+// plus its local index. Memory and per-CPU times are summed over nodes;
+// counters of a whole kernel (load, context switches, forks, interrupts,
+// swap devices) over kernels (BootID), so that local nodes sharing one
+// host count it once. Each function returns a whole file.
+
+// kernels is the first NodeStat of each distinct kernel.
+func kernels(nodes []NodeStat) []*NodeStat {
+	var out []*NodeStat
+	seen := map[string]bool{}
+	for i := range nodes {
+		if id := nodes[i].BootID; id == "" || !seen[id] {
+			seen[id] = true
+			out = append(out, &nodes[i])
+		}
+	}
+	return out
+}
+
+// CPUCount is the number of CPUs of the cluster.
+func CPUCount(nodes []NodeStat) int {
+	n := 0
+	for _, st := range nodes {
+		n += len(st.CPUs)
+	}
+	return n
+}
+
+// RenderCPUInfo is /proc/cpuinfo: each node's CPU blocks, numbered
+// globally.
+func RenderCPUInfo(nodes []NodeStat) []byte {
+	var b strings.Builder
+	g := 0
+	for _, st := range nodes {
+		for _, c := range st.CPUs {
+			fmt.Fprintf(&b, "processor\t: %d\n", g)
+			if c.Info != "" {
+				b.WriteString(c.Info)
+				b.WriteByte('\n')
+			}
+			b.WriteByte('\n')
+			g++
+		}
+	}
+	return []byte(b.String())
+}
+
+// RenderStat is /proc/stat: the summed cpu line, a cpuN line per CPU of
+// the cluster, and the kernels' counters.
+func RenderStat(nodes []NodeStat) []byte {
+	var sum [10]uint64
+	var lines strings.Builder
+	g := 0
+	for _, st := range nodes {
+		for _, c := range st.CPUs {
+			lines.WriteString("cpu" + strconv.Itoa(g))
+			writeTicks(&lines, c.Ticks)
+			for i, t := range c.Ticks {
+				sum[i] += t
+			}
+			g++
+		}
+	}
+	var b strings.Builder
+	b.WriteString("cpu ")
+	writeTicks(&b, sum)
+	b.WriteString(lines.String())
+	var k NodeStat
+	for _, st := range kernels(nodes) {
+		k.Intr += st.Intr
+		k.Ctxt += st.Ctxt
+		k.Processes += st.Processes
+		k.ProcsRunning += st.ProcsRunning
+		k.ProcsBlocked += st.ProcsBlocked
+		k.Softirq += st.Softirq
+		if k.BootTime == 0 || st.BootTime < k.BootTime {
+			k.BootTime = st.BootTime
+		}
+	}
+	fmt.Fprintf(&b, "intr %d\nctxt %d\nbtime %d\nprocesses %d\nprocs_running %d\nprocs_blocked %d\nsoftirq %d\n",
+		k.Intr, k.Ctxt, k.BootTime, k.Processes, k.ProcsRunning, k.ProcsBlocked, k.Softirq)
+	return []byte(b.String())
+}
+
+func writeTicks(b *strings.Builder, t [10]uint64) {
+	for _, v := range t {
+		b.WriteByte(' ')
+		b.WriteString(strconv.FormatUint(v, 10))
+	}
+	b.WriteByte('\n')
+}
+
+// memKeys are the /proc/meminfo lines of the view, in the kernel's order.
+var memKeys = []string{
+	"MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached", "SwapCached",
+	"Active", "Inactive", "Active(anon)", "Inactive(anon)", "Active(file)", "Inactive(file)",
+	"Unevictable", "Mlocked", "SwapTotal", "SwapFree", "Zswap", "Zswapped", "Dirty", "Writeback",
+	"AnonPages", "Mapped", "Shmem", "KReclaimable", "Slab", "SReclaimable", "SUnreclaim",
+	"KernelStack", "PageTables", "SecPageTables", "NFS_Unstable", "Bounce", "WritebackTmp",
+	"CommitLimit", "Committed_AS", "VmallocTotal", "VmallocUsed", "VmallocChunk", "Percpu",
+	"HardwareCorrupted", "AnonHugePages", "ShmemHugePages", "ShmemPmdMapped", "FileHugePages",
+	"FilePmdMapped", "Unaccepted", "HugePages_Total", "HugePages_Free", "HugePages_Rsvd",
+	"HugePages_Surp", "Hugepagesize", "Hugetlb", "DirectMap4k", "DirectMap2M", "DirectMap1G",
+}
+
+// memMax are the meminfo lines that are sizes of a kind, not amounts:
+// the cluster's is the largest node's, not the sum.
+var memMax = map[string]bool{"VmallocTotal": true, "Hugepagesize": true}
+
+// MemTotals sums the nodes' memory figures (largest for memMax keys).
+func MemTotals(nodes []NodeStat) map[string]uint64 {
+	tot := map[string]uint64{}
+	for _, st := range nodes {
+		for k, v := range st.Mem {
+			if memMax[k] {
+				tot[k] = max(tot[k], v)
+			} else {
+				tot[k] += v
+			}
+		}
+	}
+	return tot
+}
+
+// RenderMemInfo is /proc/meminfo: the nodes' figures summed, in the
+// kernel's format (kB but for the HugePages_ counts). A line no node
+// has is left out.
+func RenderMemInfo(nodes []NodeStat) []byte {
+	tot := MemTotals(nodes)
+	var b strings.Builder
+	for _, k := range memKeys {
+		v, ok := tot[k]
+		if !ok {
+			continue
+		}
+		if strings.HasPrefix(k, "HugePages_") {
+			fmt.Fprintf(&b, "%-16s%8d\n", k+":", v)
+		} else {
+			fmt.Fprintf(&b, "%-16s%8d kB\n", k+":", v/1024)
+		}
+	}
+	return []byte(b.String())
+}
+
+// RenderLoadAvg is /proc/loadavg: loads and entity counts summed over
+// the kernels; the last PID is the first node's.
+func RenderLoadAvg(nodes []NodeStat) []byte {
+	var load [3]float64
+	running, threads, last := 0, 0, 0
+	for i, st := range kernels(nodes) {
+		for j := range load {
+			load[j] += st.Load[j]
+		}
+		running += st.Running
+		threads += st.Threads
+		if i == 0 {
+			last = st.LastPID
+		}
+	}
+	return fmt.Appendf(nil, "%.2f %.2f %.2f %d/%d %d\n", load[0], load[1], load[2], running, threads, last)
+}
+
+// userHZ is the unit of /proc/stat's times.
+const userHZ = 100
+
+// RenderUptime is /proc/uptime: the longest uptime of the nodes (the
+// cluster has been up since its first kernel booted) and the idle time
+// of all the cluster's CPUs.
+func RenderUptime(nodes []NodeStat) []byte {
+	var up float64
+	var idle uint64
+	for _, st := range nodes {
+		up = max(up, st.Uptime)
+		for _, c := range st.CPUs {
+			idle += c.Ticks[3]
+		}
+	}
+	return fmt.Appendf(nil, "%.2f %.2f\n", up, float64(idle)/userHZ)
+}
+
+// RenderSwaps is /proc/swaps: the swap devices of every kernel.
+func RenderSwaps(nodes []NodeStat) []byte {
+	var b strings.Builder
+	b.WriteString("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n")
+	for _, st := range kernels(nodes) {
+		for _, l := range st.Swaps {
+			b.WriteString(l + "\n")
+		}
+	}
+	return []byte(b.String())
+}
+
+// RenderCPURange is /sys/devices/system/cpu/{online,possible,present}:
+// every CPU of the cluster, "0-N".
+func RenderCPURange(nodes []NodeStat) []byte {
+	switch n := CPUCount(nodes); n {
+	case 0:
+		return []byte("\n")
+	case 1:
+		return []byte("0\n")
+	default:
+		return fmt.Appendf(nil, "0-%d\n", n-1)
+	}
+}
