@@ -321,7 +321,8 @@ type expectation struct {
 
 type hunk struct{ from, to []string }
 
-// loadExpectation parses c/NAME.expect-diff, if present:
+// loadExpectation parses c/NAME.MODE.expect-diff (a difference of one
+// mode only), else c/NAME.expect-diff, if present:
 //
 //	reason: why herd differs here (required)
 //	status: 1               (optional: an accepted herd exit status)
@@ -329,9 +330,13 @@ type hunk struct{ from, to []string }
 //	+ herd stdout line       lines is one hunk, applied in order)
 //
 // Blank lines and lines starting with '#' are ignored.
-func loadExpectation(name string) (*expectation, error) {
-	path := filepath.Join("c", name+".expect-diff")
+func loadExpectation(name, mode string) (*expectation, error) {
+	path := filepath.Join("c", name+"."+mode+".expect-diff")
 	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		path = filepath.Join("c", name+".expect-diff")
+		data, err = os.ReadFile(path)
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

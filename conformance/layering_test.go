@@ -18,11 +18,12 @@ func TestLayering(t *testing.T) {
 		"procview":       {"pidspace"},
 		"sentry":         {"pidspace", "procview"},
 		"raftstate":      {"pidspace"},
-		"remote/nodemsg": {"pidspace", "procview", "raftstate", "remote"},
+		"remote/nodemsg": {"node/fdproxy", "pidspace", "procview", "raftstate", "remote", "syscalls"},
 		"syscalls":       {"pidspace", "procview", "sentry"},
 		"launch":         {"procview", "sentry"},
+		"node/fdproxy":   {"procview", "remote"},
 		"node/procfs":    {"procview"},
-		"node":           {"launch", "node/procfs", "pidspace", "procview", "raftstate", "remote", "remote/nodemsg", "sentry", "syscalls"},
+		"node":           {"launch", "node/fdproxy", "node/procfs", "pidspace", "procview", "raftstate", "remote", "remote/nodemsg", "sentry", "syscalls"},
 		"node/netns":     nil,
 	}
 	for pkg, ok := range allowed {

@@ -80,6 +80,9 @@ type Cmd struct {
 	// Parent describes the caller as the program's parent (SelfParent);
 	// nil leaves the node's values to the caller's stand-in.
 	Parent *Parent
+	// Placement is the placement policy of the program and its
+	// descendants on a cluster node ("" for the cluster's default).
+	Placement string
 
 	// PID is the program's PID, once Wait has seen it start.
 	PID int
@@ -92,7 +95,8 @@ func (c *Cmd) Start() error {
 		return errors.New("launch: Cmd needs Stdin, Stdout and Stderr")
 	}
 	req := Msg{Op: OpRun, Path: c.Path, Argv: c.Args, Env: c.Env, Dir: c.Dir,
-		Foreground: c.Foreground, Session: c.Session, Ignored: c.Ignored, Parent: c.Parent}
+		Foreground: c.Foreground, Session: c.Session, Ignored: c.Ignored, Parent: c.Parent,
+		Placement: c.Placement}
 	return Send(c.Conn, req, c.Stdin, c.Stdout, c.Stderr)
 }
 

@@ -218,8 +218,9 @@ func TestPeerCreds(t *testing.T) {
 
 // fakeQueries answers from fixed tables.
 type fakeQueries struct {
-	procs   []procview.Row
-	removed chan string
+	procs     []procview.Row
+	removed   chan string
+	placement string
 }
 
 func (f *fakeQueries) Nodes(ctx context.Context) ([]NodeRow, []string) {
@@ -232,6 +233,13 @@ func (f *fakeQueries) Procs(ctx context.Context, node string) ([]procview.Row, [
 
 func (f *fakeQueries) Remove(ctx context.Context, node string) error {
 	f.removed <- node
+	return nil
+}
+
+func (f *fakeQueries) Placement(ctx context.Context) (string, error) { return f.placement, nil }
+
+func (f *fakeQueries) SetPlacement(ctx context.Context, policy string) error {
+	f.placement = policy
 	return nil
 }
 
@@ -260,6 +268,20 @@ func TestQuery(t *testing.T) {
 		}
 	} else if err == nil || !strings.Contains(err.Error(), "needs root") {
 		t.Errorf("remove as uid %d: %v, want refused", os.Geteuid(), err)
+	}
+	fq.placement = "local"
+	conn, _ = pair(t, srv)
+	if m, err := Query(conn, Msg{Op: OpPlacement}); err != nil || m.Placement != "local" {
+		t.Errorf("placement: %+v %v, want local", m, err)
+	}
+	conn, _ = pair(t, srv)
+	m, err = Query(conn, Msg{Op: OpPlacement, Placement: "spread"})
+	if os.Geteuid() == 0 {
+		if err != nil || m.Placement != "spread" {
+			t.Errorf("set placement as root: %+v %v, want spread", m, err)
+		}
+	} else if err == nil || !strings.Contains(err.Error(), "needs root") {
+		t.Errorf("set placement as uid %d: %v, want refused", os.Geteuid(), err)
 	}
 }
 

@@ -36,7 +36,10 @@ const (
 	OpPs      = "ps"
 	OpProcs   = "procs"
 	OpRemove  = "remove"
-	OpOK      = "ok"
+	// OpPlacement shows the cluster's default placement policy, or
+	// sets it (root) when Placement is given; answered with OpOK.
+	OpPlacement = "placement"
+	OpOK        = "ok"
 )
 
 // Msg is every message of the launcher protocol; Op says which fields
@@ -59,6 +62,9 @@ type Msg struct {
 	Ignored []int `json:"ignored,omitempty"`
 	// Parent: the launcher itself, for its stand-in process.
 	Parent *Parent `json:"parent,omitempty"`
+	// Placement: the placement policy of the program and its
+	// descendants ("" for the cluster's default).
+	Placement string `json:"placement,omitempty"`
 
 	// signal
 	Sig int `json:"sig,omitempty"`

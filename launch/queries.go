@@ -17,6 +17,10 @@ type Queries interface {
 	Procs(ctx context.Context, node string) ([]procview.Row, []string)
 	// Remove takes node out of the cluster.
 	Remove(ctx context.Context, node string) error
+	// Placement is the cluster's default placement policy;
+	// SetPlacement changes it.
+	Placement(ctx context.Context) (string, error)
+	SetPlacement(ctx context.Context, policy string) error
 }
 
 // queryTimeout bounds a whole query.
@@ -49,7 +53,32 @@ func (s *Server) serveQuery(c *conn, m Msg) {
 			return
 		}
 		c.send(Msg{Op: OpOK})
+	case OpPlacement:
+		policy, err := s.placement(ctx, c.fd, m.Placement)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		c.send(Msg{Op: OpOK, Placement: policy})
 	}
+}
+
+// placement answers the cluster's placement policy, after setting it to
+// policy if one is given and the peer is root.
+func (s *Server) placement(ctx context.Context, fd int, policy string) (string, error) {
+	if policy != "" {
+		creds, err := peerCreds(fd)
+		if err != nil {
+			return "", err
+		}
+		if creds.UID != 0 {
+			return "", errors.New("changing the placement needs root")
+		}
+		if err := s.Queries.SetPlacement(ctx, policy); err != nil {
+			return "", err
+		}
+	}
+	return s.Queries.Placement(ctx)
 }
 
 // remove removes a node if the peer is root.

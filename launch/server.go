@@ -26,6 +26,9 @@ type Request struct {
 	// Parent is what the launcher said of itself (validated; nil if it
 	// said nothing): the node's stand-in for it applies it as the caller.
 	Parent *Parent
+	// Placement is the placement policy asked for ("" for the node's
+	// default); the Runner checks it.
+	Placement string
 }
 
 // A Runner starts programs: the node's emulated kernel.
@@ -81,7 +84,7 @@ func (s *Server) ServeConn(fd int) (launched bool) {
 	}
 	closeFiles(files)
 	switch m.Op {
-	case OpNodes, OpPs, OpRemove:
+	case OpNodes, OpPs, OpRemove, OpPlacement:
 		if s.Queries == nil {
 			c.fail(errors.New("this node is not part of a cluster"))
 			return false
@@ -146,7 +149,7 @@ func runRequest(fd int, m Msg, files []*os.File) (*Request, error) {
 		Path: m.Path, Argv: m.Argv, Env: m.Env, Dir: m.Dir, Creds: creds,
 		Stdio:      [3]*os.File{files[0], files[1], files[2]},
 		Foreground: m.Foreground, Session: m.Session, Ignored: m.Ignored,
-		Parent: m.Parent,
+		Parent: m.Parent, Placement: m.Placement,
 	}
 	if len(req.Argv) == 0 {
 		req.Argv = []string{m.Path}

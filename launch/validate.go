@@ -12,6 +12,10 @@ import (
 // the three of stdio, an absolute program path, and strings execve can
 // pass (no NUL bytes). The identity fields of the message are ignored:
 // the caller is who the socket says.
+// maxPlacement bounds a placement policy (as raftstate bounds the
+// cluster's).
+const maxPlacement = 128
+
 func validateRun(m Msg, nfiles int) error {
 	if nfiles != 3 {
 		return fmt.Errorf("bad run request: %d fds, want 3", nfiles)
@@ -22,7 +26,10 @@ func validateRun(m Msg, nfiles int) error {
 	if m.Dir != "" && !filepath.IsAbs(m.Dir) {
 		return fmt.Errorf("bad run request: directory %q is not absolute", m.Dir)
 	}
-	for _, list := range [][]string{{m.Path, m.Dir}, m.Argv, m.Env} {
+	if len(m.Placement) > maxPlacement {
+		return fmt.Errorf("bad run request: placement of %d bytes", len(m.Placement))
+	}
+	for _, list := range [][]string{{m.Path, m.Dir, m.Placement}, m.Argv, m.Env} {
 		for _, s := range list {
 			if hasNUL(s) {
 				return fmt.Errorf("bad run request: NUL byte in %q", s)

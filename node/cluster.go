@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"herd/pidspace"
 	"herd/raftstate"
 	"herd/remote"
 )
@@ -27,6 +28,12 @@ type Cluster struct {
 	// local is the node's local half, once attached; the RPCs that read
 	// processes need it.
 	local *Local
+	// alloc is the node's PID allocator (lendPIDs).
+	alloc *pidspace.BlockAllocator
+	// origins and targets are the descriptors of placed processes
+	// (placefds.go): those that left and those that came.
+	origins origins
+	targets targets
 }
 
 // openCluster gives the node its identity, opens its Raft replica on the
@@ -50,6 +57,7 @@ func openCluster(ctx context.Context, cfg Config) (*Cluster, error) {
 		return nil, err
 	}
 	cn := &Cluster{ID: creds.NodeID, log: cfg.Log.With("node", creds.NodeID), creds: creds}
+	cn.origins.self = cn.ID
 	if err := cn.open(&cfg); err != nil {
 		return nil, err
 	}

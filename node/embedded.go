@@ -34,7 +34,7 @@ func RunEmbedded(ctl int, strace io.Writer, log *slog.Logger) error {
 	// A private node owns the whole PID space: its blocks come from an
 	// in-process source, already there when the first fork asks.
 	alloc := pidspace.NewBlockAllocator(context.Background(), pidspace.NewLocalBlocks(pidspace.PIDMax), 0)
-	l, err := startLocal(EmbeddedName, alloc, strace, log)
+	l, err := startLocal(EmbeddedName, alloc, nil, strace, log)
 	if err != nil {
 		return fail(err)
 	}

@@ -24,6 +24,9 @@ import (
 type Local struct {
 	sentry *sentry.Sentry
 	kernel *syscalls.Kernel
+	// clustered: the node belongs to a cluster, whose other nodes
+	// processes may be placed on.
+	clustered bool
 	// self reads the node's own figures for the cluster view; view is
 	// that view, mounted over the kernel's files (nil without FUSE).
 	self *self
@@ -37,7 +40,7 @@ const firstBlockTimeout = 30 * time.Second
 // sentry.BecomeInit): PIDs come from alloc, whose first block it waits
 // for, so that the first launch does not wait for a lease on the tracer
 // thread. strace, if not nil, gets a line per trapped syscall.
-func startLocal(name string, alloc *pidspace.BlockAllocator, strace io.Writer, log *slog.Logger) (*Local, error) {
+func startLocal(name string, alloc *pidspace.BlockAllocator, placer syscalls.ExecPlacer, strace io.Writer, log *slog.Logger) (*Local, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), firstBlockTimeout)
 	err := alloc.Ready(ctx)
 	cancel()
@@ -49,6 +52,9 @@ func startLocal(name string, alloc *pidspace.BlockAllocator, strace io.Writer, l
 		return nil, fmt.Errorf("start node %s: %w", name, err)
 	}
 	k := syscalls.NewKernel(name, space, alloc, log)
+	if placer != nil {
+		k.SetPlacer(placer)
+	}
 	s, err := sentry.New(sentry.Config{Table: k.Table(), Hooks: k, Log: log, Strace: strace})
 	if err != nil {
 		return nil, fmt.Errorf("start node %s: %w", name, err)
@@ -57,7 +63,7 @@ func startLocal(name string, alloc *pidspace.BlockAllocator, strace io.Writer, l
 	if err := s.Start(); err != nil {
 		return nil, fmt.Errorf("start node %s: %w", name, err)
 	}
-	return &Local{sentry: s, kernel: k}, nil
+	return &Local{sentry: s, kernel: k, clustered: placer != nil}, nil
 }
 
 // Space is the node's process model; read it only on the tracer thread
@@ -73,6 +79,10 @@ func (l *Local) Launch(req *launch.Request, started func(pid, launcher int, err 
 		Stdio:      req.Stdio,
 		Foreground: req.Foreground, Session: req.Session, Ignored: req.Ignored,
 	}
+	if err := l.checkPolicy(req.Placement); err != nil {
+		started(0, 0, err)
+		return
+	}
 	uid, gid := req.UID, req.GID
 	creds := pidspace.Creds{RUID: uid, EUID: uid, SUID: uid, RGID: gid, EGID: gid, SGID: gid}
 	parent := standInSpec(req)
@@ -83,9 +93,22 @@ func (l *Local) Launch(req *launch.Request, started func(pid, launcher int, err 
 				started(0, 0, err)
 				return
 			}
+			l.kernel.SetPolicy(pid, req.Placement)
 			started(pid, l.kernel.LauncherOf(pid), nil)
 		}, exited)
 	})
+}
+
+// checkPolicy checks a launch's placement policy: any on a cluster's
+// node, only local on a node without a cluster.
+func (l *Local) checkPolicy(policy string) error {
+	if err := CheckPolicy(policy); err != nil {
+		return err
+	}
+	if !l.clustered && policy != "" && policy != PlaceLocal {
+		return fmt.Errorf("placement %s needs a cluster: this node runs alone (start a node daemon)", policy)
+	}
+	return nil
 }
 
 // standInSpec is the launcher's stand-in for req: the caller's identity

@@ -165,6 +165,19 @@ func (r roster) row(m raftstate.Member) launch.NodeRow {
 	return row
 }
 
+// Placement implements launch.Queries.
+func (cn *Cluster) Placement(ctx context.Context) (string, error) {
+	return cn.store.FSM().ClusterConfig().Placement, nil
+}
+
+// SetPlacement implements launch.Queries.
+func (cn *Cluster) SetPlacement(ctx context.Context, policy string) error {
+	if err := CheckPolicy(policy); err != nil || policy == "" {
+		return fmt.Errorf("placement %q: want local, spread, least-loaded or node:ID", policy)
+	}
+	return cn.writer.SetPlacement(ctx, policy)
+}
+
 // Remove implements launch.Queries: node leaves the cluster.
 func (cn *Cluster) Remove(ctx context.Context, node string) error {
 	return cn.writer.Leave(ctx, node)

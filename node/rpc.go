@@ -16,6 +16,11 @@ import (
 func (cn *Cluster) registerRPCs() {
 	remote.Handle(cn.rpc, nodemsg.Procs, cn.handleProcs)
 	remote.Handle(cn.rpc, nodemsg.Status, cn.handleStatus)
+	remote.Handle(cn.rpc, nodemsg.PlacePrepare, cn.handlePrepare)
+	remote.Handle(cn.rpc, nodemsg.PlaceAbort, cn.handleAbort)
+	remote.Handle(cn.rpc, nodemsg.PIDReturned, cn.handlePIDReturned)
+	remote.Handle(cn.rpc, nodemsg.Drained, cn.handleDrained)
+	go cn.acceptFdStreams()
 }
 
 // attachPeers connects the local half's Space and Kernel to the other

@@ -34,7 +34,8 @@ func Run(ctx context.Context, cfg Config) error {
 	// PIDs: leased through Raft; the allocator keeps a reserve so that
 	// fork never waits for a commit.
 	alloc := pidspace.NewBlockAllocator(ctx, raftstate.NewPIDBlocks(cn.Writer()), 0)
-	l, err := startLocal(cn.ID, alloc, nil, cfg.Log)
+	cn.lendPIDs(ctx, alloc)
+	l, err := startLocal(cn.ID, alloc, newPlacer(cn), nil, cfg.Log)
 	if err != nil {
 		return err
 	}

@@ -83,13 +83,29 @@ func (s *Space) Setsid(caller int) (int, error) {
 
 // Getpgid returns pid's process group (getpgid). The caller substitutes its
 // own PID for 0. ESRCH if pid has no record (zombies have one).
+//
+// A stub answers too: its home keeps its group and session up to date
+// here (KinChanged), so a process asks about its parent or child on
+// another node as about one here.
 func (s *Space) Getpgid(pid int) (int, error) {
-	return read(s, pid, func(p *proc) int { return p.PGID })
+	return readKin(s, pid, func(p *proc) int { return p.PGID })
 }
 
 // Getsid returns pid's session (getsid). The caller substitutes its own PID
 // for 0. ESRCH if pid has no record. Linux, unlike some systems, does not
 // refuse with EPERM for a process of another session.
 func (s *Space) Getsid(pid int) (int, error) {
-	return read(s, pid, func(p *proc) int { return p.SID })
+	return readKin(s, pid, func(p *proc) int { return p.SID })
+}
+
+// readKin is read for a record or a stub.
+func readKin[T any](s *Space, pid int, get func(p *proc) T) (T, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.procs[pid]
+	if p == nil {
+		var zero T
+		return zero, syscall.ESRCH
+	}
+	return get(p), nil
 }

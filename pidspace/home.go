@@ -33,9 +33,14 @@ const (
 	// group, session, credentials, command, or home and node (it moved
 	// there: Import).
 	KinChanged
+	// Moved: Record, the record of PID exported by the sender (Export),
+	// is To's now: To imports it (Import). It travels in the sender's
+	// ordered stream of events to To, so anything the sender says of PID
+	// afterwards reaches To after the record.
+	Moved
 )
 
-var eventNames = [...]string{"", "child-forked", "child-exited", "child-stopped", "child-continued", "child-reaped", "parent-exited", "kin-changed"}
+var eventNames = [...]string{"", "child-forked", "child-exited", "child-stopped", "child-continued", "child-reaped", "parent-exited", "kin-changed", "moved"}
 
 func (k EventKind) String() string {
 	if k > 0 && int(k) < len(eventNames) {
@@ -58,6 +63,8 @@ type PeerEvent struct {
 	ChildUsage Rusage
 	Signal     int
 	OldParent  int
+	// Record is the moved record of a Moved event.
+	Record *Record `json:",omitempty"`
 }
 
 // Apply applies an event a peer sent, by its kind. ESRCH if the record
@@ -67,8 +74,16 @@ type PeerEvent struct {
 // here but a stub comes back re-addressed to the node it went to, in
 // Effects.Remote, for the node to send on (see forwardLocked).
 func (s *Space) Apply(ev PeerEvent) (Effects, error) {
-	if ev.Kind == KinChanged {
+	switch ev.Kind {
+	case KinChanged:
 		return Effects{Remote: s.remoteKinChanged(ev)}, nil
+	case Moved:
+		// Never forwarded: a record that once left this node may come
+		// back.
+		if ev.Record == nil || ev.Record.Process.PID != ev.PID {
+			return Effects{}, fmt.Errorf("apply %v of %d: %w", ev.Kind, ev.PID, syscall.EINVAL)
+		}
+		return s.Import(*ev.Record)
 	}
 	if fwd, ok := s.forward(ev); ok {
 		return Effects{Remote: []PeerEvent{fwd}}, nil

@@ -150,14 +150,21 @@ func (s *Space) linksLocalLocked(p *proc) bool {
 
 // Returned records that pid came back to its lease holder (the node where
 // its record was finally removed freed it there): events about it are no
-// longer sent on. The lease holder's node calls it when it frees the
-// PID. Other nodes the record passed through keep their entry (a PID and
-// a node name) until their Returned, Import of the PID, or forever: a
-// stale entry only forwards events nobody sends any more.
+// longer sent on, and this Space, the lease holder's, owns the PID again:
+// it frees it (through its allocator) once nothing here refers to it, a
+// group or session of that id included. The lease holder's node calls it
+// when the PID comes back. Other nodes the record passed through keep
+// their entry (a PID and a node name) until their Returned, Import of
+// the PID, or forever: a stale entry only forwards events nobody sends
+// any more.
 func (s *Space) Returned(pid int) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	delete(s.moved, pid)
+	if p := s.procs[pid]; p == nil || p.Stub {
+		s.own[pid] = true
+		s.maybeFreeLocked(pid)
+	}
 }
 
 // Moved returns the node an exported record went to, until Returned.

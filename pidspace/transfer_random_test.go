@@ -21,6 +21,12 @@ type freeLog struct {
 }
 
 func (f freeLog) Free(pid int) {
+	if !f.Owns(pid) {
+		// A lent PID going back to its lease holder (the foreign hook),
+		// whose Space frees it.
+		f.BlockAllocator.Free(pid)
+		return
+	}
 	f.w.mu.Lock()
 	if f.w.freed[pid] {
 		f.w.t.Errorf("pid %d freed twice", pid)

@@ -50,14 +50,15 @@ func newMoveCluster(t *testing.T, extra ...string) *moveCluster {
 	return c
 }
 
-// returnPID is the node's PidReturned: the lease holder frees pid.
+// returnPID is the node's PidReturned: the lease holder's Space owns pid
+// again and frees it (through its allocator) once nothing there refers
+// to it.
 func (c *moveCluster) returnPID(from string, pid int) {
 	c.mu.Lock()
 	c.lent[from] = append(c.lent[from], pid)
 	c.mu.Unlock()
 	for n, al := range c.allocs {
 		if al.Owns(pid) {
-			al.Free(pid)
 			c.spaces[n].Returned(pid)
 		}
 	}
@@ -659,6 +660,7 @@ func TestMoveOrphan(t *testing.T) {
 	if imp := c.move(orphan, "a", "b"); len(imp.Remote) != 0 {
 		t.Fatalf("an orphan's import tells %+v", imp.Remote)
 	}
+	ok(t, a.KernelGone(orphan)) // the image left behind, reaped at a
 	if p := c.wantRecord(orphan, "b"); p.PPID != InitPID {
 		t.Fatalf("orphan at b: %+v", p)
 	}

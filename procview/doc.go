@@ -1,9 +1,9 @@
 // Package procview is herd's one reader of the kernel's /proc: a task's
 // status (identity, credentials, signal masks), its stat line (state, CPU
-// time, start time, threads, memory), its command line, a pidfd's target
-// from fdinfo, the node's load and memory, and the rows `herd ps` shows,
-// which join pidspace's process records with what the kernel says of the
-// live ones.
+// time, start time, threads, memory), its command line, from fdinfo a
+// pidfd's target and an fd's position and flags, the node's load and
+// memory, and the rows `herd ps` shows, which join pidspace's process
+// records with what the kernel says of the live ones.
 //
 // Reads are allocation-light: status is read at every exec and at signal
 // decisions, so files are read with raw system calls into a pooled buffer

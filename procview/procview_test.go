@@ -250,3 +250,23 @@ func TestParseSyscall(t *testing.T) {
 		t.Fatalf("bad argument parsed: %+v", sc)
 	}
 }
+
+func TestFdInfo(t *testing.T) {
+	f, err := os.OpenFile(t.TempDir()+"/f", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.WriteString("twelve bytes")
+	fi, err := ReadFdInfo(os.Getpid(), int(f.Fd()))
+	if err != nil || fi.Pos != 12 || fi.Flags&unix.O_ACCMODE != unix.O_WRONLY ||
+		fi.Flags&unix.O_APPEND == 0 || fi.Flags&unix.O_CLOEXEC == 0 || fi.MntID == 0 {
+		t.Fatalf("fdinfo %+v (flags %o), %v", fi, fi.Flags, err)
+	}
+	if _, err := ReadFdInfo(os.Getpid(), 1<<20); !errors.Is(err, unix.ENOENT) {
+		t.Fatalf("closed fd: %v", err)
+	}
+	if _, err := ReadFdInfo(1<<22, 0); !errors.Is(err, ErrGone) {
+		t.Fatalf("fd of a process that is gone: %v", err)
+	}
+}

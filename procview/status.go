@@ -29,6 +29,8 @@ type Status struct {
 	VmRSS uint64
 	// NoNewPrivs is the no_new_privs bit.
 	NoNewPrivs bool
+	// Umask is the file mode creation mask.
+	Umask int
 }
 
 // ReadStatus reads /proc/<tid>/status.
@@ -114,6 +116,10 @@ func (st *Status) set(k, v []byte) (err error) {
 		st.VmRSS, err = kB(v)
 	case "NoNewPrivs":
 		st.NoNewPrivs = string(v) == "1"
+	case "Umask":
+		var u uint64
+		u, err = parseUint(v, 8)
+		st.Umask = int(u)
 	}
 	return err
 }

@@ -12,22 +12,24 @@ import (
 type CommandType uint8
 
 const (
-	CmdNodeJoin    CommandType = 1
-	CmdNodeLeave   CommandType = 2
-	CmdNodeUpdate  CommandType = 3
-	CmdPIDLease    CommandType = 4
-	CmdPIDRelease  CommandType = 5
-	CmdIPCBind     CommandType = 6
-	CmdIPCUnbind   CommandType = 7
-	CmdSetConfig   CommandType = 8
-	CmdNop         CommandType = 9 // changes nothing; for latency measurement and barriers
-	cmdTypeCeiling CommandType = 10
+	CmdNodeJoin     CommandType = 1
+	CmdNodeLeave    CommandType = 2
+	CmdNodeUpdate   CommandType = 3
+	CmdPIDLease     CommandType = 4
+	CmdPIDRelease   CommandType = 5
+	CmdIPCBind      CommandType = 6
+	CmdIPCUnbind    CommandType = 7
+	CmdSetConfig    CommandType = 8
+	CmdNop          CommandType = 9 // changes nothing; for latency measurement and barriers
+	CmdSetPlacement CommandType = 10
+	cmdTypeCeiling  CommandType = 11
 )
 
 var cmdNames = [...]string{
 	CmdNodeJoin: "node join", CmdNodeLeave: "node leave", CmdNodeUpdate: "node update",
 	CmdPIDLease: "pid lease", CmdPIDRelease: "pid release", CmdIPCBind: "ipc bind",
 	CmdIPCUnbind: "ipc unbind", CmdSetConfig: "set config", CmdNop: "nop",
+	CmdSetPlacement: "set placement",
 }
 
 func (t CommandType) String() string {
@@ -102,18 +104,26 @@ type SetConfig struct {
 	Config ClusterConfig `json:"config"`
 }
 
+// SetPlacement changes the cluster's default placement policy only. Any
+// member may write it (its node checks who asks); the rest of the config
+// is the leader's.
+type SetPlacement struct {
+	Placement string `json:"placement"`
+}
+
 // Nop changes nothing.
 type Nop struct{}
 
-func (NodeJoin) Type() CommandType   { return CmdNodeJoin }
-func (NodeLeave) Type() CommandType  { return CmdNodeLeave }
-func (NodeUpdate) Type() CommandType { return CmdNodeUpdate }
-func (PIDLease) Type() CommandType   { return CmdPIDLease }
-func (PIDRelease) Type() CommandType { return CmdPIDRelease }
-func (IPCBind) Type() CommandType    { return CmdIPCBind }
-func (IPCUnbind) Type() CommandType  { return CmdIPCUnbind }
-func (SetConfig) Type() CommandType  { return CmdSetConfig }
-func (Nop) Type() CommandType        { return CmdNop }
+func (NodeJoin) Type() CommandType     { return CmdNodeJoin }
+func (NodeLeave) Type() CommandType    { return CmdNodeLeave }
+func (NodeUpdate) Type() CommandType   { return CmdNodeUpdate }
+func (PIDLease) Type() CommandType     { return CmdPIDLease }
+func (PIDRelease) Type() CommandType   { return CmdPIDRelease }
+func (IPCBind) Type() CommandType      { return CmdIPCBind }
+func (IPCUnbind) Type() CommandType    { return CmdIPCUnbind }
+func (SetConfig) Type() CommandType    { return CmdSetConfig }
+func (Nop) Type() CommandType          { return CmdNop }
+func (SetPlacement) Type() CommandType { return CmdSetPlacement }
 
 // ErrBadCommand is wrapped by every DecodeCommand error.
 var ErrBadCommand = errors.New("bad command")
@@ -167,6 +177,8 @@ func DecodeCommand(b []byte) (Command, error) {
 		c, err = decodeBody[SetConfig](b[1:])
 	case CmdNop:
 		c, err = decodeBody[Nop](b[1:])
+	case CmdSetPlacement:
+		c, err = decodeBody[SetPlacement](b[1:])
 	default:
 		return nil, fmt.Errorf("%w: unknown type %d", ErrBadCommand, b[0])
 	}

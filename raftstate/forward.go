@@ -100,7 +100,7 @@ func CheckForward(req *ForwardRequest, peer string) (Command, error) {
 			return nil, fmt.Errorf("%w: role, state and heartbeat are set by the leader", ErrForbidden)
 		}
 		owner = c.ID
-	case Nop:
+	case Nop, SetPlacement:
 		return cmd, nil
 	default:
 		return nil, fmt.Errorf("%w: %v", ErrForbidden, cmd.Type())
@@ -287,6 +287,15 @@ func (w *Writer) Leave(ctx context.Context, id string) error {
 
 // Heartbeat tells the leader this node is alive. It does not retry: the
 // next beat will.
+// SetPlacement sets the cluster's default placement policy.
+func (w *Writer) SetPlacement(ctx context.Context, policy string) error {
+	idx, err := w.Apply(ctx, SetPlacement{Placement: policy}, nil)
+	if err != nil {
+		return err
+	}
+	return w.store.WaitApplied(ctx, idx)
+}
+
 func (w *Writer) Heartbeat(ctx context.Context) error {
 	self := w.store.NodeID()
 	addr, id := w.store.Leader()

@@ -92,6 +92,7 @@ func TestCheckForwardOnlyOnOwnBehalf(t *testing.T) {
 		{"join by command", NodeJoin{Member: member("a")}, false},
 		{"own ipc name", IPCBind{Key: "k", Owner: "a"}, true},
 		{"nop", Nop{}, true},
+		{"placement", SetPlacement{Placement: "spread"}, true},
 	} {
 		b, _ := EncodeCommand(tc.cmd)
 		_, err := CheckForward(&ForwardRequest{Command: b}, "a")

@@ -509,3 +509,24 @@ func TestLeaseEncoding(t *testing.T) {
 		t.Fatalf("encoded %s (%v), want %s", got, err, old)
 	}
 }
+
+// SetPlacement changes the placement and nothing else of the config; an
+// empty or oversized policy is refused and changes nothing.
+func TestSetPlacement(t *testing.T) {
+	h := newHarness(t)
+	h.must(SetConfig{Config: DefaultClusterConfig()})
+	h.must(SetPlacement{Placement: "spread"})
+	want := DefaultClusterConfig()
+	want.Placement = "spread"
+	if got := h.f.ClusterConfig(); got != want {
+		t.Fatalf("config %+v, want %+v", got, want)
+	}
+	for _, bad := range []string{"", strings.Repeat("x", 129)} {
+		if _, err := h.apply(SetPlacement{Placement: bad}); err == nil {
+			t.Errorf("placement %q accepted", bad)
+		}
+		if got := h.f.ClusterConfig(); got != want {
+			t.Errorf("after placement %q: config %+v, want %+v", bad, got, want)
+		}
+	}
+}

@@ -197,6 +197,14 @@ func (s *State) apply(cmd Command, index uint64) (any, error) {
 		}
 		s.Config = c.Config
 		return nil, nil
+	case SetPlacement:
+		cfg := s.Config
+		cfg.Placement = c.Placement
+		if err := cfg.validate(); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		s.Config = cfg
+		return nil, nil
 	case Nop:
 		return nil, nil
 	default:

@@ -50,6 +50,21 @@ const (
 	// a PID the sender does not hold, decided by the receiver
 	// (nodemsg.Kill).
 	msgKill MsgType = 23
+
+	// msgPlacePrepare: nodemsg.PrepareRequest → Empty, an exec handed
+	// to another node, made ready there (nodemsg.PlacePrepare).
+	msgPlacePrepare MsgType = 30
+	// msgPlaceAbort: nodemsg.AbortRequest → Empty, a prepared exec
+	// withdrawn (nodemsg.PlaceAbort).
+	msgPlaceAbort MsgType = 31
+	// msgPIDReturned: nodemsg.PIDReturn → Empty, a lent PID freed where
+	// its process's record ended, back to its lease holder
+	// (nodemsg.PIDReturned).
+	msgPIDReturned MsgType = 32
+	// msgDrained: nodemsg.DrainRequest → Empty, what a placed process
+	// wrote before its exit, to be written where it came from
+	// (nodemsg.Drained).
+	msgDrained MsgType = 33
 )
 
 // Exported numbers of the service messages, for remote/nodemsg's Bind.
@@ -63,6 +78,11 @@ const (
 	NumPeerAll    = msgPeerAll
 	NumSignal     = msgSignal
 	NumKill       = msgKill
+
+	NumPlacePrepare = msgPlacePrepare
+	NumPlaceAbort   = msgPlaceAbort
+	NumPIDReturned  = msgPIDReturned
+	NumDrained      = msgDrained
 )
 
 type msgRow struct {
@@ -84,6 +104,11 @@ var (
 		msgPeerAll:    {name: "peer-all"},
 		msgSignal:     {name: "signal"},
 		msgKill:       {name: "kill"},
+
+		msgPlacePrepare: {name: "place-prepare"},
+		msgPlaceAbort:   {name: "place-abort"},
+		msgPIDReturned:  {name: "pid-returned"},
+		msgDrained:      {name: "drained"},
 	}
 )
 

@@ -2,6 +2,7 @@ package sentry
 
 import (
 	"fmt"
+	"slices"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
@@ -40,15 +41,26 @@ const (
 // SelfAttrs are the calling thread's attributes (its process's limits).
 // What cannot be read is left at its zero value, a limit out.
 func SelfAttrs() *ProcAttrs {
+	a := AttrsOf(0)
+	a.Rlimits = slices.DeleteFunc(a.Rlimits, func(rl Rlimit) bool {
+		return goRaised(rl.Resource, unix.Rlimit{Cur: rl.Cur, Max: rl.Max})
+	})
+	return a
+}
+
+// AttrsOf are the attributes of task pid (0: the caller): its scheduling
+// policy, priority, nice value, CPU affinity and its process's limits.
+// What cannot be read is left at its zero value, a limit out.
+func AttrsOf(pid int) *ProcAttrs {
 	a := &ProcAttrs{}
-	if attr, err := unix.SchedGetAttr(0, 0); err == nil {
+	if attr, err := unix.SchedGetAttr(pid, 0); err == nil {
 		a.Policy, a.Priority, a.Nice = int(attr.Policy), int(attr.Priority), int(attr.Nice)
 		if attr.Flags&unix.SCHED_FLAG_RESET_ON_FORK != 0 {
 			a.Policy |= unix.SCHED_RESET_ON_FORK
 		}
 	}
 	var set unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &set); err == nil {
+	if err := unix.SchedGetaffinity(pid, &set); err == nil {
 		for cpu := 0; cpu < maxCPUs; cpu++ {
 			if set.IsSet(cpu) {
 				a.CPUs = append(a.CPUs, cpu)
@@ -57,7 +69,7 @@ func SelfAttrs() *ProcAttrs {
 	}
 	for res := 0; res < numRlimits; res++ {
 		var rl unix.Rlimit
-		if unix.Prlimit(0, res, nil, &rl) == nil && !goRaised(res, rl) {
+		if unix.Prlimit(pid, res, nil, &rl) == nil {
 			a.Rlimits = append(a.Rlimits, Rlimit{Resource: res, Cur: rl.Cur, Max: rl.Max})
 		}
 	}

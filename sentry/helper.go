@@ -3,11 +3,13 @@ package sentry
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"syscall"
 	"unsafe"
 
@@ -72,24 +74,34 @@ type shimSpec struct {
 	// Attrs are the caller's scheduling attributes and limits, which
 	// the program inherits as from its parent; applied as the caller.
 	Attrs *ProcAttrs `json:",omitempty"`
+	// Placed, if set, makes the shim reproduce a process another node
+	// handed over (SpawnPlaced): UID, GID and Attrs are then unused.
+	Placed *placedShim `json:",omitempty"`
+}
+
+// placedShim is the state of a placed process that a launch does not
+// have: all three ids, the umask and the blocked signals.
+type placedShim struct {
+	UIDs, GIDs [3]uint32
+	Umask      int
+	SigMask    uint64
 }
 
 func shimMain() {
-	f := os.NewFile(3, "spec")
-	// Say the shim runs (its exec is over): only now does the sentry
-	// seize it and send the spec.
-	if _, err := f.Write([]byte{0}); err != nil {
-		os.Exit(126)
+	// The spec socket is fd 3, or the number in argv[1] for a placed
+	// process, whose own descriptors take the low numbers.
+	fd := 3
+	if len(os.Args) > 1 {
+		if n, err := strconv.Atoi(os.Args[1]); err == nil {
+			fd = n
+		}
 	}
-	data, err := io.ReadAll(f)
-	f.Close()
-	var spec shimSpec
-	if err == nil {
-		err = json.Unmarshal(data, &spec)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "herd: read launch spec: %v\n", err)
-		os.Exit(126)
+	// Whatever else herd-init held without close-on-exec (a library's
+	// descriptor, such as FUSE's /dev/fuse) is not the program's.
+	unix.CloseRange(uint(fd+1), ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	spec := readShimSpec(os.NewFile(uintptr(fd), "spec"))
+	if spec.Placed != nil {
+		placedShimMain(&spec)
 	}
 	if err := installFilter(spec.Filter); err != nil {
 		fmt.Fprintf(os.Stderr, "herd: install syscall filter: %v\n", err)
@@ -111,7 +123,7 @@ func shimMain() {
 	for _, sig := range spec.Ignored {
 		ignoreSignal(sig)
 	}
-	err = syscall.Exec(spec.Path, spec.Argv, spec.Env)
+	err := syscall.Exec(spec.Path, spec.Argv, spec.Env)
 	// Exec failed: say so as a shell would, with a shell's status.
 	status := 126
 	if err == syscall.ENOENT {
@@ -119,6 +131,63 @@ func shimMain() {
 	}
 	fmt.Fprintf(os.Stderr, "herd: %s: %v\n", spec.Argv[0], err)
 	os.Exit(status)
+}
+
+// readShimSpec says the shim runs (its exec is over: only now does the
+// sentry seize it) and reads its spec.
+func readShimSpec(f *os.File) shimSpec {
+	if _, err := f.Write([]byte{0}); err != nil {
+		os.Exit(126)
+	}
+	data, err := io.ReadAll(f)
+	f.Close()
+	var spec shimSpec
+	if err == nil {
+		err = json.Unmarshal(data, &spec)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "herd: read launch spec: %v\n", err)
+		os.Exit(126)
+	}
+	return spec
+}
+
+// placedShimMain execs a placed process's program with its state. It
+// prints nothing: a failure is the node's to handle (the exec then
+// happens on the node the process came from), and the shim's exit
+// status is the errno of the call that failed.
+func placedShimMain(spec *shimSpec) {
+	fail := func(err error) {
+		var e syscall.Errno
+		if !errors.As(err, &e) || e == 0 || e > 255 {
+			e = syscall.EIO
+		}
+		os.Exit(int(e))
+	}
+	if err := installFilter(spec.Filter); err != nil {
+		fail(syscall.EINVAL)
+	}
+	// The attributes are the process's own: set them while still
+	// privileged, as its limits may be above what its user could set.
+	spec.Attrs.apply()
+	pl := spec.Placed
+	if err := setCreds(pl.UIDs, pl.GIDs, spec.Groups); err != nil {
+		fail(err)
+	}
+	unix.Umask(pl.Umask)
+	if spec.Dir != "" {
+		if err := unix.Chdir(spec.Dir); err != nil {
+			fail(err)
+		}
+	}
+	for _, sig := range spec.Ignored {
+		ignoreSignal(sig)
+	}
+	mask := pl.SigMask
+	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&mask)), 0, 8, 0, 0); e != 0 {
+		fail(e)
+	}
+	fail(syscall.Exec(spec.Path, spec.Argv, spec.Env))
 }
 
 func encodeFilter(prog []bpfInstruction) []byte {
@@ -153,6 +222,11 @@ func installFilter(code []byte) error {
 // dropCreds changes this thread's credentials only: the other Go threads
 // of the shim die at exec, and the Go wrappers would signal them.
 func dropCreds(uid, gid uint32, groups []uint32) error {
+	return setCreds([3]uint32{uid, uid, uid}, [3]uint32{gid, gid, gid}, groups)
+}
+
+// setCreds sets this thread's groups and real, effective and saved ids.
+func setCreds(uids, gids [3]uint32, groups []uint32) error {
 	var gp unsafe.Pointer
 	if len(groups) > 0 {
 		gp = unsafe.Pointer(&groups[0])
@@ -160,10 +234,10 @@ func dropCreds(uid, gid uint32, groups []uint32) error {
 	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(groups)), uintptr(gp), 0); e != 0 {
 		return fmt.Errorf("setgroups: %w", e)
 	}
-	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(gid), uintptr(gid), uintptr(gid)); e != 0 {
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(gids[0]), uintptr(gids[1]), uintptr(gids[2])); e != 0 {
 		return fmt.Errorf("setresgid: %w", e)
 	}
-	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(uid), uintptr(uid), uintptr(uid)); e != 0 {
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(uids[0]), uintptr(uids[1]), uintptr(uids[2])); e != 0 {
 		return fmt.Errorf("setresuid: %w", e)
 	}
 	return nil

@@ -43,6 +43,13 @@ func BecomeInit() error {
 	if _, err := selfExe(); err != nil {
 		return err
 	}
+	// Descriptors herd-init inherited (from whoever started the node,
+	// or from herd run's caller beyond the launcher socket) are its
+	// own, never the sandboxed programs': none may leak across the
+	// shim's exec into them.
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("mark inherited descriptors close-on-exec: %w", err)
+	}
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make mounts private: %w", err)
 	}

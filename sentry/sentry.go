@@ -63,6 +63,12 @@ type proc struct {
 	// injected holds the siginfo herd-init's own signals must carry,
 	// by signal: a standard signal coalesces as the kernel's do.
 	injected map[int][]SigInfo
+	// placed: started by SpawnPlaced and not yet released (placed.go).
+	placed *placement
+	// departed: gone on to another node (Depart) or dropped; its exit
+	// is reported to no one, but to departedGone if set.
+	departed     bool
+	departedGone func()
 }
 
 // Sentry traces the sandboxed tasks of one node.

@@ -26,6 +26,9 @@ func (s *Sentry) execEvent(t *Task) {
 	s.forks.abandon(s, t) // the old leader, gone mid-clone?
 	t.endPark()
 	t.after, t.clone = nil, nil
+	if s.placedExec(t) {
+		return
+	}
 	s.procOf(t.TGID).shim = false
 	s.cfg.Hooks.Execed(t)
 	s.resume(t, 0)
@@ -53,6 +56,15 @@ func (s *Sentry) gone(t *Task, ws unix.WaitStatus, ru *unix.Rusage) {
 		return
 	}
 	delete(s.procs, t.TGID)
+	if s.placedGone(p, ws) {
+		return
+	}
+	if p.departed {
+		if p.departedGone != nil {
+			p.departedGone()
+		}
+		return
+	}
 	s.cfg.Hooks.Exited(t.TGID, ws, ru)
 }
 

@@ -116,6 +116,8 @@ func (f *fakeTask) PidfdTarget(fd int) (int, error) {
 
 func (f *fakeTask) Discards(sig int) bool { return f.discards[sig] }
 
+func (f *fakeTask) BlockSignals() (func(), error) { return func() {}, nil }
+
 type fakeTasks map[int]*fakeTask
 
 func (ft fakeTasks) task(tid int) task {

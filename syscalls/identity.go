@@ -31,5 +31,8 @@ func (k *Kernel) setid(task) action {
 func (k *Kernel) recordCreds(pid int, c pidspace.Creds) {
 	if err := k.procs.SetCreds(pid, c); err != nil {
 		k.log.Debug("record creds", "pid", pid, "err", err)
+		return
 	}
+	// Kin on other nodes decide permissions with these credentials.
+	k.kinChanged(pid)
 }

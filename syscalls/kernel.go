@@ -31,9 +31,9 @@ type Kernel struct {
 	lane *lane
 	// exiting are the processes whose exit the lane is recording.
 	exiting map[int]bool
-	// Moved, if set, names the node a PID this node lent went to, for
-	// a kill another node asks about (KillFrom forwards it there). The
-	// Space's moved entries (record transfer) plug in here.
+	// Moved, if set, names the node a process that left this node went
+	// to, for a kill another node asks about (KillFrom forwards it
+	// there): the Space's moved entries (Space.Moved).
 	Moved func(pid int) (node string, ok bool)
 	alloc pidspace.Allocator
 	s     *sentry.Sentry
@@ -53,6 +53,16 @@ type Kernel struct {
 	// fdInode reads the inode of a task's fd (procview.FdInode), or
 	// fails if pidfds share one inode (see pidfdInodeFunc).
 	fdInode func(tid, fd int) (uint64, error)
+
+	// placer places execs on other nodes (place.go); nil on a node
+	// without a cluster. policies are the processes' placement
+	// policies, inherited at fork; execHere marks threads whose next
+	// execve runs here (their placement failed).
+	placer   ExecPlacer
+	policies map[int]string
+	execHere map[int]bool
+	// held are the execs other nodes handed here, not yet committed.
+	held map[int]*heldExec
 }
 
 // NewKernel makes the emulated kernel of node over space, whose PIDs come
@@ -66,6 +76,9 @@ func NewKernel(node string, space *pidspace.Space, alloc pidspace.Allocator, log
 	}
 	k := newKernel(node, procs, alloc, log)
 	k.space = space
+	if space != nil {
+		k.Moved = space.Moved
+	}
 	return k
 }
 
@@ -84,6 +97,9 @@ func newKernel(node string, procs ProcessModel, alloc pidspace.Allocator, log *s
 		pidfdInodes: make(pidfdInodes),
 		fdInode:     pidfdInodeFunc(),
 		creators:    newCreators(),
+		policies:    make(map[int]string),
+		execHere:    make(map[int]bool),
+		held:        make(map[int]*heldExec),
 		exiting:     make(map[int]bool),
 	}
 	k.launches = newLaunches(k)
@@ -157,6 +173,9 @@ func (k *Kernel) Cloned(parent, child *sentry.Task, op *sentry.CloneOp) {
 	if posixParent == parent.TGID {
 		k.creators.set(child.TID, parent.TID)
 	}
+	if pol := k.policies[parent.TGID]; pol != "" {
+		k.policies[child.TID] = pol
+	}
 	if op.Flags&unix.CLONE_PIDFD != 0 {
 		// clone(CLONE_PIDFD) wrote the new pidfd at parent_tid (arg 2)
 		// before this event. Remember its target as pidfd_open does:
@@ -177,6 +196,7 @@ func (k *Kernel) Cloned(parent, child *sentry.Task, op *sentry.CloneOp) {
 // where the death of the creating thread is what fires it.
 func (k *Kernel) ThreadExited(tid, tgid int) {
 	k.alloc.Free(tid)
+	delete(k.execHere, tid)
 	for _, child := range k.creators.children(tid) {
 		k.creators.set(child, tgid)
 		if sig, err := k.procs.Pdeathsig(child); err == nil && sig != 0 {
@@ -191,20 +211,30 @@ func (k *Kernel) ThreadExited(tid, tgid int) {
 // Exited implements sentry.Hooks.
 func (k *Kernel) Exited(tgid int, status unix.WaitStatus, ru *unix.Rusage) {
 	k.pidfds.forget(tgid) // its fd table is gone
+	delete(k.policies, tgid)
+	delete(k.execHere, tgid)
 	ws, usage := pidspace.WaitStatus(status), rusageOf(ru)
 	if k.lane != nil {
 		k.exiting[tgid] = true
 	}
-	k.ordered(func() func() {
-		eff, err := k.procs.Exit(tgid, ws, usage)
-		return func() {
-			delete(k.exiting, tgid)
-			k.exited(tgid, eff, err)
+	record := func() {
+		k.ordered(func() func() {
+			eff, err := k.procs.Exit(tgid, ws, usage)
+			return func() {
+				delete(k.exiting, tgid)
+				k.exited(tgid, eff, err)
+			}
+		})
+		if k.lane != nil {
+			k.launches.programExited(tgid, status)
 		}
-	})
-	if k.lane != nil {
-		k.launches.programExited(tgid, status)
 	}
+	// A process placed here from another node is reported exited only
+	// once what it wrote to descriptors of that node is written there.
+	if k.placer != nil && k.placer.Drain(tgid, func() { k.s.Post(record) }) {
+		return
+	}
+	record()
 }
 
 // exited carries out a recorded exit of tgid (eff, err from Exit).
@@ -319,8 +349,15 @@ func (k *Kernel) signalPID(pid, sig, code, from int, uid uint32) {
 	k.signalAs(tg, sig, code, from, uid)
 }
 
-// signal delivers sig with info to target through the Signaller.
+// signal delivers sig with info to target through the Signaller. A
+// target decided to be here whose process has since gone on to another
+// node (placed at its exec) is signalled there.
 func (k *Kernel) signal(target pidspace.Target, sig int, info *sentry.SigInfo) {
+	if target.Node == k.node && k.space != nil {
+		if to, ok := k.space.Moved(target.PID); ok {
+			target.Node, target.Home = to, to
+		}
+	}
 	if err := k.signals.Signal(target, sig, info); err != nil {
 		k.log.Debug("deliver signal", "pid", target.PID, "sig", sig, "err", err)
 	}

@@ -135,6 +135,9 @@ func (k *Kernel) ApplyPeerEvent(ev pidspace.PeerEvent) {
 				k.creators.drop(r.PID)
 			}
 			k.apply(eff)
+			if ev.Kind == pidspace.Moved {
+				k.movedHere(ev.PID, err)
+			}
 		}
 	})
 }

@@ -56,6 +56,11 @@ func (k *Kernel) Table() *sentry.Table {
 		trap(c.nr, c.name, k.setid, []sentry.ArgKind{I, I, I}, credNote)
 	}
 
+	if k.placer != nil {
+		trap(unix.SYS_EXECVE, "execve", k.execve, []sentry.ArgKind{P, P, P},
+			"Trapped on the nodes of a cluster only: placed on another node when the process's placement policy says so (the program starts there with the same PID and the state execve keeps; the image here vanishes without an exit). Runs natively when it stays, so a failing exec gives the kernel's errno. execveat runs natively, here.")
+	}
+
 	// Waiting (wait.go) and children's usage (rusage.go).
 	trap(unix.SYS_WAIT4, "wait4", k.wait4, []sentry.ArgKind{I, P, H, P}, "Emulated from pidspace; blocks in pause() so signals give EINTR or restart as in Linux.")
 	trap(unix.SYS_WAITID, "waitid", k.waitid, []sentry.ArgKind{I, I, P, H, P}, "Emulated from pidspace (P_PID, P_PGID, P_ALL, P_PIDFD); blocks like wait4.")

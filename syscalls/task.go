@@ -43,6 +43,9 @@ type task interface {
 	// Discards reports whether the kernel would discard sig sent to
 	// this thread, were it not traced (see sentry.Task.Discards).
 	Discards(sig int) bool
+	// BlockSignals blocks the thread's signals while an uninterruptible
+	// call waits (see sentry.Task.BlockSignals).
+	BlockSignals() (restore func(), err error)
 }
 
 // tasks finds the traced threads of this node by TID; nil if none.
@@ -181,6 +184,8 @@ func (l liveTask) Creds() (pidspace.Creds, error) {
 func (l liveTask) PidfdTarget(fd int) (int, error) { return pidfdTarget(l.t.TID, fd) }
 
 func (l liveTask) Discards(sig int) bool { return l.t.Discards(sig) }
+
+func (l liveTask) BlockSignals() (func(), error) { return l.t.BlockSignals() }
 
 // liveTasks finds the sentry's tasks.
 type liveTasks struct{ s *sentry.Sentry }

@@ -50,6 +50,7 @@ func newApp() *cli.App {
 			nodeCommand(),
 			nodesCommand(),
 			psCommand(),
+			placementCommand(),
 			clusterCommand(),
 			initCommand(),
 			syscallsCommand(),

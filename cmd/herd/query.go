@@ -47,6 +47,30 @@ func nodesCommand() *cli.Command {
 	}
 }
 
+func placementCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "placement",
+		Usage:     "show or set (root) the cluster's default placement policy",
+		ArgsUsage: "[POLICY]",
+		Description: "Where the execs of programs run with herd run go when --placement is not\n" +
+			"given: local (never move), spread (every exec to the next node, round-robin),\n" +
+			"least-loaded (to the node with the most idle CPU) or node:ID. The policy is\n" +
+			"held in Raft; a new cluster starts with local.",
+		Flags: []cli.Flag{socketFlag()},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 1 {
+				return cli.Exit("herd placement: usage: herd placement [POLICY]", 2)
+			}
+			m, err := query(c, "placement", launch.Msg{Op: launch.OpPlacement, Placement: c.Args().First()})
+			if err != nil {
+				return err
+			}
+			fmt.Println(m.Placement)
+			return nil
+		},
+	}
+}
+
 func psCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "ps",

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"herd/launch"
+	"herd/node"
 	"herd/node/procfs"
 	"herd/procview"
 	"herd/sentry"
@@ -36,6 +37,7 @@ func runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "strace", Usage: "print every trapped syscall with its arguments and result to stderr"},
 			&cli.StringFlag{Name: "debug-log", Usage: "write the node's debug log to `FILE`"},
 			socketFlag(),
+			&cli.StringFlag{Name: "placement", Usage: "where the program and its descendants exec on a cluster: `POLICY` local, spread, least-loaded or node:ID (default: the cluster's)"},
 		},
 		Action: runAction,
 	}
@@ -97,6 +99,10 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	placement := c.String("placement")
+	if err := node.CheckPolicy(placement); err != nil {
+		return cli.Exit("herd run: "+err.Error(), 2)
+	}
 	// The caller's terminal: the program becomes its foreground job if
 	// we are the foreground job now.
 	foreground := false
@@ -112,7 +118,8 @@ func runAction(c *cli.Context) error {
 	// socket (SO_PEERCRED, SO_PEERGROUPS).
 	cmd := &launch.Cmd{Conn: conn, Path: path, Args: args, Env: os.Environ(), Dir: wd,
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		Foreground: foreground, Ignored: ignoredSignals(), Parent: launch.SelfParent()}
+		Foreground: foreground, Ignored: ignoredSignals(), Parent: launch.SelfParent(),
+		Placement: placement}
 	var pty *launch.PTY
 	if daemon && foreground && isTerminal(1) {
 		// The daemon cannot hand the program our terminal: give it one

@@ -1,0 +1,159 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// placedRun runs `herd run ARGS` through node via with stdin, stdout and
+// stderr given, and returns its exit status.
+func (c *testCluster) placedRun(via int, stdout, stderr *os.File, args ...string) int {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, herdBin, append([]string{"run"}, args...)...)
+	cmd.Env = append(os.Environ(), "HERD_SOCKET="+c.sock(via))
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	} else if err != nil {
+		c.t.Fatalf("herd run %v: %v", args, err)
+	}
+	return 0
+}
+
+// appendFile opens a file for appending, as a shell's >> does.
+func appendFile(t *testing.T, path string) *os.File {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// A program placed on another node at its exec runs there with its PID,
+// writes where it was told, and its exit status comes back to herd run
+// on the node it was launched from; herd ps shows it on its node while
+// it runs.
+func TestPlaceExecOnNode(t *testing.T) {
+	c := upCluster(t, 3, 3)
+	out := filepath.Join(t.TempDir(), "out")
+	f := appendFile(t, out)
+	status := c.placedRun(1, f, f, "--placement", "node:n3", "--", "/bin/sh", "-c",
+		`echo "pid $$ ppid $PPID"; read self rest </proc/self/stat; echo $self; exit 7`)
+	if status != 7 {
+		b, _ := os.ReadFile(out)
+		t.Fatalf("herd run --placement node:n3: status %d, want 7; output:\n%s", status, b)
+	}
+	b, _ := os.ReadFile(out)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "pid "+lines[1]+" ") {
+		t.Fatalf("output %q: want the shell's $$ equal to its kernel PID", b)
+	}
+	// While it runs, herd ps shows it on n3.
+	go c.placedRun(2, f, f, "--placement", "node:n3", "--", "/bin/sleep", "3")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		for _, r := range c.ps(1) {
+			if strings.Contains(r.Cmd, "sleep") && r.Node == "n3" {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no sleep on n3 in herd ps: %+v", c.ps(1))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// With the spread policy, a shell's children exec on the nodes in turn;
+// the shell waits for each (wait and exit statuses across nodes), and
+// a child killed by a signal is reported as killed.
+func TestPlaceSpreadWait(t *testing.T) {
+	c := upCluster(t, 3, 3)
+	out := filepath.Join(t.TempDir(), "out")
+	f := appendFile(t, out)
+	script := `for i in 1 2 3 4 5 6; do /bin/sh -c "exit $i"; echo "status $?"; done
+/bin/sh -c 'kill -TERM $$'; echo "killed $?"
+/bin/sleep 5 & kill -KILL $!; wait $!; echo "sleep $?"`
+	if status := c.placedRun(1, f, f, "--placement", "spread", "--", "/bin/sh", "-c", script); status != 0 {
+		b, _ := os.ReadFile(out)
+		t.Fatalf("status %d; output:\n%s", status, b)
+	}
+	// The shell's own notices ("Terminated") are part of the output:
+	// natively, the same.
+	native := exec.Command("/bin/sh", "-c", script)
+	var want bytes.Buffer
+	native.Stdout, native.Stderr = &want, &want
+	if err := native.Run(); err != nil {
+		t.Fatalf("natively: %v", err)
+	}
+	if !strings.Contains(want.String(), "status 6\n") {
+		t.Fatalf("native output %q", want.String())
+	}
+	if b, _ := os.ReadFile(out); string(b) != want.String() {
+		t.Fatalf("output:\n%s\nnatively:\n%s", b, want.String())
+	}
+}
+
+// herd placement shows and (as root) sets the cluster's default, which
+// every node sees and herd run uses when --placement is not given.
+func TestPlacementDefault(t *testing.T) {
+	c := upCluster(t, 3, 3)
+	if o, e, st := herd(t, c.sock(2), "placement"); st != 0 || strings.TrimSpace(o) != "local" {
+		t.Fatalf("herd placement: %q %q status %d, want local", o, e, st)
+	}
+	if o, e, st := herd(t, c.sock(2), "placement", "node:n3"); st != 0 || strings.TrimSpace(o) != "node:n3" {
+		t.Fatalf("herd placement node:n3: %q %q status %d", o, e, st)
+	}
+	if _, e, st := herd(t, c.sock(1), "placement", "everywhere"); st == 0 || !strings.Contains(e, "want local, spread") {
+		t.Fatalf("herd placement everywhere: status %d, stderr %q: want refused", st, e)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		o, _, _ := herd(t, c.sock(1), "placement")
+		if strings.TrimSpace(o) == "node:n3" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("n1 sees placement %q, want node:n3", o)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	f := appendFile(t, filepath.Join(t.TempDir(), "out"))
+	go c.placedRun(1, f, f, "--", "/bin/sleep", "3")
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		for _, r := range c.ps(1) {
+			if strings.Contains(r.Cmd, "sleep") && r.Node == "n3" {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no sleep on n3 in herd ps: %+v", c.ps(1))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// --placement is checked before anything runs.
+func TestPlacementFlagChecked(t *testing.T) {
+	needRoot(t)
+	_, e, st := herd(t, filepath.Join(t.TempDir(), "none.sock"), "run", "--placement", "nowhere", "--", "/bin/true")
+	if st != 2 || !strings.Contains(e, "want local, spread") {
+		t.Fatalf("status %d, stderr %q; want 2 and the policies", st, e)
+	}
+	_, e, st = herd(t, filepath.Join(t.TempDir(), "none.sock"), "run", "--placement", "spread", "--", "/bin/true")
+	if st == 0 || !strings.Contains(e, "needs a cluster") {
+		t.Fatalf("spread without a daemon: status %d, stderr %q; want refused", st, e)
+	}
+}
