@@ -21,9 +21,7 @@ func syscallsCommand() *cli.Command {
 		Usage: "print the syscall table: what herd traps, denies or runs natively",
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "markdown", Usage: "print docs/syscalls.md"}},
 		Action: func(c *cli.Context) error {
-			k := syscalls.NewKernel("doc", nil, nil, nil)
-			k.SetPlacer(docPlacer{}) // the table of a cluster's node
-			writeSyscallTable(os.Stdout, k.Table(), c.Bool("markdown"))
+			writeSyscallTable(os.Stdout, docTable(), c.Bool("markdown"))
 			return nil
 		},
 	}
@@ -65,6 +63,14 @@ func writeSyscallTable(w io.Writer, tb *sentry.Table, markdown bool) {
 }
 
 func errnoName(r sentry.Row) string { return unix.ErrnoName(r.Errno) }
+
+// docTable is the syscall table of a cluster's node, which traps every
+// row the embedded node does and more.
+func docTable() *sentry.Table {
+	k := syscalls.NewKernel("doc", nil, nil, nil)
+	k.SetPlacer(docPlacer{})
+	return k.Table()
+}
 
 // docPlacer stands for a cluster node's placer, so that the table shows
 // the rows a cluster node traps.
