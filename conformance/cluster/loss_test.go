@@ -77,15 +77,15 @@ func (r *spreadRun) pidsAfter(word string) []int {
 }
 
 // placed waits until herd ps via node 1 shows every pid of pids running
-// a command containing cmd (it has exec'd where it was placed), and
-// returns each one's node.
+// a command line that starts with cmd (it has exec'd where it was
+// placed), and returns each one's node.
 func (c *testCluster) placed(pids []int, cmd string) map[int]string {
 	c.t.Helper()
 	var nodes map[int]string
 	waitFor(c.t, lossTimeout, fmt.Sprintf("%v running %s in herd ps", pids, cmd), func() bool {
 		nodes = map[int]string{}
 		for _, r := range c.ps(1) {
-			if slices.Contains(pids, r.PID) && strings.Contains(r.Cmd, cmd) {
+			if slices.Contains(pids, r.PID) && strings.HasPrefix(r.Cmd, cmd) {
 				nodes[r.PID] = r.Node
 			}
 		}
@@ -124,9 +124,17 @@ func (c *testCluster) survivorsServe(lost string) {
 // some of them is killed: each wait for those returns 128+SIGKILL, herd
 // run ends, herd ps lists them no more, and the other nodes keep serving.
 // (The children on the other nodes are killed first with kill -9, so that
-// every wait can end.)
+// every wait can end.) With and without --netns.
 func TestNodeLossEndsWaits(t *testing.T) {
-	c := upCluster(t, 3, 3)
+	for _, netns := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "netns"}[netns], func(t *testing.T) {
+			lossEndsWaits(t, netns)
+		})
+	}
+}
+
+func lossEndsWaits(t *testing.T, netns bool) {
+	c := upClusterNet(t, 3, 3, netns)
 	r := c.startSpread(`for i in 1 2 3 4 5; do /bin/sleep 1000 & pids="$pids $!"; echo "child $!"; done
 echo "shell $$"
 for p in $pids; do wait $p; echo "waited $p $?"; done
@@ -134,8 +142,8 @@ echo done`)
 	waitFor(t, lossTimeout, "the shell's PID", func() bool { return len(r.pidsAfter("shell")) == 1 })
 	kids := r.pidsAfter("child")
 	shell := r.pidsAfter("shell")[0]
-	nodes := c.placed(kids, "sleep")
-	shellNode := c.placed([]int{shell}, "sh")[shell]
+	nodes := c.placed(kids, "/bin/sleep")
+	shellNode := c.placed([]int{shell}, "/bin/sh")[shell]
 	lost := ""
 	for _, id := range []string{"n2", "n3"} {
 		if id != shellNode && slices.ContainsFunc(kids, func(p int) bool { return nodes[p] == id }) {
@@ -191,7 +199,7 @@ func TestNodeLossEndsPipeline(t *testing.T) {
 		rows = slices.DeleteFunc(c.ps(1), func(row procview.Row) bool { return row.PPID != shell })
 		return len(rows) == 3 && !slices.ContainsFunc(rows, func(row procview.Row) bool { return strings.Contains(row.Cmd, "sh") })
 	})
-	shellNode := c.placed([]int{shell}, "sh")[shell]
+	shellNode := c.placed([]int{shell}, "/bin/sh")[shell]
 	lost := pickStage(rows)
 	if lost == "" {
 		t.Fatalf("no stage of the pipeline on a node other than n1: %+v", rows)
