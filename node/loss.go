@@ -69,6 +69,51 @@ func (cn *Cluster) nodeLost(l *Local, out *outbox, id string) {
 	l.sentry.Post(func() { l.kernel.NodeLost(id) })
 	cn.origins.dropNode(id)
 	cn.targets.dropNode(id)
+	cn.drains.cancelNode(id)
+}
+
+// drains are the drains of placed processes' output in progress, each
+// with the node it waits for: the loss of that node ends them.
+type drains struct {
+	mu    sync.Mutex
+	next  uint64
+	byKey map[uint64]drain
+}
+
+type drain struct {
+	node   string
+	cancel context.CancelFunc
+}
+
+// start returns the context of a drain waiting for node, bounded by
+// timeout, and its cancel, which the caller calls when the drain ends.
+func (d *drains) start(node string, timeout time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.byKey == nil {
+		d.byKey = make(map[uint64]drain)
+	}
+	d.next++
+	key := d.next
+	d.byKey[key] = drain{node: node, cancel: cancel}
+	return ctx, func() {
+		cancel()
+		d.mu.Lock()
+		delete(d.byKey, key)
+		d.mu.Unlock()
+	}
+}
+
+// cancelNode ends the drains waiting for node.
+func (d *drains) cancelNode(node string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, dr := range d.byKey {
+		if dr.node == node {
+			dr.cancel()
+		}
+	}
 }
 
 // forget drops what is queued for node; a batch being sent is given up

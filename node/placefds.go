@@ -202,7 +202,7 @@ func (p *placer) Drain(pid int, done func()) bool {
 	}
 	go func() {
 		defer done()
-		ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+		ctx, cancel := p.cn.drains.start(e.origin, drainTimeout)
 		defer cancel()
 		counts, err := e.target.Drain(ctx)
 		if err == nil {
