@@ -31,9 +31,15 @@ type spreadRun struct {
 
 func (c *testCluster) startSpread(script string) *spreadRun {
 	c.t.Helper()
+	return c.startPlaced("spread", script)
+}
+
+// startPlaced is startSpread with another placement policy.
+func (c *testCluster) startPlaced(policy, script string) *spreadRun {
+	c.t.Helper()
 	r := &spreadRun{out: filepath.Join(c.t.TempDir(), "out"), done: make(chan struct{})}
 	f := appendFile(c.t, r.out)
-	r.cmd = exec.Command(herdBin, "run", "--placement", "spread", "--", "/bin/sh", "-c", script)
+	r.cmd = exec.Command(herdBin, "run", "--placement", policy, "--", "/bin/sh", "-c", script)
 	r.cmd.Env = append(os.Environ(), "HERD_SOCKET="+c.sock(1))
 	r.cmd.Stdout, r.cmd.Stderr = f, f
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -216,6 +222,24 @@ func TestNodeLossEndsPipeline(t *testing.T) {
 		})
 	})
 	c.survivorsServe(lost)
+}
+
+// herd run's program runs on another node, which is killed: herd run
+// ends with 128+SIGKILL, as if the program had been killed.
+func TestNodeLossEndsLaunch(t *testing.T) {
+	c := upCluster(t, 3, 3)
+	r := c.startPlaced("node:n2", `echo "shell $$"; exec /bin/sleep 1000`)
+	waitFor(t, lossTimeout, "the program's PID", func() bool { return len(r.pidsAfter("shell")) == 1 })
+	pid := r.pidsAfter("shell")[0]
+	if node := c.placed([]int{pid}, "/bin/sleep")[pid]; node != "n2" {
+		t.Fatalf("the program runs on %s, want n2", node)
+	}
+	c.lose("n2")
+	waitFor(t, lossTimeout, "herd run to end after losing n2", r.exited)
+	if st := r.cmd.ProcessState.ExitCode(); st != 128+int(syscall.SIGKILL) {
+		t.Errorf("herd run: status %d, want %d; output:\n%s", st, 128+int(syscall.SIGKILL), r.output())
+	}
+	c.survivorsServe("n2")
 }
 
 // pickStage is the node to lose of a pipeline's stages: head's, else
