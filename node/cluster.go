@@ -34,6 +34,9 @@ type Cluster struct {
 	// (placefds.go): those that left and those that came.
 	origins origins
 	targets targets
+	// drains are the drains in progress, by the node they wait for
+	// (loss.go).
+	drains drains
 }
 
 // openCluster gives the node its identity, opens its Raft replica on the

@@ -29,16 +29,9 @@ func (cn *Cluster) heartbeats(ctx context.Context, period time.Duration) {
 // watchLiveness, on the leader, commits the up/suspect/down changes the
 // heartbeats call for.
 func (cn *Cluster) watchLiveness(ctx context.Context, period time.Duration) {
-	t := time.NewTicker(period)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, period, func() {
 		if !cn.store.IsLeader() {
-			continue
+			return
 		}
 		cn.store.Heartbeat(cn.ID)
 		lctx, cancel := context.WithTimeout(ctx, 5*period)
@@ -46,5 +39,5 @@ func (cn *Cluster) watchLiveness(ctx context.Context, period time.Duration) {
 			cn.log.Warn("check liveness", "err", err)
 		}
 		cancel()
-	}
+	})
 }

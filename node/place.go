@@ -138,7 +138,7 @@ func (p *placer) Prepare(ctx context.Context, node string, x *syscalls.ExecPlan)
 	if err != nil {
 		return fmt.Errorf("prepare exec on %s: %w", node, err)
 	}
-	id := p.cn.origins.add(pid, origin)
+	id := p.cn.origins.add(pid, node, origin)
 	ctx, cancel := context.WithTimeout(ctx, prepareTimeout)
 	defer cancel()
 	_, err = remote.Call(ctx, p.cn.pool.Client(m.Address), nodemsg.PlacePrepare, &nodemsg.PrepareRequest{Plan: *x, ID: id, Fds: fds})

@@ -40,11 +40,13 @@ type origins struct {
 
 type originEntry struct {
 	pid    int
+	node   string // where the process went
 	origin *fdproxy.Origin
 }
 
-// add registers origin, the descriptors of pid's placement, and names it.
-func (o *origins) add(pid int, origin *fdproxy.Origin) string {
+// add registers origin, the descriptors of pid's placement on node, and
+// names it.
+func (o *origins) add(pid int, node string, origin *fdproxy.Origin) string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.next++
@@ -52,7 +54,7 @@ func (o *origins) add(pid int, origin *fdproxy.Origin) string {
 	if o.byID == nil {
 		o.byID = make(map[string]originEntry)
 	}
-	o.byID[id] = originEntry{pid: pid, origin: origin}
+	o.byID[id] = originEntry{pid: pid, node: node, origin: origin}
 	return id
 }
 
@@ -82,15 +84,7 @@ func (o *origins) drop(id string) {
 
 // dropPID stops and drops the placements of pid that are in flight.
 func (o *origins) dropPID(pid int) {
-	o.mu.Lock()
-	var ids []string
-	for id, e := range o.byID {
-		if e.pid == pid {
-			ids = append(ids, id)
-		}
-	}
-	o.mu.Unlock()
-	for _, id := range ids {
+	for _, id := range idsWhere(&o.mu, o.byID, func(e originEntry) bool { return e.pid == pid }) {
 		o.drop(id)
 	}
 }
@@ -208,7 +202,7 @@ func (p *placer) Drain(pid int, done func()) bool {
 	}
 	go func() {
 		defer done()
-		ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+		ctx, cancel := p.cn.drains.start(e.origin, drainTimeout)
 		defer cancel()
 		counts, err := e.target.Drain(ctx)
 		if err == nil {

@@ -44,6 +44,7 @@ func (cn *Cluster) attachPeers(ctx context.Context, l *Local) {
 		close(done)
 	})
 	<-done
+	go cn.watchLoss(ctx, l, out)
 }
 
 // handleProcs serves nodemsg.Procs: this node's process records.

@@ -275,7 +275,9 @@ func (s *Space) notifyExitLocked(c *proc, eff *Effects) {
 func (s *Space) reapLocked(c *proc, eff *Effects) {
 	s.removeLocked(c)
 	if c.Stub {
-		eff.Remote = append(eff.Remote, PeerEvent{To: c.Home, Kind: ChildReaped, PID: c.PID})
+		if !c.lost {
+			eff.Remote = append(eff.Remote, PeerEvent{To: c.Home, Kind: ChildReaped, PID: c.PID})
+		}
 		return
 	}
 	eff.Reaped = append(eff.Reaped, c.PID)

@@ -62,6 +62,7 @@ type proc struct {
 	stopPending  bool   // a stop not yet reported by wait
 	contPending  bool   // a continue not yet reported by wait
 	gen          uint64 // version of what kin know (Kin.Gen): a stub ignores older views
+	lost         bool   // a stub of a process lost with its node (NodeLost): its home hears nothing more
 }
 
 // NewSpace returns an empty Space for the node named node; records added

@@ -307,16 +307,7 @@ func TestMoveParentExits(t *testing.T) {
 			if subreaper {
 				newParent = Target{PID: pidP, Node: "a", Home: "a"}
 			}
-			if !reflect.DeepEqual(atB.Reparented, []Reparenting{{PID: p, Parent: newParent}}) {
-				t.Fatalf("reparented at b = %+v", atB.Reparented)
-			}
-			want := []DeathSignal{{Target: Target{PID: p, Node: "b", Home: "b"}, Signal: int(syscall.SIGTERM), Sender: q}}
-			if !reflect.DeepEqual(atB.DeathSignals, want) {
-				t.Fatalf("death signals at b = %+v", atB.DeathSignals)
-			}
-			if ppid, _ := b.Getppid(p); ppid != newParent.PID {
-				t.Fatalf("getppid at b = %d", ppid)
-			}
+			wantReparented(t, b, atB, p, q, newParent)
 			eff, err = b.Exit(p, ExitedStatus(9), Rusage{})
 			ok(t, err)
 			got := c.deliver(eff)

@@ -247,7 +247,7 @@ func (s *Space) reportExitLocked(p, c *proc, reap bool) WaitResult {
 	p.ChildUsage = p.ChildUsage.Add(res.Rusage)
 	s.removeLocked(c)
 	res.Reaped = true
-	if c.Stub {
+	if c.Stub && !c.lost {
 		res.Remote = []PeerEvent{{To: c.Home, Kind: ChildReaped, PID: c.PID}}
 	}
 	return res

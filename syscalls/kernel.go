@@ -63,6 +63,9 @@ type Kernel struct {
 	execHere map[int]bool
 	// held are the execs other nodes handed here, not yet committed.
 	held map[int]*heldExec
+	// lost are the nodes declared down (NodeLost) and not back since: no
+	// exec is committed to them.
+	lost map[string]bool
 }
 
 // NewKernel makes the emulated kernel of node over space, whose PIDs come

@@ -155,3 +155,34 @@ func (k *Kernel) DeliverFromPeer(pid, sig int, info *sentry.SigInfo) error {
 	}
 	return k.signals.Signal(tg, sig, info)
 }
+
+// NodeLost is told by the node that Raft's liveness declared node down:
+// every process that ran there was killed by SIGKILL. The Space records
+// it (pidspace.Space.NodeLost: parents here notified, children here
+// reparented, PIDs lent there freed) and its effects are carried out as
+// any others; from now on no exec is committed to node (an exec whose
+// placement there is in progress runs here). Tracer thread.
+func (k *Kernel) NodeLost(node string) {
+	if k.space == nil || node == "" || node == k.node {
+		return
+	}
+	if k.lost == nil {
+		k.lost = make(map[string]bool)
+	}
+	k.lost[node] = true
+	k.ordered(func() func() {
+		eff := k.space.NodeLost(node)
+		return func() {
+			k.log.Info("node lost", "node", node, "notified", len(eff.Notify), "reparented", len(eff.Reparented))
+			for _, r := range eff.Reparented {
+				k.creators.drop(r.PID)
+			}
+			k.apply(eff)
+		}
+	})
+}
+
+// NodeBack is told by the node that node, once lost, is up again (it
+// restarted with none of its processes): execs may be placed there
+// again. Tracer thread.
+func (k *Kernel) NodeBack(node string) { delete(k.lost, node) }

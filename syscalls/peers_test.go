@@ -219,3 +219,32 @@ func BenchmarkKillNoPeers(b *testing.B) {
 		call(r.k.kill, p, unix.SYS_KILL, 5001, uintptr(unix.SIGTERM))
 	}
 }
+
+// A child placed on n2 is lost with n2: its parent here gets SIGCHLD
+// with CLD_KILLED and SIGKILL, from the lane, and no exec is committed
+// to n2 until it is back.
+func TestNodeLostKillsChildThere(t *testing.T) {
+	r := newRig(t)
+	posted := r.withPeers(staticPeers{})
+	r.spawn(5000, 1000)
+	r.fork(5000, 5001)
+	if _, err := r.space.Export(5001, "n2"); err != nil {
+		t.Fatal(err)
+	}
+	r.k.NodeLost("n2")
+	(<-posted)()
+	if len(r.sig.sent) != 1 {
+		t.Fatalf("sent %+v, want one SIGCHLD", r.sig.sent)
+	}
+	s := r.sig.sent[0]
+	if s.target.PID != 5000 || s.sig != int(unix.SIGCHLD) || s.info.Code() != linux.CLD_KILLED || s.info.Status() != int(unix.SIGKILL) {
+		t.Errorf("sent %+v", s)
+	}
+	if !r.k.lost["n2"] {
+		t.Errorf("n2 not marked lost")
+	}
+	r.k.NodeBack("n2")
+	if r.k.lost["n2"] {
+		t.Errorf("n2 still marked lost once back")
+	}
+}

@@ -143,6 +143,9 @@ func (k *Kernel) execAgainHere(tid int, restore func()) int64 {
 // Signals decided here for pid before the export but delivered after it
 // find it gone on (Kernel.signal sends them on, behind the record).
 func (k *Kernel) commitExec(t *sentry.Task, node string, pid int) error {
+	if k.lost[node] {
+		return fmt.Errorf("node %s is down", node)
+	}
 	st, err := procview.ReadStatus(t.TID)
 	if err != nil {
 		return err
