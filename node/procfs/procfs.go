@@ -123,7 +123,6 @@ func Mount(cfg Config) (*View, error) {
 	if err != nil {
 		return nil, fmt.Errorf("procfs: mount FUSE: %w", err)
 	}
-	closeOnExecFuse()
 	for _, f := range files {
 		if err := unix.Mount(dir+"/"+f.name, f.over, "", unix.MS_BIND, ""); err != nil {
 			err = fmt.Errorf("procfs: bind the view over %s: %w", f.over, err)
@@ -240,18 +239,4 @@ func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadRes
 	}
 	end := min(off+int64(len(dest)), int64(len(h.data)))
 	return fuse.ReadResultData(h.data[off:end]), 0
-}
-
-// closeOnExecFuse marks this process's /dev/fuse descriptors close-on-exec:
-// go-fuse opens the device without O_CLOEXEC, and every program the node
-// spawns inherited it (a placed exec then stayed local: /dev/fuse is not
-// carried). Found by device number: /proc may not be this process's yet.
-func closeOnExecFuse() {
-	fuseDev := unix.Mkdev(10, 229)
-	for fd := 3; fd < 1024; fd++ {
-		var st unix.Stat_t
-		if unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == fuseDev {
-			unix.CloseOnExec(fd)
-		}
-	}
 }
