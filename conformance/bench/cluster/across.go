@@ -105,7 +105,7 @@ func acrossNodes(herd, work string, reps int, scale float64) (string, error) {
 	if err := env.checkPlacement(dir); err != nil {
 		return "", err
 	}
-	res := map[string][]float64{}
+	res, load0 := map[string][]float64{}, loadAvg()
 	for rep := range reps {
 		fmt.Fprintf(os.Stderr, "  rep %d/%d:", rep+1, reps)
 		for _, b := range acrossBenches(scale) {
@@ -125,7 +125,17 @@ func acrossNodes(herd, work string, reps int, scale float64) (string, error) {
 		}
 		fmt.Fprintln(os.Stderr, " tcp")
 	}
-	return renderAcross(res, reps, scale), nil
+	return renderAcross(res, reps, scale, load0+" at start, "+loadAvg()+" at the end"), nil
+}
+
+// loadAvg is the 1-minute load average: the machine is shared, and the
+// table says how busy it was.
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "unknown"
 }
 
 // downOnSignal takes the cluster in dir down on SIGINT or SIGTERM (then
@@ -336,12 +346,12 @@ var acrossTargets = map[string]acrossTarget{
 }
 
 // renderAcross is the Markdown table of the across-node measurements.
-func renderAcross(res map[string][]float64, reps int, scale float64) string {
+func renderAcross(res map[string][]float64, reps int, scale float64, load string) string {
 	rtt, tput := median(res["tcp/rtt"]), median(res["tcp/tput"])
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n### Processes across nodes (make bench, %s, 3 nodes, herd cluster up --netns)\n\n", time.Now().UTC().Format("2006-01-02"))
-	fmt.Fprintf(&b, "Raw TCP from n1's network namespace to n2's, measured in this run: round trip (RTT) %s, throughput %.0f MB/s.\n\n",
-		fmtNs(rtt), tput)
+	fmt.Fprintf(&b, "Raw TCP from n1's network namespace to n2's, measured in this run: round trip (RTT) %s, throughput %.0f MB/s. "+
+		"Load average %s.\n\n", fmtNs(rtt), tput, load)
 	b.WriteString("| benchmark | native | herd, one node | herd, n1 → n2 | n1 → n2 ÷ one node | against TCP | target | ok |\n")
 	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | --- | :---: |\n")
 	for _, bn := range acrossBenches(scale) {

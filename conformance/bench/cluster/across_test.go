@@ -45,9 +45,9 @@ func TestAcrossRenders(t *testing.T) {
 	set("pong", 10, 20, 300)       // 3 RTT
 	set("out", 2000, 2000, 600)    // 60% of TCP: met
 	set("in", 2000, 2000, 400)     // 40%: missed
-	table := renderAcross(res, 1, 1)
+	table := renderAcross(res, 1, 1, "1.0 at start, 2.0 at the end")
 	for _, want := range []string{
-		"round trip (RTT) 100 ns, throughput 1000 MB/s",
+		"round trip (RTT) 100 ns, throughput 1000 MB/s. Load average 1.0 at start, 2.0 at the end.",
 		"| 2.2 µs | 1.12× | one node + 2.5 RTT | ≤ one node + 3 RTT | ✓ |",
 		"| one node + 5.0 RTT | ≤ one node + 2 RTT | ✗ |",
 		"| one node + 1.0 RTT | ≤ one node + 1 RTT | ✓ |",
