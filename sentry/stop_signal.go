@@ -200,3 +200,19 @@ func (s *Sentry) Signal(tgid, sig int, info *SigInfo) error {
 	}
 	return nil
 }
+
+// TakeInjected hands over the siginfo of one of herd-init's own signals
+// sig to t's process that a call took without a signal-delivery stop
+// (rt_sigtimedwait of a blocked signal dequeues it directly), so the
+// caller can write it where the call wrote the kernel's: got is what the
+// kernel gave (herd-init's SI_USER from PID 1 when it is ours), nil if
+// the call asked for none. Tracer thread.
+func (t *Task) TakeInjected(sig int, got *SigInfo) (SigInfo, bool) {
+	p := t.s.procs[t.TGID]
+	q := p.injectedFor(sig)
+	if len(q) == 0 || got != nil && (got.Code() != linux.SI_USER || got.Pid() != 1) {
+		return SigInfo{}, false
+	}
+	p.injected[sig] = q[1:]
+	return q[0], true
+}

@@ -118,6 +118,10 @@ func (f *fakeTask) Discards(sig int) bool { return f.discards[sig] }
 
 func (f *fakeTask) BlockSignals() (func(), error) { return func() {}, nil }
 
+func (f *fakeTask) TakeInjected(int, *sentry.SigInfo) (sentry.SigInfo, bool) {
+	return sentry.SigInfo{}, false
+}
+
 type fakeTasks map[int]*fakeTask
 
 func (ft fakeTasks) task(tid int) task {

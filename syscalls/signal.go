@@ -394,3 +394,30 @@ func (k *Kernel) rtSigaction(t task) action {
 		}
 	})
 }
+
+// rtSigtimedwait (sigwaitinfo, sigtimedwait) runs natively. A blocked
+// signal it takes is dequeued without a signal-delivery stop, where herd
+// writes the siginfo of the signals herd-init sends (a child's SIGCHLD:
+// its PID, code and status): so that siginfo is written here, where the
+// kernel wrote herd-init's kill, and the next such signal is sent (one
+// still queued would keep herd-init from sending another, as a pending
+// standard signal would).
+func (k *Kernel) rtSigtimedwait(t task) action {
+	return nativeThen(func(t task, ret int64) {
+		if ret <= 0 || ret > linux.SignalMaximum {
+			return
+		}
+		sig, addr := int(ret), t.Arg(1)
+		var got *sentry.SigInfo
+		if addr != 0 {
+			got = new(sentry.SigInfo)
+			if err := t.ReadMem(addr, got[:]); err != nil {
+				return
+			}
+		}
+		si, ok := t.TakeInjected(sig, got)
+		if ok && addr != 0 {
+			t.WriteMem(addr, si[:])
+		}
+	})
+}

@@ -72,6 +72,8 @@ func (k *Kernel) Table() *sentry.Table {
 	trap(unix.SYS_KILL, "kill", k.kill, []sentry.ArgKind{I, S}, "Targets and permission from pidspace (pid, 0, -pgid, -1; a thread's TID names its process); one live target is signalled by the kernel, several by herd-init with the sender's siginfo. A signal the target ignores is not generated, and a target that exits meanwhile answers as a zombie. In a cluster, 0, -pgid and -1 reach the other nodes' processes too, and a PID held by another node is decided and delivered there (the call waits parked for the answer).")
 	trap(unix.SYS_TKILL, "tkill", k.tkill, []sentry.ArgKind{I, S}, "The thread must be a sandboxed task; delivered natively unless the thread ignores it.")
 	trap(unix.SYS_TGKILL, "tgkill", k.tgkill, []sentry.ArgKind{I, I, S}, "The thread must be a sandboxed task; delivered natively unless the thread ignores it.")
+	trap(unix.SYS_RT_SIGTIMEDWAIT, "rt_sigtimedwait", k.rtSigtimedwait, []sentry.ArgKind{P, P, P, I},
+		"Runs natively. A signal herd-init sent (SIGCHLD, a parent-death signal…) that the call takes gets the siginfo herd gives it at delivery (the child's PID and status), which the kernel's dequeue would show as herd-init's kill.")
 	trap(unix.SYS_RT_SIGQUEUEINFO, "rt_sigqueueinfo", k.rtSigqueueinfo, []sentry.ArgKind{I, S, P}, "Target and permission from pidspace (a thread's TID names its process); delivered natively, as kill. A PID held by another node is decided there, with the caller's siginfo.")
 	trap(unix.SYS_RT_TGSIGQUEUEINFO, "rt_tgsigqueueinfo", k.rtTgsigqueueinfo, []sentry.ArgKind{I, I, S, P}, "The thread must be a sandboxed task; delivered natively unless the thread ignores it.")
 

@@ -46,6 +46,9 @@ type task interface {
 	// BlockSignals blocks the thread's signals while an uninterruptible
 	// call waits (see sentry.Task.BlockSignals).
 	BlockSignals() (restore func(), err error)
+	// TakeInjected is the siginfo of herd-init's own signal sig that a
+	// call took (see sentry.Task.TakeInjected).
+	TakeInjected(sig int, got *sentry.SigInfo) (sentry.SigInfo, bool)
 }
 
 // tasks finds the traced threads of this node by TID; nil if none.
@@ -186,6 +189,10 @@ func (l liveTask) PidfdTarget(fd int) (int, error) { return pidfdTarget(l.t.TID,
 func (l liveTask) Discards(sig int) bool { return l.t.Discards(sig) }
 
 func (l liveTask) BlockSignals() (func(), error) { return l.t.BlockSignals() }
+
+func (l liveTask) TakeInjected(sig int, got *sentry.SigInfo) (sentry.SigInfo, bool) {
+	return l.t.TakeInjected(sig, got)
+}
 
 // liveTasks finds the sentry's tasks.
 type liveTasks struct{ s *sentry.Sentry }
