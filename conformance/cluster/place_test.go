@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -155,5 +156,45 @@ func TestPlacementFlagChecked(t *testing.T) {
 	_, e, st = herd(t, filepath.Join(t.TempDir(), "none.sock"), "run", "--placement", "spread", "--", "/bin/true")
 	if st == 0 || !strings.Contains(e, "needs a cluster") {
 		t.Fatalf("spread without a daemon: status %d, stderr %q; want refused", st, e)
+	}
+}
+
+// A signal herd run forwards to its job (as a terminal's Ctrl-C would go
+// to the foreground group) reaches the group's members on every node.
+func TestJobSignalAcrossNodes(t *testing.T) {
+	c := upCluster(t, 3, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, herdBin, "run", "--placement", "spread", "--",
+		"/bin/sh", "-c", "sleep 1000 & sleep 1000 & sleep 1000 & wait")
+	cmd.Env = append(os.Environ(), "HERD_SOCKET="+c.sock(1))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sleeps := func() map[string]int {
+		on := map[string]int{}
+		for _, r := range c.ps(1) {
+			if r.Cmd == "sleep 1000" {
+				on[r.Node]++
+			}
+		}
+		return on
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if on := sleeps(); len(on) >= 2 {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the job's sleeps are on %v, want at least two nodes", on)
+		}
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 128+int(syscall.SIGTERM) {
+		t.Fatalf("herd run: %v, want exit status 143", err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); len(sleeps()) > 0; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("sleeps left after SIGTERM to the job: %v", sleeps())
+		}
 	}
 }
