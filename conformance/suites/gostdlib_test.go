@@ -97,8 +97,10 @@ func TestGoStdlib(t *testing.T) {
 				timeout: goTestTimeout + 30*time.Second,
 			}
 			nat := run(t, native, s)
-			hrd := run(t, underHerd, s)
-			compareGoTests(t, p.pkg, nat, hrd, accepted[p.pkg])
+			forModes(t, costlyModes, func(t *testing.T, m mode) {
+				hrd := run(t, m, s)
+				compareGoTests(t, p.pkg, nat, hrd, accepted[p.pkg])
+			})
 		})
 	}
 }

@@ -26,8 +26,10 @@ func TestPython(t *testing.T) {
 			}
 			argv := []string{py, "-u", "-c", string(src)}
 			nat := run(t, native, spec{argv: argv, dir: t.TempDir(), timeout: 60 * time.Second})
-			hrd := run(t, underHerd, spec{argv: argv, dir: t.TempDir(), timeout: 60 * time.Second})
-			compareOutputs(t, nat, hrd, nil)
+			forModes(t, allModes, func(t *testing.T, m mode) {
+				hrd := run(t, m, spec{argv: argv, dir: t.TempDir(), timeout: 60 * time.Second})
+				compareOutputs(t, nat, hrd, nil)
+			})
 		})
 	}
 }

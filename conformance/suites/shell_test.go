@@ -53,12 +53,14 @@ func TestShell(t *testing.T) {
 					prog := requireProgram(t, sh.prog, sh.pkg)
 					argv := append(append([]string{prog}, sh.args...), abs)
 					nat := run(t, native, spec{argv: argv, dir: t.TempDir(), timeout: 60 * time.Second})
-					hrd := run(t, underHerd, spec{argv: argv, dir: t.TempDir(), timeout: 60 * time.Second})
-					if known != nil {
-						known.check(t, nat, hrd)
-						return
-					}
-					compareOutputs(t, nat, hrd, normalisePIDs)
+					forModes(t, allModes, func(t *testing.T, m mode) {
+						hrd := run(t, m, spec{argv: argv, dir: t.TempDir(), timeout: 60 * time.Second})
+						if known != nil {
+							known.check(t, nat, hrd)
+							return
+						}
+						compareOutputs(t, nat, hrd, normalisePIDs)
+					})
 				})
 			}
 		})

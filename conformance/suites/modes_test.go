@@ -1,0 +1,104 @@
+package suites
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"herd/conformance"
+)
+
+// A mode is how a workload runs: natively (the oracle) or under `herd
+// run` in one of the conformance package's modes.
+type mode struct {
+	name string
+	// prefix returns the argv before the workload's; it fails or skips
+	// t when the mode cannot run.
+	prefix func(t *testing.T) []string
+}
+
+func (m mode) String() string { return m.name }
+
+var (
+	native = mode{"native", func(*testing.T) []string { return nil }}
+	// single is the embedded node: `herd run` without a daemon.
+	single = mode{"single", func(t *testing.T) []string { return herdRun(t) }}
+	// daemon runs through n2 of a three-node --netns cluster.
+	daemon = mode{"daemon", func(t *testing.T) []string {
+		return herdRun(t, "--socket", clusterSocket(t))
+	}}
+	// spread is the daemon mode with every execve of the workload and
+	// its descendants sent round-robin over the three nodes.
+	spread = mode{"spread", func(t *testing.T) []string {
+		return herdRun(t, "--socket", clusterSocket(t), "--placement", "spread")
+	}}
+)
+
+// allModes are the herd modes of the cheap suites; the costly ones leave
+// out daemon, which spread covers (the same launcher and cluster, with
+// placement on top).
+var (
+	allModes    = []mode{single, daemon, spread}
+	costlyModes = []mode{single, spread}
+)
+
+// forModes runs f as a subtest named after each mode of ms.
+func forModes(t *testing.T, ms []mode, f func(t *testing.T, m mode)) {
+	t.Helper()
+	for _, m := range ms {
+		t.Run(m.name, func(t *testing.T) { f(t, m) })
+	}
+}
+
+// herdRun is the argv of `herd run` with flags, $HERD_RUN_FLAGS and "--".
+func herdRun(t *testing.T, flags ...string) []string {
+	argv := append([]string{herd(t), "run"}, flags...)
+	argv = append(argv, strings.Fields(os.Getenv("HERD_RUN_FLAGS"))...)
+	return append(argv, "--")
+}
+
+// The cluster of the daemon and spread modes: started by the first test
+// that needs it, stopped by TestMain after the tests.
+var (
+	clusterOnce sync.Once
+	clusterDir  string
+	clusterSock string
+	clusterErr  error
+	clusterDown func()
+	clusterPIDs = map[int]bool{} // the node daemons, which sweep spares
+)
+
+// clusterSocket returns the socket of the cluster's n2, starting the
+// cluster the first time.
+func clusterSocket(t *testing.T) string {
+	t.Helper()
+	bin := herd(t)
+	clusterOnce.Do(func() {
+		clusterDir = filepath.Join(workDir, "cluster")
+		clusterSock, clusterDown, clusterErr = conformance.UpCluster(bin, clusterDir)
+		pids, _ := filepath.Glob(filepath.Join(clusterDir, "*", "herd.pid"))
+		for _, f := range pids {
+			b, _ := os.ReadFile(f)
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				clusterPIDs[pid] = true
+			}
+		}
+	})
+	if clusterErr != nil {
+		t.Fatal(clusterErr)
+	}
+	return clusterSock
+}
+
+// isClusterDaemon tells whether pid is one of the cluster's node daemons.
+func isClusterDaemon(pid int) bool { return clusterPIDs[pid] }
+
+// stopCluster stops the cluster, if one was started.
+func stopCluster() {
+	if clusterDown != nil {
+		clusterDown()
+	}
+}
