@@ -1,10 +1,15 @@
 package conformance
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // A mode is one way of running herd: how `herd run` is invoked, and what
@@ -40,7 +45,52 @@ func startSingle(t *testing.T) []string {
 func startSpread(t *testing.T) []string {
 	prefix := startDaemon(t)
 	run := slices.Index(prefix, "run")
-	return slices.Concat(prefix[:run+1], []string{"--placement", "spread"}, prefix[run+1:])
+	prefix = slices.Concat(prefix[:run+1], []string{"--placement", "spread"}, prefix[run+1:])
+	spreadOnce.Do(func() { spreadErr = checkSpreads(prefix) })
+	if spreadErr != nil {
+		t.Fatal(spreadErr)
+	}
+	return prefix
+}
+
+var (
+	spreadOnce sync.Once
+	spreadErr  error
+)
+
+// checkSpreads makes sure the spread mode really places processes on
+// several nodes (an exec that cannot be placed runs where it is, so a
+// mode that never spreads would pass every program): three sleeps of
+// one shell must show on at least two nodes in herd ps.
+func checkSpreads(prefix []string) error {
+	probe := exec.Command(prefix[0], append(prefix[1:], "/bin/sh", "-c", "sleep 5 & sleep 5 & sleep 5 & wait")...)
+	if err := probe.Start(); err != nil {
+		return err
+	}
+	defer probe.Wait()
+	defer probe.Process.Kill()
+	ps := []string{"ps", "--json", "--socket", clusterSock}
+	var seen map[string]bool
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		out, err := exec.Command(prefix[0], ps...).Output()
+		if err != nil {
+			continue
+		}
+		var rows []struct{ Node, Cmd string }
+		if json.Unmarshal(out, &rows) != nil {
+			continue
+		}
+		seen = map[string]bool{}
+		for _, r := range rows {
+			if strings.HasPrefix(r.Cmd, "sleep") {
+				seen[r.Node] = true
+			}
+		}
+		if len(seen) >= 2 {
+			return nil
+		}
+	}
+	return fmt.Errorf("spread mode does not spread: the sleeps of one shell ran on %v only (see the nodes' logs: exec stays local)", seen)
 }
 
 // TestNative checks that every program builds and terminates natively:

@@ -96,6 +96,9 @@ func shimMain() {
 			fd = n
 		}
 	}
+	// Whatever else herd-init held without close-on-exec (a library's
+	// descriptor, such as FUSE's /dev/fuse) is not the program's.
+	unix.CloseRange(uint(fd+1), ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
 	spec := readShimSpec(os.NewFile(uintptr(fd), "spec"))
 	if spec.Placed != nil {
 		placedShimMain(&spec)
