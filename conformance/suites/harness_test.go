@@ -68,6 +68,8 @@ func runMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "suites: become a subreaper: %v\n", err)
 		return 1
 	}
+	stopWatchdog := clusterWatchdog()
+	defer stopWatchdog()
 	code := m.Run()
 	sweep()
 	stopCluster()

@@ -1,12 +1,15 @@
 package suites
 
 import (
+	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"herd/conformance"
 )
@@ -67,6 +70,7 @@ var (
 	clusterDir  string
 	clusterSock string
 	clusterErr  error
+	clusterMu   sync.Mutex // guards clusterDown, which the watchdog may call
 	clusterDown func()
 	clusterPIDs = map[int]bool{} // the node daemons, which sweep spares
 )
@@ -78,6 +82,8 @@ func clusterSocket(t *testing.T) string {
 	bin := herd(t)
 	clusterOnce.Do(func() {
 		clusterDir = filepath.Join(workDir, "cluster")
+		clusterMu.Lock()
+		defer clusterMu.Unlock()
 		clusterSock, clusterDown, clusterErr = conformance.UpCluster(bin, clusterDir)
 		pids, _ := filepath.Glob(filepath.Join(clusterDir, "*", "herd.pid"))
 		for _, f := range pids {
@@ -96,9 +102,33 @@ func clusterSocket(t *testing.T) string {
 // isClusterDaemon tells whether pid is one of the cluster's node daemons.
 func isClusterDaemon(pid int) bool { return clusterPIDs[pid] }
 
+// clusterWatchdog stops the cluster shortly before -test.timeout, whose
+// panic ends the test binary without running TestMain's cleanup: the
+// cluster's daemons and namespaces must not outlive a run that took too
+// long. It returns the function that disarms it.
+func clusterWatchdog() (disarm func()) {
+	flag.Parse()
+	f := flag.Lookup("test.timeout")
+	if f == nil {
+		return func() {}
+	}
+	d, ok := f.Value.(flag.Getter).Get().(time.Duration)
+	if !ok || d <= 0 {
+		return func() {}
+	}
+	timer := time.AfterFunc(d-min(d/10, 30*time.Second), func() {
+		fmt.Fprintf(os.Stderr, "suites: -test.timeout=%v is near: stopping the cluster\n", d)
+		stopCluster()
+	})
+	return func() { timer.Stop() }
+}
+
 // stopCluster stops the cluster, if one was started.
 func stopCluster() {
+	clusterMu.Lock()
+	defer clusterMu.Unlock()
 	if clusterDown != nil {
 		clusterDown()
+		clusterDown = nil
 	}
 }
