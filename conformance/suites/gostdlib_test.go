@@ -103,7 +103,7 @@ func TestGoStdlib(t *testing.T) {
 				timeout: goTestTimeout + 30*time.Second,
 			}
 			nat := run(t, native, s)
-			forModes(t, costlyModes, func(t *testing.T, m mode) {
+			forModes(t, allModes, func(t *testing.T, m mode) {
 				ms, skip := s, spreadSkips[p.pkg]
 				if m.name != spread.name {
 					skip = nil

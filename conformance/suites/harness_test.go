@@ -7,8 +7,8 @@
 // modes_test.go): single (the embedded node), daemon (through n2 of a
 // three-node --netns cluster, started once per test binary and stopped by
 // TestMain) and spread (the same, with every execve placed round-robin
-// over the nodes); the costly suites leave out daemon, which spread
-// covers. TestSpreadPipeline and TestSpreadMake are issue 8's two proofs.
+// over the nodes). TestSpreadPipeline and TestSpreadMake are issue 8's
+// two proofs.
 //
 // The tests need root (herd needs it for namespaces and ptrace) and the
 // programs they run; without them they skip with the reason. The herd

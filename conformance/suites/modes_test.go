@@ -40,13 +40,8 @@ var (
 	}}
 )
 
-// allModes are the herd modes of the cheap suites; the costly ones leave
-// out daemon, which spread covers (the same launcher and cluster, with
-// placement on top).
-var (
-	allModes    = []mode{single, daemon, spread}
-	costlyModes = []mode{single, spread}
-)
+// allModes are the herd modes every suite runs in.
+var allModes = []mode{single, daemon, spread}
 
 // forModes runs f as a subtest named after each mode of ms.
 func forModes(t *testing.T, ms []mode, f func(t *testing.T, m mode)) {

@@ -77,7 +77,7 @@ func TestStressNG(t *testing.T) {
 			if msg := stressVerdict(st.name, nat); msg != "" {
 				t.Fatalf("native stress-ng %s fails, so it cannot be an oracle: %s", st.name, msg)
 			}
-			forModes(t, costlyModes, func(t *testing.T, m mode) {
+			forModes(t, allModes, func(t *testing.T, m mode) {
 				hrd := run(t, m, s)
 				if msg := stressVerdict(st.name, hrd); msg != "" {
 					t.Errorf("stress-ng %s passes natively but fails under herd %s: %s", st.name, m, msg)
