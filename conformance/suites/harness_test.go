@@ -3,6 +3,13 @@
 // scripts, a parallel make and Python's multiprocessing — natively and
 // under `herd run`, and compares. The native kernel is the oracle.
 //
+// Each workload runs in the herd modes of the conformance package (see
+// modes_test.go): single (the embedded node), daemon (through n2 of a
+// three-node --netns cluster, started once per test binary and stopped by
+// TestMain) and spread (the same, with every execve placed round-robin
+// over the nodes). TestSpreadPipeline and TestSpreadMake are issue 8's
+// two proofs.
+//
 // The tests need root (herd needs it for namespaces and ptrace) and the
 // programs they run; without them they skip with the reason. The herd
 // binary is $HERD_BIN, else it is built once from ../../cmd/herd.
@@ -17,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,8 +68,11 @@ func runMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "suites: become a subreaper: %v\n", err)
 		return 1
 	}
+	stopWatchdog := clusterWatchdog()
+	defer stopWatchdog()
 	code := m.Run()
 	sweep()
+	stopCluster()
 	return code
 }
 
@@ -99,21 +110,6 @@ func herd(t *testing.T) string {
 	return herdBin
 }
 
-// A mode is native or under herd.
-type mode int
-
-const (
-	native mode = iota
-	underHerd
-)
-
-func (m mode) String() string {
-	if m == native {
-		return "native"
-	}
-	return "herd"
-}
-
 // spec describes one run of a workload.
 type spec struct {
 	argv    []string
@@ -148,18 +144,12 @@ func baseEnv() []string {
 	}
 }
 
-// run executes s natively or under `herd run` in its own process group,
+// run executes s natively or under `herd run` (mode m) in its own process group,
 // kills the group on timeout and after exit, and sweeps up any
 // descendant that escaped the group, so nothing is left running.
 func run(t *testing.T, m mode, s spec) *result {
 	t.Helper()
-	argv := s.argv
-	if m == underHerd {
-		h := herd(t)
-		argv = append([]string{h, "run"}, strings.Fields(os.Getenv("HERD_RUN_FLAGS"))...)
-		argv = append(argv, "--")
-		argv = append(argv, s.argv...)
-	}
+	argv := append(m.prefix(t), s.argv...)
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
@@ -205,11 +195,12 @@ func run(t *testing.T, m mode, s spec) *result {
 // sweep kills and reaps every child of this process that is not an
 // exec.Cmd in flight: descendants of finished runs, reparented here
 // because this process is a subreaper. Runs are sequential, so when no
-// run is in flight every child is a leftover.
+// run is in flight every child is a leftover, but for the node daemons of
+// the cluster (reparented here too), which stopCluster ends.
 func sweep() {
 	self := os.Getpid()
 	for round := 0; round < 50; round++ {
-		kids := childrenOf(self)
+		kids := slices.DeleteFunc(childrenOf(self), isClusterDaemon)
 		if len(kids) == 0 {
 			return
 		}

@@ -21,7 +21,7 @@ func TestMake(t *testing.T) {
 	requireProgram(t, "gcc", "gcc")
 	requireProgram(t, "ar", "binutils")
 
-	build := func(m mode) (first, second *result, out []byte) {
+	build := func(t *testing.T, m mode) (first, second *result, out []byte) {
 		dir := t.TempDir()
 		if err := copyTree(filepath.Join("testdata", "cproj"), dir); err != nil {
 			t.Fatal(err)
@@ -32,19 +32,21 @@ func TestMake(t *testing.T) {
 		out, _ = os.ReadFile(filepath.Join(dir, "result.txt"))
 		return first, second, out
 	}
-	nat1, nat2, natOut := build(native)
+	nat1, nat2, natOut := build(t, native)
 	if nat1.failure != "" || nat1.status != 0 || len(natOut) == 0 {
 		t.Fatalf("native make -j4 fails (%s), so there is no oracle:\n%s", nat1.summary(), indent(tail(nat1.stdout+nat1.stderr, 40)))
 	}
-	hrd1, hrd2, hrdOut := build(underHerd)
-	if hrd1.failure != "" || hrd1.status != 0 {
-		t.Fatalf("make -j4 succeeds natively but fails under herd (%s):\n%s", hrd1.summary(), indent(tail(hrd1.stdout+hrd1.stderr, 40)))
-	}
-	compareOutputs(t, nat1, hrd1, nil)
-	if !bytes.Equal(natOut, hrdOut) {
-		t.Errorf("the built program's output (result.txt) differs:\n%s", lineDiff(string(natOut), string(hrdOut)))
-	}
-	t.Run("rebuild", func(t *testing.T) {
-		compareOutputs(t, nat2, hrd2, nil)
+	forModes(t, allModes, func(t *testing.T, m mode) {
+		hrd1, hrd2, hrdOut := build(t, m)
+		if hrd1.failure != "" || hrd1.status != 0 {
+			t.Fatalf("make -j4 succeeds natively but fails under herd %s (%s):\n%s", m, hrd1.summary(), indent(tail(hrd1.stdout+hrd1.stderr, 40)))
+		}
+		compareOutputs(t, nat1, hrd1, nil)
+		if !bytes.Equal(natOut, hrdOut) {
+			t.Errorf("the built program's output (result.txt) differs:\n%s", lineDiff(string(natOut), string(hrdOut)))
+		}
+		t.Run("rebuild", func(t *testing.T) {
+			compareOutputs(t, nat2, hrd2, nil)
+		})
 	})
 }

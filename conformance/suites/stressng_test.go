@@ -77,10 +77,12 @@ func TestStressNG(t *testing.T) {
 			if msg := stressVerdict(st.name, nat); msg != "" {
 				t.Fatalf("native stress-ng %s fails, so it cannot be an oracle: %s", st.name, msg)
 			}
-			hrd := run(t, underHerd, s)
-			if msg := stressVerdict(st.name, hrd); msg != "" {
-				t.Errorf("stress-ng %s passes natively but fails under herd: %s", st.name, msg)
-			}
+			forModes(t, allModes, func(t *testing.T, m mode) {
+				hrd := run(t, m, s)
+				if msg := stressVerdict(st.name, hrd); msg != "" {
+					t.Errorf("stress-ng %s passes natively but fails under herd %s: %s", st.name, m, msg)
+				}
+			})
 		})
 	}
 }

@@ -1,8 +1,7 @@
 # subprocess: run with captured output and exit codes, check_output,
 # Popen with pipes, a process killed by a signal, a timeout, a pipeline
-# between two children, and process groups (start_new_session).
+# between two children (process groups: session_killpg.py).
 import os
-import signal
 import subprocess as sp
 
 r = sp.run(["sh", "-c", "echo out; echo err >&2; exit 3"], capture_output=True, text=True)
@@ -27,10 +26,6 @@ p1.stdout.close()
 print("pipeline:", p2.communicate()[0].strip(), p1.wait(), p2.returncode)
 r = sp.run(["sh", "-c", 'echo $PPID'], capture_output=True, text=True)
 print("child's parent is us:", int(r.stdout) == os.getpid())
-p = sp.Popen(["sh", "-c", "sleep 30 & sleep 30 & wait"], start_new_session=True)
-print("own session:", os.getsid(p.pid) == p.pid, os.getpgid(p.pid) == p.pid)
-os.killpg(p.pid, signal.SIGTERM)
-print("session leader after killpg:", p.wait())
 r = sp.run("exit 42", shell=True)
 print("shell:", r.returncode)
 r = sp.run(["python3", "-c", "import sys; sys.exit(sys.stdin.read().count('x'))"], input="xxxx", text=True)

@@ -23,7 +23,13 @@ trap 'echo "USR1 during wait"' USR1
 sleep 30 & p=$!
 (
 	i=0
-	while [ $i -lt 2000 ] && [ "$(cut -d' ' -f3 /proc/$$/stat)" != S ]; do i=$((i+1)); done
+	# read, a builtin, looks in the shell's own /proc (a forked subshell is
+	# on the shell's node; cut, an exec, may be placed on another node).
+	while [ $i -lt 2000 ]; do
+		read -r _ _ s _ </proc/$$/stat
+		[ "$s" = S ] && break
+		i=$((i+1))
+	done
 	kill -USR1 $$
 ) &
 wait $p; st=$?
