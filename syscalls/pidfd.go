@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"herd/pidspace"
 	"herd/procview"
 )
 
@@ -60,6 +61,9 @@ func (k *Kernel) rememberedPidfd(t task, fd int) (int, bool) {
 //     delivered), or EPERM or EINVAL as Linux's checks on it give.
 func (k *Kernel) pidfdSendSignal(t task) action {
 	fd, sig := int(int32(t.Arg(0))), int(int32(t.Arg(1)))
+	if pid, ok := k.placedPidfd(t, fd); ok {
+		return k.signalPlaced(t, pid, sig)
+	}
 	if sig > 0 && t.Arg(2) == 0 && t.Arg(3) == 0 {
 		if pid, err := t.PidfdTarget(fd); err == nil && k.discardsFrom(t, pid, sig) {
 			return ret(0)
@@ -79,6 +83,34 @@ func (k *Kernel) pidfdSendSignal(t task) action {
 		_, err := k.procs.SignalTargets(caller(t), pid, sig)
 		t.SetReturn(result(0, err).val)
 	})
+}
+
+// placedPidfd is the process fd of t names when that process left this
+// node at an exec (its image here is gone, its record a live stub): the
+// pidfd still names it, as on Linux, where an exec keeps the process.
+func (k *Kernel) placedPidfd(t task, fd int) (int, bool) {
+	if _, err := t.PidfdTarget(fd); err != unix.ECHILD {
+		return 0, false
+	}
+	pid, ok := k.rememberedPidfd(t, fd)
+	if !ok {
+		return 0, false
+	}
+	p, ok := k.procs.Lookup(pid)
+	return pid, ok && p.Stub && p.State != pidspace.Zombie
+}
+
+// signalPlaced is pidfd_send_signal to pid, placed on another node: the
+// permission is decided here as for kill, and the signal goes there.
+func (k *Kernel) signalPlaced(t task, pid, sig int) action {
+	targets, err := k.procs.SignalTargets(caller(t), pid, sig)
+	if err != nil {
+		return fail(errno(err))
+	}
+	if sig != 0 {
+		k.sendFrom(t, targets, sig)
+	}
+	return ret(0)
 }
 
 // discardsFrom reports whether sig sent by t to pid, a live process of
