@@ -113,12 +113,22 @@ func (s *Space) LocalGroup(pgid int) GroupView {
 	defer s.mu.Unlock()
 	var v GroupView
 	for _, pid := range s.groupPIDsLocked(pgid) {
-		if m := s.procs[pid]; !m.Stub && !m.Virtual {
+		if m := s.procs[pid]; s.answersForLocked(m) && !m.Virtual {
 			v.Members = append(v.Members, m.kin())
 		}
 	}
 	v.Linked = !s.orphanedLocked(pgid)
 	return v
+}
+
+// answersForLocked reports whether this Space answers the peers' group
+// and kill(-1) questions for m: a record homed here, or the stub of one
+// that left for another node (Export) whose arrival there this Space has
+// not heard of (the node it went to may answer for it too: the asker
+// merges by PID). Without it a group signal sent while a member moves
+// would miss it.
+func (s *Space) answersForLocked(m *proc) bool {
+	return !m.Stub || m.transit && m.State != Zombie
 }
 
 // LocalAll is this node's answer to Peers.All: every record homed here
@@ -128,7 +138,7 @@ func (s *Space) LocalAll() []Kin {
 	defer s.mu.Unlock()
 	var out []Kin
 	for _, pid := range slices.Sorted(maps.Keys(s.procs)) {
-		if m := s.procs[pid]; pid != InitPID && !m.Stub && !m.Virtual {
+		if m := s.procs[pid]; pid != InitPID && s.answersForLocked(m) && !m.Virtual {
 			out = append(out, m.kin())
 		}
 	}
@@ -155,7 +165,7 @@ func (s *Space) refreshLocked(p *proc, k Kin) {
 	if k.Gen < p.gen {
 		return
 	}
-	p.gen = k.Gen
+	p.gen, p.transit = k.Gen, false
 	if p.PGID != k.PGID || p.SID != k.SID {
 		s.joinLocked(p, k.PGID, k.SID)
 	}

@@ -117,8 +117,11 @@ func (s *Space) candidatesLocked(pids []int, remote []*proc, keep func(*proc) bo
 			out = append(out, t)
 		}
 	}
+	seen := make(map[int]bool)
 	for _, t := range remote {
-		if own := s.procs[t.PID]; (own == nil || own.Stub) && keep(t) {
+		// A process that is moving may be answered for by two nodes.
+		if own := s.procs[t.PID]; (own == nil || own.Stub) && !seen[t.PID] && keep(t) {
+			seen[t.PID] = true
 			out = append(out, t)
 		}
 	}

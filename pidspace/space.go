@@ -59,6 +59,10 @@ type proc struct {
 	children     []int  // in the kernel's order: oldest first, reparented ones appended
 	execID       uint64 // bumped by every Exec (the kernel's self_exec_id)
 	parentExecID uint64 // parent's execID when this process was forked
+	// transit: a stub of a record exported from here (Export) that its
+	// new node has not yet spoken of (refreshLocked): this Space still
+	// answers the peers' group and kill(-1) questions for it.
+	transit bool
 	stopPending  bool   // a stop not yet reported by wait
 	contPending  bool   // a continue not yet reported by wait
 	gen          uint64 // version of what kin know (Kin.Gen): a stub ignores older views

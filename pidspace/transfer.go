@@ -75,7 +75,7 @@ func (s *Space) Export(pid int, to string) (Record, error) {
 	}
 	r := s.recordLocked(p)
 	r.Process.Home, r.Process.Node = to, to
-	p.Stub, p.Home, p.Node, p.gen = true, to, to, r.Gen
+	p.Stub, p.Home, p.Node, p.gen, p.transit = true, to, to, r.Gen, true
 	// The kernel task (kernel[pid]) stays known: KernelGone for the image
 	// left here is expected, and frees nothing as the PID is not own.
 	delete(s.own, pid)
