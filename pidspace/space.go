@@ -62,11 +62,11 @@ type proc struct {
 	// transit: a stub of a record exported from here (Export) that its
 	// new node has not yet spoken of (refreshLocked): this Space still
 	// answers the peers' group and kill(-1) questions for it.
-	transit bool
-	stopPending  bool   // a stop not yet reported by wait
-	contPending  bool   // a continue not yet reported by wait
-	gen          uint64 // version of what kin know (Kin.Gen): a stub ignores older views
-	lost         bool   // a stub of a process lost with its node (NodeLost): its home hears nothing more
+	transit     bool
+	stopPending bool   // a stop not yet reported by wait
+	contPending bool   // a continue not yet reported by wait
+	gen         uint64 // version of what kin know (Kin.Gen): a stub ignores older views
+	lost        bool   // a stub of a process lost with its node (NodeLost): its home hears nothing more
 }
 
 // NewSpace returns an empty Space for the node named node; records added
