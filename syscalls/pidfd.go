@@ -86,16 +86,22 @@ func (k *Kernel) pidfdSendSignal(t task) action {
 }
 
 // placedPidfd is the process fd of t names when that process left this
-// node at an exec (its image here is gone, its record a live stub): the
-// pidfd still names it, as on Linux, where an exec keeps the process.
+// node at an exec (its image here is gone or going, its record a live
+// stub): the pidfd still names it, as on Linux, where an exec keeps the
+// process.
 func (k *Kernel) placedPidfd(t task, fd int) (int, bool) {
-	if _, err := t.PidfdTarget(fd); err != unix.ECHILD {
+	pid, err := t.PidfdTarget(fd)
+	if err == unix.ECHILD {
+		// Its image here is reaped: the PID the pidfd was made for.
+		var ok bool
+		if pid, ok = k.rememberedPidfd(t, fd); !ok {
+			return 0, false
+		}
+	} else if err != nil {
 		return 0, false
 	}
-	pid, ok := k.rememberedPidfd(t, fd)
-	if !ok {
-		return 0, false
-	}
+	// A process of this node has a record here, never a stub: a stub
+	// is one that left (its image here may still be dying).
 	p, ok := k.procs.Lookup(pid)
 	return pid, ok && p.Stub && p.State != pidspace.Zombie
 }
