@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -220,6 +221,7 @@ func TestPeerCreds(t *testing.T) {
 type fakeQueries struct {
 	procs     []procview.Row
 	removed   chan string
+	mu        sync.Mutex // placement: each query is served on a goroutine
 	placement string
 }
 
@@ -236,9 +238,15 @@ func (f *fakeQueries) Remove(ctx context.Context, node string) error {
 	return nil
 }
 
-func (f *fakeQueries) Placement(ctx context.Context) (string, error) { return f.placement, nil }
+func (f *fakeQueries) Placement(ctx context.Context) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.placement, nil
+}
 
 func (f *fakeQueries) SetPlacement(ctx context.Context, policy string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.placement = policy
 	return nil
 }
@@ -269,7 +277,7 @@ func TestQuery(t *testing.T) {
 	} else if err == nil || !strings.Contains(err.Error(), "needs root") {
 		t.Errorf("remove as uid %d: %v, want refused", os.Geteuid(), err)
 	}
-	fq.placement = "local"
+	fq.SetPlacement(context.Background(), "local")
 	conn, _ = pair(t, srv)
 	if m, err := Query(conn, Msg{Op: OpPlacement}); err != nil || m.Placement != "local" {
 		t.Errorf("placement: %+v %v, want local", m, err)
