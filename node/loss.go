@@ -126,31 +126,3 @@ func (o *outbox) forget(node string) {
 		q.items = nil
 	}
 }
-
-// dropNode stops and drops the placements made to node.
-func (o *origins) dropNode(node string) {
-	for _, id := range idsWhere(&o.mu, o.byID, func(e originEntry) bool { return e.node == node }) {
-		o.drop(id)
-	}
-}
-
-// dropNode stops and drops the placements node made here.
-func (t *targets) dropNode(node string) {
-	for _, id := range idsWhere(&t.mu, t.byID, func(e targetEntry) bool { return e.origin == node }) {
-		t.drop(id)
-	}
-}
-
-// idsWhere returns the ids of the entries of byID, guarded by mu, that
-// match.
-func idsWhere[E any](mu *sync.Mutex, byID map[string]E, match func(E) bool) []string {
-	mu.Lock()
-	defer mu.Unlock()
-	var ids []string
-	for id, e := range byID {
-		if match(e) {
-			ids = append(ids, id)
-		}
-	}
-	return ids
-}

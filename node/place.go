@@ -146,7 +146,7 @@ func (p *placer) Prepare(ctx context.Context, node string, x *syscalls.ExecPlan)
 		err = p.cn.openFdStreams(ctx, m.Address, id, fds, origin)
 	}
 	if err != nil {
-		p.cn.origins.drop(id)
+		p.cn.origins.dropID(id)
 		return err
 	}
 	return nil
@@ -187,7 +187,7 @@ func (cn *Cluster) handlePrepare(ctx context.Context, peer string, req *nodemsg.
 			// The process has its own copies now (or none).
 			target.CloseEnds()
 			if err != nil {
-				cn.targets.drop(req.ID)
+				cn.targets.dropID(req.ID)
 			}
 			done <- err
 		})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -29,124 +30,118 @@ import (
 // reported for ever.
 const drainTimeout = 30 * time.Second
 
-// origins are the placements this node made, by id, until their
-// process's output is drained (or they are aborted).
-type origins struct {
-	mu   sync.Mutex
-	self string
-	next uint64
-	byID map[string]originEntry
+// placements are the placements between this node and another, by id:
+// the descriptors (an fdproxy.Origin or Target) of each, with its
+// process and that other node, until its process's output is drained,
+// the placement fails, or the other node is lost.
+type placements[T interface{ Close() error }] struct {
+	mu    sync.Mutex
+	byID  map[string]placement[T]
+	byPID map[int]string // the newest placement of each process
 }
 
-type originEntry struct {
-	pid    int
-	node   string // where the process went
-	origin *fdproxy.Origin
+type placement[T any] struct {
+	pid  int
+	node string // the node at the other end
+	fds  T
+}
+
+func (ps *placements[T]) add(id string, pid int, node string, fds T) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.byID == nil {
+		ps.byID, ps.byPID = make(map[string]placement[T]), make(map[int]string)
+	}
+	ps.byID[id] = placement[T]{pid: pid, node: node, fds: fds}
+	ps.byPID[pid] = id
+}
+
+// get is the descriptors of id; ok false if there is no such placement.
+func (ps *placements[T]) get(id string) (fds T, ok bool) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	p, ok := ps.byID[id]
+	return p.fds, ok
+}
+
+// take removes and returns the newest placement of pid.
+func (ps *placements[T]) take(pid int) (string, placement[T], bool) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	id, ok := ps.byPID[pid]
+	if !ok {
+		return "", placement[T]{}, false
+	}
+	p := ps.removeLocked(id)
+	return id, p, true
+}
+
+// forget removes id, whose pumps go on until their streams end.
+func (ps *placements[T]) forget(id string) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	ps.removeLocked(id)
+}
+
+// drop stops and removes every placement that matches.
+func (ps *placements[T]) drop(match func(id string, p placement[T]) bool) {
+	ps.mu.Lock()
+	var gone []T
+	for id, p := range ps.byID {
+		if match(id, p) {
+			ps.removeLocked(id)
+			gone = append(gone, p.fds)
+		}
+	}
+	ps.mu.Unlock()
+	for _, fds := range gone {
+		fds.Close()
+	}
+}
+
+func (ps *placements[T]) removeLocked(id string) placement[T] {
+	p := ps.byID[id]
+	delete(ps.byID, id)
+	if ps.byPID[p.pid] == id {
+		delete(ps.byPID, p.pid)
+	}
+	return p
+}
+
+// dropID stops and removes placement id.
+func (ps *placements[T]) dropID(id string) {
+	ps.drop(func(pid string, _ placement[T]) bool { return pid == id })
+}
+
+// dropPID stops and removes the placements of process pid.
+func (ps *placements[T]) dropPID(pid int) {
+	ps.drop(func(_ string, p placement[T]) bool { return p.pid == pid })
+}
+
+// dropNode stops and removes the placements to or from node.
+func (ps *placements[T]) dropNode(node string) {
+	ps.drop(func(_ string, p placement[T]) bool { return p.node == node })
+}
+
+// origins are the placements this node made (their descriptors'
+// Origins), named by this node, its process and a counter.
+type origins struct {
+	placements[*fdproxy.Origin]
+	self string
+	next atomic.Uint64
 }
 
 // add registers origin, the descriptors of pid's placement on node, and
 // names it.
 func (o *origins) add(pid int, node string, origin *fdproxy.Origin) string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.next++
-	id := fmt.Sprintf("%s.%d.%d", o.self, pid, o.next)
-	if o.byID == nil {
-		o.byID = make(map[string]originEntry)
-	}
-	o.byID[id] = originEntry{pid: pid, node: node, origin: origin}
+	id := fmt.Sprintf("%s.%d.%d", o.self, pid, o.next.Add(1))
+	o.placements.add(id, pid, node, origin)
 	return id
 }
 
-func (o *origins) get(id string) *fdproxy.Origin {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.byID[id].origin
-}
-
-// forget drops id, whose pumps go on until their streams end.
-func (o *origins) forget(id string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	delete(o.byID, id)
-}
-
-// drop stops and drops id (its placement failed).
-func (o *origins) drop(id string) {
-	o.mu.Lock()
-	e, ok := o.byID[id]
-	delete(o.byID, id)
-	o.mu.Unlock()
-	if ok {
-		e.origin.Close()
-	}
-}
-
-// dropPID stops and drops the placements of pid that are in flight.
-func (o *origins) dropPID(pid int) {
-	for _, id := range idsWhere(&o.mu, o.byID, func(e originEntry) bool { return e.pid == pid }) {
-		o.drop(id)
-	}
-}
-
-// targets are the placements made here by other nodes, by id, until
-// their process's output is drained (or they are aborted).
-type targets struct {
-	mu   sync.Mutex
-	byID map[string]targetEntry
-}
-
-type targetEntry struct {
-	pid    int
-	origin string // the node it came from
-	target *fdproxy.Target
-}
-
-func (t *targets) add(id string, pid int, origin string, target *fdproxy.Target) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.byID == nil {
-		t.byID = make(map[string]targetEntry)
-	}
-	t.byID[id] = targetEntry{pid: pid, origin: origin, target: target}
-}
-
-func (t *targets) get(id string) *fdproxy.Target {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.byID[id].target
-}
-
-// take removes and returns the placement of pid.
-func (t *targets) take(pid int) (string, targetEntry, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for id, e := range t.byID {
-		if e.pid == pid {
-			delete(t.byID, id)
-			return id, e, true
-		}
-	}
-	return "", targetEntry{}, false
-}
-
-// drop stops and drops id.
-func (t *targets) drop(id string) {
-	t.mu.Lock()
-	e, ok := t.byID[id]
-	delete(t.byID, id)
-	t.mu.Unlock()
-	if ok {
-		e.target.Close()
-	}
-}
-
-// dropPID stops and drops the placement of pid, if any.
-func (t *targets) dropPID(pid int) {
-	if _, e, ok := t.take(pid); ok {
-		e.target.Close()
-	}
-}
+// targets are the placements other nodes made here (their descriptors'
+// Targets), by the ids those nodes gave them.
+type targets = placements[*fdproxy.Target]
 
 // openFdStreams opens a stream to the node at addr for each proxied fd
 // of placement id and starts origin's pump on it.
@@ -182,9 +177,9 @@ func (cn *Cluster) acceptFdStreams() {
 		id, num, ok := fdproxy.ParseStreamName(s.Name())
 		var t *fdproxy.Target
 		if ok {
-			t = cn.targets.get(id)
+			t, ok = cn.targets.get(id)
 		}
-		if t == nil {
+		if !ok {
 			s.Abort(fmt.Errorf("stream %q: no such placement: %w", s.Name(), unix.ESRCH))
 			continue
 		}
@@ -202,11 +197,11 @@ func (p *placer) Drain(pid int, done func()) bool {
 	}
 	go func() {
 		defer done()
-		ctx, cancel := p.cn.drains.start(e.origin, drainTimeout)
+		ctx, cancel := p.cn.drains.start(e.node, drainTimeout)
 		defer cancel()
-		counts, err := e.target.Drain(ctx)
+		counts, err := e.fds.Drain(ctx)
 		if err == nil {
-			err = p.cn.drained(ctx, e.origin, id, counts)
+			err = p.cn.drained(ctx, e.node, id, counts)
 		}
 		if err != nil {
 			p.cn.log.Warn("exit reported before its output was written", "pid", pid, "err", err)
@@ -232,8 +227,8 @@ func (cn *Cluster) drained(ctx context.Context, node, id string, counts map[int]
 // handleDrained serves nodemsg.Drained: it answers once the pumps of a
 // placement made here have written what the process wrote there.
 func (cn *Cluster) handleDrained(ctx context.Context, peer string, req *nodemsg.DrainRequest) (*remote.Empty, error) {
-	o := cn.origins.get(req.ID)
-	if o == nil {
+	o, ok := cn.origins.get(req.ID)
+	if !ok {
 		return nil, fmt.Errorf("drain %s: no such placement: %w", req.ID, unix.ESRCH)
 	}
 	defer cn.origins.forget(req.ID)
