@@ -1,6 +1,7 @@
 package sentry
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 	"unsafe"
@@ -152,22 +153,28 @@ func (t *Task) WriteMem(addr uintptr, b []byte) error {
 
 // ReadString reads a NUL-terminated string of at most max bytes at addr.
 func (t *Task) ReadString(addr uintptr, max int) (string, error) {
+	return ReadString(t, addr, max)
+}
+
+// MemReader reads a task's memory (Task, or a handler's view of one).
+type MemReader interface {
+	ReadMem(addr uintptr, b []byte) error
+}
+
+// ReadString reads a NUL-terminated string of at most max bytes at addr
+// of m's memory: ENAMETOOLONG past max, EFAULT on a bad address.
+func ReadString(m MemReader, addr uintptr, max int) (string, error) {
 	var out []byte
 	buf := make([]byte, 256)
 	for len(out) < max {
 		// Read up to the end of the page so an unmapped next page does
 		// not fail a short string.
-		n := 4096 - int(addr%4096)
-		if n > len(buf) {
-			n = len(buf)
-		}
-		if err := t.ReadMem(addr, buf[:n]); err != nil {
+		n := min(len(buf), 4096-int(addr%4096))
+		if err := m.ReadMem(addr, buf[:n]); err != nil {
 			return "", err
 		}
-		for i := 0; i < n; i++ {
-			if buf[i] == 0 {
-				return string(append(out, buf[:i]...)), nil
-			}
+		if i := bytes.IndexByte(buf[:n], 0); i >= 0 {
+			return string(append(out, buf[:i]...)), nil
 		}
 		out = append(out, buf[:n]...)
 		addr += uintptr(n)

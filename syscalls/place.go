@@ -168,7 +168,7 @@ func (k *Kernel) commitExec(t *sentry.Task, node string, pid int) error {
 	// Pending signals survive an exec: they go to the process there.
 	// Their siginfo stays here (a standard signal pending here is one,
 	// whoever sent it): it arrives as sent by the kernel.
-	for _, sig := range signalsOf(st.SigPnd | st.ShdPnd) {
+	for _, sig := range procview.Signals(st.SigPnd | st.ShdPnd) {
 		k.signalAs(pidspace.Target{PID: pid, Node: node, Home: node}, sig, siKernel, 0, 0)
 	}
 	return nil
@@ -177,7 +177,7 @@ func (k *Kernel) commitExec(t *sentry.Task, node string, pid int) error {
 // execPlan reads what the exec of task t, process pid, stopped at its
 // execve entry, needs elsewhere. An error says why it cannot go.
 func (k *Kernel) execPlan(t task, pid int) (*ExecPlan, error) {
-	path, err := readCString(t, t.Arg(0), unix.PathMax)
+	path, err := sentry.ReadString(t, t.Arg(0), unix.PathMax)
 	if err != nil {
 		return nil, fmt.Errorf("read path: %w", err)
 	}
@@ -203,7 +203,7 @@ func (k *Kernel) execPlan(t task, pid int) (*ExecPlan, error) {
 	spec := sentry.PlacedSpec{
 		PID: pid, Path: path, Argv: argv, Env: envp, Dir: cwd,
 		UIDs: [3]uint32{st.Uid[0], st.Uid[1], st.Uid[2]}, GIDs: [3]uint32{st.Gid[0], st.Gid[1], st.Gid[2]},
-		Groups: st.Groups, Umask: st.Umask, SigMask: st.SigBlk, Ignored: signalsOf(st.SigIgn),
+		Groups: st.Groups, Umask: st.Umask, SigMask: st.SigBlk, Ignored: procview.Signals(st.SigIgn),
 		Attrs: sentry.AttrsOf(t.TID()),
 	}
 	// CPU numbers are this node's: the other node keeps its own.
@@ -243,35 +243,6 @@ func resolveExecPath(pid int, cwd, path string) (string, error) {
 	return path, nil
 }
 
-// signalsOf lists the signals of a /proc signal mask.
-func signalsOf(mask uint64) []int {
-	var sigs []int
-	for sig := 1; sig <= 64; sig++ {
-		if mask&(1<<(sig-1)) != 0 {
-			sigs = append(sigs, sig)
-		}
-	}
-	return sigs
-}
-
-// readCString reads a NUL-terminated string of at most max bytes at addr.
-func readCString(t task, addr uintptr, max int) (string, error) {
-	var out []byte
-	var buf [256]byte
-	for len(out) < max {
-		n := min(len(buf), 4096-int(addr%4096)) // never past the page
-		if err := t.ReadMem(addr, buf[:n]); err != nil {
-			return "", err
-		}
-		if i := strings.IndexByte(string(buf[:n]), 0); i >= 0 {
-			return string(append(out, buf[:i]...)), nil
-		}
-		out = append(out, buf[:n]...)
-		addr += uintptr(n)
-	}
-	return "", unix.E2BIG
-}
-
 // argMax bounds what an argv or envp array may hold, as the kernel's
 // MAX_ARG_STRINGS does.
 const argMax = 0x7fffffff
@@ -289,7 +260,7 @@ func readStrings(t task, addr uintptr) ([]string, error) {
 		if p == 0 {
 			return out, nil
 		}
-		s, err := readCString(t, uintptr(p), 32*unix.Getpagesize())
+		s, err := sentry.ReadString(t, uintptr(p), 32*unix.Getpagesize())
 		if err != nil {
 			return nil, err
 		}
