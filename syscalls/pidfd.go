@@ -61,13 +61,16 @@ func (k *Kernel) rememberedPidfd(t task, fd int) (int, bool) {
 //     delivered), or EPERM or EINVAL as Linux's checks on it give.
 func (k *Kernel) pidfdSendSignal(t task) action {
 	fd, sig := int(int32(t.Arg(0))), int(int32(t.Arg(1)))
-	if pid, ok := k.placedPidfd(t, fd); ok {
+	pid, err := t.PidfdTarget(fd)
+	reaped := err == unix.ECHILD
+	if reaped {
+		pid, reaped = k.rememberedPidfd(t, fd)
+	}
+	if (err == nil || reaped) && k.placed(pid) {
 		return k.signalPlaced(t, pid, sig)
 	}
-	if sig > 0 && t.Arg(2) == 0 && t.Arg(3) == 0 {
-		if pid, err := t.PidfdTarget(fd); err == nil && k.discardsFrom(t, pid, sig) {
-			return ret(0)
-		}
+	if err == nil && sig > 0 && t.Arg(2) == 0 && t.Arg(3) == 0 && k.discardsFrom(t, pid, sig) {
+		return ret(0)
 	}
 	return nativeThen(func(t task, r int64) {
 		if r != -int64(unix.ESRCH) {
@@ -85,25 +88,13 @@ func (k *Kernel) pidfdSendSignal(t task) action {
 	})
 }
 
-// placedPidfd is the process fd of t names when that process left this
-// node at an exec (its image here is gone or going, its record a live
-// stub): the pidfd still names it, as on Linux, where an exec keeps the
-// process.
-func (k *Kernel) placedPidfd(t task, fd int) (int, bool) {
-	pid, err := t.PidfdTarget(fd)
-	if err == unix.ECHILD {
-		// Its image here is reaped: the PID the pidfd was made for.
-		var ok bool
-		if pid, ok = k.rememberedPidfd(t, fd); !ok {
-			return 0, false
-		}
-	} else if err != nil {
-		return 0, false
-	}
-	// A process of this node has a record here, never a stub: a stub
-	// is one that left (its image here may still be dying).
+// placed reports whether pid, the process a pidfd names, left this node
+// at an exec (its image here is gone or going): a process of this node
+// has a record here, never a stub. The pidfd still names it, as on
+// Linux, where an exec keeps the process.
+func (k *Kernel) placed(pid int) bool {
 	p, ok := k.procs.Lookup(pid)
-	return pid, ok && p.Stub && p.State != pidspace.Zombie
+	return ok && p.Stub && p.State != pidspace.Zombie
 }
 
 // signalPlaced is pidfd_send_signal to pid, placed on another node: the
