@@ -203,7 +203,7 @@ func (c *testCluster) start(ctx context.Context, n string) *testHost {
 	pool := remote.NewPool(creds)
 	h.net = &peerNet{self: n, members: c.memberList, pool: pool, log: hlog}
 	h.out = newOutbox(ctx, h.net)
-	h.kills = remoteKills{net: h.net, leases: c.leaseList}
+	h.kills = remoteKills{net: h.net, holder: func(pid int) string { return raftstate.HolderOf(c.leaseList(), pid) }}
 	h.space.SetPeers(spacePeers{net: h.net})
 	h.kernel = syscalls.NewKernel(n, h.space, noAlloc{}, testLog)
 	h.kernel.SetPeerEvents(h.out)

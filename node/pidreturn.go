@@ -46,12 +46,7 @@ func (cn *Cluster) returnPID(ctx context.Context, pid int) {
 
 // leaseHolder is the member holding the PID block of pid.
 func (cn *Cluster) leaseHolder(pid int) (raftstate.Member, bool) {
-	for _, l := range cn.store.FSM().Leases() {
-		if l.Block.Contains(pid) {
-			return cn.store.FSM().Member(l.Node)
-		}
-	}
-	return raftstate.Member{}, false
+	return cn.store.FSM().Member(cn.store.FSM().LeaseHolder(pid))
 }
 
 // handlePIDReturned serves nodemsg.PIDReturned: a PID this node lent is

@@ -31,7 +31,7 @@ func (cn *Cluster) registerRPCs() {
 func (cn *Cluster) attachPeers(ctx context.Context, l *Local) {
 	net := &peerNet{self: cn.ID, members: cn.store.Members, pool: cn.pool, log: cn.log}
 	out := newOutbox(ctx, net)
-	kills := remoteKills{net: net, leases: cn.store.Leases}
+	kills := remoteKills{net: net, holder: cn.store.FSM().LeaseHolder}
 	ps := &peerServer{host: l, log: cn.log, kill: kills.send}
 	ps.register(cn.rpc)
 	done := make(chan struct{})

@@ -82,19 +82,13 @@ func sigInfoOf(b []byte) (*sentry.SigInfo, error) {
 // remoteKills is syscalls.RemoteKills over RPC: a PID this node does not
 // hold is asked of the node holding its Raft lease block.
 type remoteKills struct {
-	net    *peerNet
-	leases func() []raftstate.Lease
+	net *peerNet
+	// holder is the node holding pid's lease block (FSM.LeaseHolder).
+	holder func(pid int) string
 }
 
 // KillHolder implements syscalls.RemoteKills: the lease holder of pid.
-func (r remoteKills) KillHolder(pid int) string {
-	for _, l := range r.leases() {
-		if l.Block.Contains(pid) {
-			return l.Node
-		}
-	}
-	return ""
-}
+func (r remoteKills) KillHolder(pid int) string { return r.holder(pid) }
 
 // Kill implements syscalls.RemoteKills.
 func (r remoteKills) Kill(ctx context.Context, node string, req syscalls.KillRequest) error {

@@ -92,6 +92,24 @@ func (f *FSM) Leases() []Lease {
 	return slices.Clone(f.st.Leases)
 }
 
+// LeaseHolder is the node holding the PID block of pid, "" if none.
+func (f *FSM) LeaseHolder(pid int) string {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return HolderOf(f.st.Leases, pid)
+}
+
+// HolderOf is the node of the lease in leases whose block holds pid, ""
+// if none.
+func HolderOf(leases []Lease, pid int) string {
+	for _, l := range leases {
+		if l.Block.Contains(pid) {
+			return l.Node
+		}
+	}
+	return ""
+}
+
 // ClusterConfig returns the cluster config.
 func (f *FSM) ClusterConfig() ClusterConfig {
 	f.mu.RLock()
