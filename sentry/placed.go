@@ -9,7 +9,6 @@ package sentry
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -85,7 +84,15 @@ func (s *Sentry) SpawnPlaced(spec PlacedSpec, ready func(t *Task, err error)) {
 			ready(nil, err)
 			return
 		}
-		go s.awaitPlacedShim(spec.Path, pid, conn, data, ready)
+		go s.awaitShim(spec.Path, nil, pid, conn, data, func(t *Task, err error) {
+			if err != nil {
+				ready(nil, err)
+				return
+			}
+			// Set before the tracer sees its exec: the shim has not
+			// read its spec yet.
+			s.procOf(pid).placed = &placement{ready: ready}
+		})
 	})
 }
 
@@ -102,15 +109,10 @@ func (s *Sentry) placedShimSpec(spec *PlacedSpec) shimSpec {
 // session of its own: the process's group and session are the process
 // model's, and no kernel group of this node is its. Fork lock held.
 func (s *Sentry) forkPlacedShim(spec *PlacedSpec) (int, *os.File, error) {
-	exe, err := selfExe()
-	if err != nil {
-		return 0, nil, err
-	}
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	exe, conn, shimEnd, err := shimSocket()
 	if err != nil {
 		return 0, nil, fmt.Errorf("place %s: %w", spec.Path, err)
 	}
-	conn, shimEnd := os.NewFile(uintptr(fds[0]), "shim"), os.NewFile(uintptr(fds[1]), "spec")
 	defer shimEnd.Close()
 	top := -1
 	for n := range spec.Files {
@@ -122,18 +124,8 @@ func (s *Sentry) forkPlacedShim(spec *PlacedSpec) (int, *os.File, error) {
 	}
 	specFD := top + 1
 	files[specFD] = shimEnd.Fd()
-	attr := &syscall.ProcAttr{
-		Env:   []string{"GOMAXPROCS=1", "GOGC=off"},
-		Files: files,
-		Sys:   &syscall.SysProcAttr{Setsid: true},
-	}
-	argv := []string{shimName, strconv.Itoa(specFD)}
 	for range placeForkTries {
-		if err := s.setLastPid(spec.PID); err != nil {
-			conn.Close()
-			return 0, nil, err
-		}
-		pid, err := syscall.ForkExec(exe, argv, attr)
+		pid, err := s.startShim(exe, spec.PID, files, &syscall.SysProcAttr{Setsid: true}, strconv.Itoa(specFD))
 		if err != nil {
 			conn.Close()
 			return 0, nil, fmt.Errorf("place %s: start shim: %w", spec.Path, err)
@@ -153,34 +145,6 @@ func (s *Sentry) forkPlacedShim(spec *PlacedSpec) (int, *os.File, error) {
 
 // placeForkTries bounds the forks that try for a placed process's PID.
 const placeForkTries = 4
-
-// awaitPlacedShim has the tracer seize the shim once it runs, then sends
-// it its spec.
-func (s *Sentry) awaitPlacedShim(path string, pid int, conn *os.File, data []byte, ready func(*Task, error)) {
-	var b [1]byte
-	if _, err := io.ReadFull(conn, b[:]); err != nil {
-		conn.Close()
-		s.Post(func() { ready(nil, fmt.Errorf("place %s: shim did not start: %w", path, err)) })
-		return
-	}
-	s.Post(func() {
-		if err := ptraceSeize(pid); err != nil {
-			conn.Close()
-			unix.Kill(pid, unix.SIGKILL)
-			ready(nil, fmt.Errorf("place %s: seize: %w", path, err))
-			return
-		}
-		t := &Task{TID: pid, TGID: pid, s: s, state: stateRunning}
-		s.adopt(t)
-		p := s.procOf(pid)
-		p.shim = true
-		p.placed = &placement{ready: ready}
-		go func() {
-			conn.Write(data)
-			conn.Close()
-		}()
-	})
-}
 
 // placedExec holds a placed process at its exec and says it is ready;
 // false if t is not one.

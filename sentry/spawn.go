@@ -122,15 +122,10 @@ func (s *Sentry) awaitShim(path string, parent *StandIn, pid int, conn *os.File,
 // forkShim starts the shim with PID spec.PID; called holding the fork
 // lock. conn is the sentry's end of the shim's spec socket.
 func (s *Sentry) forkShim(spec SpawnSpec) (int, *os.File, error) {
-	exe, err := selfExe()
-	if err != nil {
-		return 0, nil, err
-	}
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	exe, conn, shimEnd, err := shimSocket()
 	if err != nil {
 		return 0, nil, fmt.Errorf("spawn %s: %w", spec.Path, err)
 	}
-	conn, shimEnd := os.NewFile(uintptr(fds[0]), "shim"), os.NewFile(uintptr(fds[1]), "spec")
 	defer shimEnd.Close()
 	files := []uintptr{spec.Stdio[0].Fd(), spec.Stdio[1].Fd(), spec.Stdio[2].Fd(), shimEnd.Fd()}
 	sys := &syscall.SysProcAttr{Setpgid: true}
@@ -155,11 +150,26 @@ func (s *Sentry) forkShim(spec SpawnSpec) (int, *os.File, error) {
 	return pid, conn, nil
 }
 
-func (s *Sentry) startShim(exe string, pid int, files []uintptr, sys *syscall.SysProcAttr) (int, error) {
+// shimSocket is the herd binary and a new spec socket: conn, the
+// sentry's end, and shimEnd, the shim's (to close once it is forked).
+func shimSocket() (exe string, conn, shimEnd *os.File, err error) {
+	if exe, err = selfExe(); err != nil {
+		return "", nil, nil, err
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	return exe, os.NewFile(uintptr(fds[0]), "shim"), os.NewFile(uintptr(fds[1]), "spec"), nil
+}
+
+// startShim forks and execs the shim with PID pid (ns_last_pid; a task
+// started meanwhile may take it), args after its name.
+func (s *Sentry) startShim(exe string, pid int, files []uintptr, sys *syscall.SysProcAttr, args ...string) (int, error) {
 	if err := s.setLastPid(pid); err != nil {
 		return 0, err
 	}
-	return syscall.ForkExec(exe, []string{shimName}, &syscall.ProcAttr{
+	return syscall.ForkExec(exe, append([]string{shimName}, args...), &syscall.ProcAttr{
 		Env:   []string{"GOMAXPROCS=1", "GOGC=off"},
 		Files: files,
 		Sys:   sys,
