@@ -62,18 +62,7 @@ func TestPlaceExecOnNode(t *testing.T) {
 	}
 	// While it runs, herd ps shows it on n3.
 	go c.placedRun(2, f, f, "--placement", "node:n3", "--", "/bin/sleep", "3")
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		for _, r := range c.ps(1) {
-			if strings.Contains(r.Cmd, "sleep") && r.Node == "n3" {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no sleep on n3 in herd ps: %+v", c.ps(1))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitFor(t, 20*time.Second, "a sleep on n3 in herd ps", func() bool { return c.procsOn("sleep")["n3"] > 0 })
 }
 
 // With the spread policy, a shell's children exec on the nodes in turn;
@@ -121,31 +110,13 @@ func TestPlacementDefault(t *testing.T) {
 	if _, e, st := herd(t, c.sock(1), "placement", "everywhere"); st == 0 || !strings.Contains(e, "want local, spread") {
 		t.Fatalf("herd placement everywhere: status %d, stderr %q: want refused", st, e)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitFor(t, 10*time.Second, "n1 to see placement node:n3", func() bool {
 		o, _, _ := herd(t, c.sock(1), "placement")
-		if strings.TrimSpace(o) == "node:n3" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("n1 sees placement %q, want node:n3", o)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return strings.TrimSpace(o) == "node:n3"
+	})
 	f := appendFile(t, filepath.Join(t.TempDir(), "out"))
 	go c.placedRun(1, f, f, "--", "/bin/sleep", "3")
-	deadline = time.Now().Add(20 * time.Second)
-	for {
-		for _, r := range c.ps(1) {
-			if strings.Contains(r.Cmd, "sleep") && r.Node == "n3" {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no sleep on n3 in herd ps: %+v", c.ps(1))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitFor(t, 20*time.Second, "a sleep on n3 in herd ps", func() bool { return c.procsOn("sleep")["n3"] > 0 })
 }
 
 // --placement is checked before anything runs.
@@ -176,30 +147,48 @@ func TestJobSignalAcrossNodes(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	sleeps := func() map[string]int {
-		on := map[string]int{}
-		for _, r := range c.ps(1) {
-			if r.Cmd == "sleep 1000" {
-				on[r.Node]++
-			}
-		}
-		return on
-	}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if on := sleeps(); len(on) >= 2 {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatalf("the job's sleeps are on %v, want at least two nodes", on)
-		}
-	}
+	waitFor(t, 20*time.Second, "the job's sleeps on at least two nodes", func() bool { return len(c.procsOn("sleep 1000")) >= 2 })
 	cmd.Process.Signal(syscall.SIGTERM)
 	err := cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 128+int(syscall.SIGTERM) {
 		t.Fatalf("herd run: %v, want exit status 143", err)
 	}
-	for deadline := time.Now().Add(20 * time.Second); len(sleeps()) > 0; time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("sleeps left after SIGTERM to the job: %v", sleeps())
+	waitFor(t, 20*time.Second, "no sleep left after SIGTERM to the job", func() bool { return len(c.procsOn("sleep 1000")) == 0 })
+}
+
+// procsOn counts, by node, the processes of herd ps whose command line
+// contains cmd.
+func (c *testCluster) procsOn(cmd string) map[string]int {
+	on := map[string]int{}
+	for _, r := range c.ps(1) {
+		if strings.Contains(r.Cmd, cmd) {
+			on[r.Node]++
+		}
+	}
+	return on
+}
+
+// A placed child's output through a pipe is written before its exit is
+// reported: a shell that waits for each child and then writes sees the
+// lines in the native order, though each child wrote on another node.
+func TestPlacedOutputBeforeExit(t *testing.T) {
+	c := upCluster(t, 3, 3)
+	// Each child writes more than a pipe holds: at its exit, part of it
+	// is still on its way.
+	script := `i=0; while [ $i -lt 6 ]; do /usr/bin/seq 1 60000; echo "parent $i"; i=$((i+1)); done`
+	want, err := exec.Command("/bin/sh", "-c", script).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, st := herd(t, c.sock(1), "run", "--placement", "spread", "--", "/bin/sh", "-c", script)
+	if st != 0 {
+		t.Fatalf("status %d, stderr %q", st, errOut)
+	}
+	got, native := strings.Split(out, "\n"), strings.Split(string(want), "\n")
+	for i := range max(len(got), len(native)) {
+		if i >= len(got) || i >= len(native) || got[i] != native[i] {
+			t.Fatalf("%d lines, natively %d; they differ from line %d: %q, natively %q",
+				len(got), len(native), i+1, strings.Join(got[i:min(i+3, len(got))], "|"), strings.Join(native[i:min(i+3, len(native))], "|"))
 		}
 	}
 }
