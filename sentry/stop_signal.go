@@ -172,9 +172,10 @@ func (t *Task) waitsFor(sig int) bool {
 // sent at all, so a SIGCHLD at SIG_DFL never interrupts the parent.
 func (s *Sentry) Signal(tgid, sig int, info *SigInfo) error {
 	p := s.procs[tgid]
-	if p == nil || p.threads == 0 {
-		// Not a traced process (gone, or never ours): no kill from
-		// herd-init, and no bookkeeping left behind for it.
+	if p == nil || p.threads == 0 || p.departed {
+		// Not a traced process (gone, never ours, or gone on to
+		// another node): no kill from herd-init, and no bookkeeping
+		// left behind for it.
 		return fmt.Errorf("signal %d to %d: %w", sig, tgid, unix.ESRCH)
 	}
 	if leader := s.tasks[tgid]; leader != nil && leader.Discards(sig) {

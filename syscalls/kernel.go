@@ -352,16 +352,24 @@ func (k *Kernel) signalPID(pid, sig, code, from int, uid uint32) {
 	k.signalAs(tg, sig, code, from, uid)
 }
 
-// signal delivers sig with info to target through the Signaller. A
-// target decided to be here whose process has since gone on to another
-// node (placed at its exec) is signalled there.
+// signal delivers sig with info to target, logging a failure.
 func (k *Kernel) signal(target pidspace.Target, sig int, info *sentry.SigInfo) {
-	if target.Node == k.node && k.space != nil {
-		if to, ok := k.space.Moved(target.PID); ok {
-			target.Node, target.Home = to, to
-		}
-	}
-	if err := k.signals.Signal(target, sig, info); err != nil {
+	if err := k.deliver(target, sig, info); err != nil {
 		k.log.Debug("deliver signal", "pid", target.PID, "sig", sig, "err", err)
 	}
+}
+
+// deliver delivers sig with info to target through the Signaller. A
+// target decided to be here whose process has since gone on to another
+// node (placed at its exec; the sentry has no process here) is signalled
+// there.
+func (k *Kernel) deliver(target pidspace.Target, sig int, info *sentry.SigInfo) error {
+	err := k.signals.Signal(target, sig, info)
+	if errors.Is(err, unix.ESRCH) && target.Node == k.node && k.space != nil {
+		if to, ok := k.space.Moved(target.PID); ok {
+			target.Node, target.Home = to, to
+			err = k.signals.Signal(target, sig, info)
+		}
+	}
+	return err
 }

@@ -153,7 +153,7 @@ func (k *Kernel) DeliverFromPeer(pid, sig int, info *sentry.SigInfo) error {
 	if !receives(tg) {
 		return nil
 	}
-	return k.signals.Signal(tg, sig, info)
+	return k.deliver(tg, sig, info)
 }
 
 // NodeLost is told by the node that Raft's liveness declared node down:

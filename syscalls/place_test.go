@@ -3,6 +3,8 @@ package syscalls
 import (
 	"encoding/binary"
 	"errors"
+	"herd/pidspace"
+	"herd/sentry"
 	"os"
 	"path/filepath"
 	"slices"
@@ -73,5 +75,37 @@ func TestResolveExecPath(t *testing.T) {
 		if (err == nil) != c.ok || got != c.want {
 			t.Errorf("resolveExecPath(%q) = %q, %v; want %q (ok %v)", c.path, got, err, c.want, c.ok)
 		}
+	}
+}
+
+// goneHere is a Signaller whose node has no process left for the PIDs
+// in gone (they departed at their exec): ESRCH for those, as the
+// sentry says, and a record of every delivery.
+type goneHere struct {
+	fakeSignals
+	node string
+	gone map[int]bool
+}
+
+func (g *goneHere) Signal(target pidspace.Target, sig int, info *sentry.SigInfo) error {
+	if target.Node == g.node && g.gone[target.PID] {
+		return unix.ESRCH
+	}
+	return g.fakeSignals.Signal(target, sig, info)
+}
+
+// A signal decided for a process here but delivered after it left at
+// its exec goes to the node it went to.
+func TestSignalFollowsPlacedProcess(t *testing.T) {
+	r := newRig(t)
+	r.spawn(4097, 1000)
+	if _, err := r.space.Export(4097, "n2"); err != nil {
+		t.Fatal(err)
+	}
+	sig := &goneHere{node: "n1", gone: map[int]bool{4097: true}}
+	r.k.SetSignaller(sig)
+	r.k.signalAs(pidspace.Target{PID: 4097, Node: "n1", Home: "n1"}, int(unix.SIGUSR1), siUser, 1, 0)
+	if len(sig.sent) != 1 || sig.sent[0].target.Node != "n2" || sig.sent[0].sig != int(unix.SIGUSR1) {
+		t.Fatalf("sent %+v, want SIGUSR1 to 4097 on n2", sig.sent)
 	}
 }
