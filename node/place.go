@@ -60,19 +60,24 @@ func (p *placer) Place(pid int, policy string) string {
 	if policy == "" {
 		policy = p.cn.store.FSM().ClusterConfig().Placement
 	}
-	up := p.upMembers()
-	switch {
-	case policy == PlaceSpread && len(up) > 0:
-		return up[p.next.Add(1)%uint64(len(up))].ID
-	case policy == PlaceLeastLoaded && len(up) > 0:
-		return p.leastLoaded(up)
-	case strings.HasPrefix(policy, placeNodePrefix):
-		id := policy[len(placeNodePrefix):]
-		if slices.ContainsFunc(up, func(m raftstate.Member) bool { return m.ID == id }) {
+	if id, ok := strings.CutPrefix(policy, placeNodePrefix); ok {
+		if m, ok := p.cn.store.FSM().Member(id); ok && m.State == raftstate.StateUp {
 			return id
 		}
+		return ""
 	}
-	return ""
+	if policy != PlaceSpread && policy != PlaceLeastLoaded {
+		return "" // local: nothing to look at
+	}
+	up := p.upMembers()
+	switch {
+	case len(up) == 0:
+		return ""
+	case policy == PlaceSpread:
+		return up[p.next.Add(1)%uint64(len(up))].ID
+	default:
+		return p.leastLoaded(up)
+	}
 }
 
 // upMembers are the members that are up, in ID order.
@@ -96,14 +101,21 @@ func (p *placer) leastLoaded(up []raftstate.Member) string {
 		p.polled = time.Now()
 		go p.pollLoads(up)
 	}
+	return mostIdle(up, p.loads, p.cn.ID)
+}
+
+// mostIdle is the member of up with the most idle CPUs (idle, or all its
+// CPUs while its load is not known yet); ties go to self, then to the
+// first in up.
+func mostIdle(up []raftstate.Member, idle map[string]float64, self string) string {
 	best, bestIdle := "", 0.0
 	for _, m := range up {
-		idle, ok := p.loads[m.ID]
+		n, ok := idle[m.ID]
 		if !ok {
-			idle = float64(m.CPUs)
+			n = float64(m.CPUs)
 		}
-		if best == "" || idle > bestIdle || idle == bestIdle && m.ID == p.cn.ID {
-			best, bestIdle = m.ID, idle
+		if best == "" || n > bestIdle || n == bestIdle && m.ID == self {
+			best, bestIdle = m.ID, n
 		}
 	}
 	return best
