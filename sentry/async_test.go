@@ -131,6 +131,50 @@ func extraScenario(name string, sp **Sentry, tb *Table) (check func() int, ok bo
 				return 55, nil
 			})
 		}))
+	case "async-restart-nointr":
+		// As async-restart, with AsyncRestart: the signal's handler
+		// (no SA_RESTART) runs, and the call is made again, not EINTR.
+		calls := 0
+		tb.Add(trapRow(unix.SYS_GETPPID, "getppid", func(t *Task) Action {
+			if calls++; calls == 1 {
+				f := untilCancelled(999)
+				return AsyncRestart(func(ctx context.Context) (func(*Task) int64, error) {
+					v, err := f(ctx)
+					return func(*Task) int64 { return v }, err
+				})
+			}
+			return Return(55)
+		}))
+	case "async-blocked":
+		// With the task's signals blocked, the alarm that comes while
+		// the call waits does not interrupt it: one call, answered 66
+		// (a second call would be answered 11), and the mask restored.
+		calls := 0
+		tb.Add(trapRow(unix.SYS_GETPPID, "getppid", func(t *Task) Action {
+			if calls++; calls > 1 {
+				return Return(11)
+			}
+			restore, err := t.BlockSignals()
+			if err != nil {
+				return Return(-1)
+			}
+			return AsyncRestart(func(ctx context.Context) (func(*Task) int64, error) {
+				time.Sleep(1500 * time.Millisecond)
+				return func(*Task) int64 { restore(); return 66 }, nil
+			})
+		}))
+	case "async-again":
+		// A then that answers -ERESTARTNOINTR makes the task make the
+		// call again, without a signal.
+		calls := 0
+		tb.Add(trapRow(unix.SYS_GETPPID, "getppid", func(t *Task) Action {
+			if calls++; calls == 1 {
+				return AsyncRestart(func(ctx context.Context) (func(*Task) int64, error) {
+					return func(*Task) int64 { return -int64(ERESTARTNOINTR) }, nil
+				})
+			}
+			return Return(77)
+		}))
 	case "async-race":
 		tb.Add(trapRow(unix.SYS_GETPPID, "getppid", func(t *Task) Action {
 			i := int64(t.Arg(0))
@@ -195,6 +239,11 @@ func TestAsync(t *testing.T) {
 		{"async-eintr", "eintr", "r=-1 errno=EINTR\n", true, 0},
 		// The restarted call's answer, not the late one of the first.
 		{"async-restart", "restart", "r=55 errno=0\n", true, 0},
+		// An uninterruptible call (execve's placement) restarts even
+		// without SA_RESTART, and when its then asks for it.
+		{"async-restart-nointr", "eintr", "r=55 errno=0\n", true, 0},
+		{"async-again", "ppid", "getppid=77 errno=0 ", false, 0},
+		{"async-blocked", "eintr", "r=66 errno=0\n", true, 0},
 		// Completions racing interruptions: every call gets its own
 		// answer or EINTR, never another call's, and none hangs.
 		{"async-race", "race", "done ", false, 0},
