@@ -146,8 +146,8 @@ func (l *Local) ApplyPeerEvent(ev pidspace.PeerEvent) { l.kernel.ApplyPeerEvent(
 
 // DeliverFromPeer delivers a signal another node sent to a process here
 // (tracer thread).
-func (l *Local) DeliverFromPeer(pid, sig int, info *sentry.SigInfo) error {
-	return l.kernel.DeliverFromPeer(pid, sig, info)
+func (l *Local) DeliverFromPeer(pid, sig int, info *sentry.SigInfo, group pidspace.GroupSend) error {
+	return l.kernel.DeliverFromPeer(pid, sig, info, group)
 }
 
 // KillFrom decides a kill another node asks about (tracer thread).

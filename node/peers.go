@@ -261,7 +261,7 @@ type peerHost interface {
 	Post(f func())
 	// The Kernel's methods for peers (tracer thread).
 	ApplyPeerEvent(ev pidspace.PeerEvent)
-	DeliverFromPeer(pid, sig int, info *sentry.SigInfo) error
+	DeliverFromPeer(pid, sig int, info *sentry.SigInfo, group pidspace.GroupSend) error
 	KillFrom(req syscalls.KillRequest) (forward string, err error)
 	// Space is the node's process model (locked; any goroutine).
 	Space() *pidspace.Space

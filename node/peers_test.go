@@ -87,8 +87,8 @@ func (h *testHost) Post(f func()) { h.jobs <- f }
 
 func (h *testHost) ApplyPeerEvent(ev pidspace.PeerEvent) { h.kernel.ApplyPeerEvent(ev) }
 
-func (h *testHost) DeliverFromPeer(pid, sig int, info *sentry.SigInfo) error {
-	return h.kernel.DeliverFromPeer(pid, sig, info)
+func (h *testHost) DeliverFromPeer(pid, sig int, info *sentry.SigInfo, group pidspace.GroupSend) error {
+	return h.kernel.DeliverFromPeer(pid, sig, info, group)
 }
 
 func (h *testHost) KillFrom(req syscalls.KillRequest) (string, error) { return h.kernel.KillFrom(req) }

@@ -38,6 +38,10 @@ func (c clusterSignaller) Signal(target pidspace.Target, sig int, info *sentry.S
 		return fmt.Errorf("signal %d to %d on %s: no such node: %w", sig, target.PID, target.Node, syscalls.ErrElsewhere)
 	}
 	d := &nodemsg.Delivery{PID: target.PID, Sig: sig}
+	if target.Group.PGID != 0 {
+		g := target.Group
+		d.Group = &g
+	}
 	if info != nil {
 		d.Info = append([]byte(nil), info[:]...)
 	}
@@ -56,8 +60,12 @@ func (ps *peerServer) handleSignal(ctx context.Context, peer string, req *nodems
 		if err != nil {
 			return nil, err
 		}
+		var group pidspace.GroupSend
+		if d.Group != nil {
+			group = *d.Group
+		}
 		ps.host.Post(func() {
-			if err := ps.host.DeliverFromPeer(d.PID, d.Sig, info); err != nil {
+			if err := ps.host.DeliverFromPeer(d.PID, d.Sig, info, group); err != nil {
 				// Signals and exits can cross: the process may have gone.
 				ps.log.Debug("deliver signal from peer", "peer", peer, "pid", d.PID, "sig", d.Sig, "err", err)
 			}

@@ -29,6 +29,11 @@ type Kin struct {
 	// (a KinChanged from the old home, forwarded, and one from the new);
 	// a stub never takes a view older than the one it has.
 	Gen uint64
+	// At and Seen are set in answers to Peers.Group and Peers.All: the
+	// answering node, and its count of forks when it answered
+	// (GroupSend).
+	At   string `json:",omitempty"`
+	Seen uint64 `json:",omitempty"`
 }
 
 func (p *proc) kin() Kin {
@@ -114,7 +119,7 @@ func (s *Space) LocalGroup(pgid int) GroupView {
 	var v GroupView
 	for _, pid := range s.groupPIDsLocked(pgid) {
 		if m := s.procs[pid]; s.answersForLocked(m) && !m.Virtual {
-			v.Members = append(v.Members, m.kin())
+			v.Members = append(v.Members, s.listedLocked(m))
 		}
 	}
 	v.Linked = !s.orphanedLocked(pgid)
@@ -131,6 +136,13 @@ func (s *Space) answersForLocked(m *proc) bool {
 	return !m.Stub || m.transit && m.State != Zombie
 }
 
+// listedLocked is m's Kin as a group send lists it now.
+func (s *Space) listedLocked(m *proc) Kin {
+	k := m.kin()
+	k.At, k.Seen = s.node, s.forks
+	return k
+}
+
 // LocalAll is this node's answer to Peers.All: every record homed here
 // but herd-init and Virtual records, by PID.
 func (s *Space) LocalAll() []Kin {
@@ -139,7 +151,7 @@ func (s *Space) LocalAll() []Kin {
 	var out []Kin
 	for _, pid := range slices.Sorted(maps.Keys(s.procs)) {
 		if m := s.procs[pid]; pid != InitPID && s.answersForLocked(m) && !m.Virtual {
-			out = append(out, m.kin())
+			out = append(out, s.listedLocked(m))
 		}
 	}
 	return out

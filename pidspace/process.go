@@ -178,6 +178,26 @@ type Target struct {
 	Node    string // node it runs on: deliver signals and wake waiters here
 	Virtual bool   // no kernel process: the caller decides what delivery means
 	Home    string // node holding its record
+	// Group marks a target of kill(0), kill(-pgid) or kill(-1): its
+	// deliverer gives the signal also to the children it forked since
+	// it was listed (Space.BornSince), as Linux's group signals reach
+	// both parent and child of a fork they cross.
+	Group GroupSend
+}
+
+// GroupSend says which group send listed a target, and when. Linux sends
+// a group signal to every member at one instant, and a fork it crosses
+// gives it to the child too (copy_process's multiprocess list); herd
+// lists the members first (possibly asking other nodes) and delivers
+// later, so a member's children born in between must get it as well.
+type GroupSend struct {
+	// PGID is the group sent to; -1 for kill(-1)'s every process; 0
+	// for a signal to one process.
+	PGID int
+	// At is the node that listed the target, Seen that node's count of
+	// forks then (Space.BornSince).
+	At   string
+	Seen uint64
 }
 
 func (p *Process) target() Target {

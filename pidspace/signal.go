@@ -70,7 +70,9 @@ func (s *Space) SignalTargets(sender, pid, sig int) ([]Target, error) {
 // receive nothing and the probe (sig 0) delivers nothing.
 func deliverTo(out []Target, t *proc, sig int) []Target {
 	if sig != 0 && t.State != Zombie {
-		out = append(out, t.target())
+		tg := t.target()
+		tg.Group = t.listed
+		out = append(out, tg)
 	}
 	return out
 }
@@ -103,7 +105,9 @@ func (s *Space) remoteCandidates(sender, pid int) []*proc {
 	}
 	out := make([]*proc, 0, len(kin))
 	for _, k := range kin {
-		out = append(out, k.stub())
+		st := k.stub()
+		st.listed = GroupSend{At: k.At, Seen: k.Seen}
+		out = append(out, st)
 	}
 	return out
 }
@@ -138,6 +142,7 @@ func (s *Space) killAllLocked(from *proc, sig int, remote []*proc) ([]Target, er
 	if len(targets) == 0 {
 		return nil, syscall.ESRCH
 	}
+	s.markLocked(targets, -1)
 	// Linux: the last error other than EPERM, so EPERM alone is success.
 	return killEach(from, targets, sig, nil, func(ret, err error) error {
 		if err != syscall.EPERM {
@@ -154,12 +159,30 @@ func (s *Space) killGroupLocked(from *proc, pgid, sig int, remote []*proc) ([]Ta
 	targets := s.candidatesLocked(s.groupPIDsLocked(pgid), remote, func(t *proc) bool {
 		return !t.Virtual && t.PGID == pgid
 	})
+	s.markLocked(targets, pgid)
 	return killEach(from, targets, sig, syscall.ESRCH, func(ret, err error) error {
 		if ret != nil {
 			return err
 		}
 		return ret
 	})
+}
+
+// markLocked marks candidates of a group send to pgid (-1: every
+// process): local records as listed here and now, remote ones as their
+// node listed them. Local records are not changed: their mark is set on
+// the Target only (deliverTo).
+func (s *Space) markLocked(targets []*proc, pgid int) {
+	for i, t := range targets {
+		if s.procs[t.PID] == t {
+			// a record of this Space: copy, so that its mark does
+			// not stay on it.
+			c := *t
+			c.listed = GroupSend{At: s.node, Seen: s.forks}
+			targets[i] = &c
+		}
+		targets[i].listed.PGID = pgid
+	}
 }
 
 // killEach checks sig from from against each target in order and returns
@@ -196,4 +219,51 @@ func mayKill(from, to *proc, sig int) error {
 		return nil
 	}
 	return syscall.EPERM
+}
+
+// BornSince is what else a group signal to pid, listed by g, reaches on
+// this node: pid's descendants forked here after g listed pid (or, if
+// another node listed it, after pid arrived here), that are in g's group
+// (any group for kill(-1)), live and not Virtual. Linux delivers a group
+// signal to parent and child of a fork it crosses; herd delivers it to
+// a listed member later than it listed the members, so the children the
+// member forked in between get it here. Their own descendants are
+// included, by the same rule; a child that has since gone on to another
+// node is returned with that node. Nil for a signal to one process, and
+// for a process made here that another node listed.
+func (s *Space) BornSince(pid int, g GroupSend) []Target {
+	if g.PGID == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.procs[pid]
+	if p == nil {
+		return nil
+	}
+	seen := g.Seen
+	if g.At != s.node {
+		if p.arrived == 0 {
+			// Made here, yet listed by another node (which answered
+			// for it while it moved): that node's delivery is the one.
+			return nil
+		}
+		seen = p.arrived
+	}
+	var out []Target
+	var walk func(q *proc)
+	walk = func(q *proc) {
+		for _, c := range q.children {
+			ch := s.procs[c]
+			if ch == nil || ch.born <= seen {
+				continue
+			}
+			if ch.State != Zombie && !ch.Virtual && (g.PGID < 0 || ch.PGID == g.PGID) {
+				out = append(out, ch.target())
+			}
+			walk(ch)
+		}
+	}
+	walk(p)
+	return out
 }

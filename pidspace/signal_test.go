@@ -94,6 +94,7 @@ func TestSignalTargets(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newSignalFixture(t)
 			got, err := s.SignalTargets(tt.sender, tt.pid, tt.sig)
+			got = unmarked(got)
 			if err != tt.err || !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("SignalTargets(%d, %d, %d) = %v, %v; want %v, %v", tt.sender, tt.pid, tt.sig, got, err, tt.want, tt.err)
 			}
@@ -105,5 +106,76 @@ func TestKillMinusOneAlone(t *testing.T) {
 	s, _ := newTestSpace(t) // init, launcher 100, program 200
 	if got, err := s.SignalTargets(200, -1, int(syscall.SIGTERM)); err != syscall.ESRCH || got != nil {
 		t.Errorf("kill(-1) with nobody else = %v, %v; want ESRCH", got, err)
+	}
+}
+
+// unmarked is targets without their group marks (TestGroupSend checks
+// those).
+func unmarked(targets []Target) []Target {
+	for i := range targets {
+		targets[i].Group = GroupSend{}
+	}
+	return targets
+}
+
+// A group send marks its targets with the node that listed them and its
+// fork count then; BornSince finds what a member forked afterwards, in
+// its group, at any depth, and nothing listed before or outside it.
+func TestGroupSend(t *testing.T) {
+	s := newSignalFixture(t)
+	term := int(syscall.SIGTERM)
+	got, err := s.SignalTargets(200, -200, term)
+	if err != nil || len(got) == 0 {
+		t.Fatalf("SignalTargets = %v, %v", got, err)
+	}
+	mark := got[0].Group
+	if mark.PGID != 200 || mark.At != "a" || mark.Seen == 0 {
+		t.Fatalf("mark %+v, want group 200 listed at a after the fixture's forks", mark)
+	}
+	for _, tg := range got {
+		if tg.Group != mark {
+			t.Errorf("target %d marked %+v, want %+v", tg.PID, tg.Group, mark)
+		}
+	}
+	if one, _ := s.SignalTargets(200, 201, term); len(one) != 1 || one[0].Group != (GroupSend{}) {
+		t.Errorf("kill of one process marked: %+v", one)
+	}
+	if b := s.BornSince(200, mark); len(b) != 0 {
+		t.Errorf("BornSince right after listing = %v, want none", b)
+	}
+	// Forked after the listing: 210 by 200, 211 by 210 (a grandchild),
+	// 212 by 200 but moved to another group, 213 by 201.
+	ok(t, s.Fork(200, 210, sigchld))
+	ok(t, s.Fork(210, 211, sigchld))
+	ok(t, s.Fork(200, 212, sigchld))
+	ok(t, s.Setpgid(212, 212, 212))
+	ok(t, s.Fork(201, 213, sigchld))
+	pids := func(ts []Target) []int {
+		var out []int
+		for _, tg := range ts {
+			out = append(out, tg.PID)
+		}
+		return out
+	}
+	if got := pids(s.BornSince(200, mark)); !reflect.DeepEqual(got, []int{210, 211}) {
+		t.Errorf("BornSince(200) = %v, want [210 211]", got)
+	}
+	if got := pids(s.BornSince(201, mark)); !reflect.DeepEqual(got, []int{213}) {
+		t.Errorf("BornSince(201) = %v, want [213]", got)
+	}
+	all := mark
+	all.PGID = -1
+	if got := pids(s.BornSince(200, all)); !reflect.DeepEqual(got, []int{210, 211, 212}) {
+		t.Errorf("BornSince(200) for kill(-1) = %v, want [210 211 212]", got)
+	}
+	// Made here but listed by another node (answering for it while it
+	// moved): that node's count means nothing here, and its delivery
+	// is the one.
+	elsewhere := GroupSend{PGID: 200, At: "b", Seen: 1 << 40}
+	if got := s.BornSince(200, elsewhere); got != nil {
+		t.Errorf("BornSince(200) listed elsewhere = %v, want none", got)
+	}
+	if s.BornSince(200, GroupSend{}) != nil {
+		t.Errorf("BornSince of a signal to one process is not empty")
 	}
 }

@@ -51,6 +51,7 @@ type Space struct {
 	own      map[int]bool          // PIDs of records homed here: the only ones freed here (lent ones too)
 	peers    Peers                 // the other nodes' records; nil = this Space is the world
 	moved    map[int]movedTo       // records exported, until Returned: where events about them go
+	forks    uint64                // forks recorded here so far (proc.born)
 	now      func() time.Time
 }
 
@@ -67,6 +68,12 @@ type proc struct {
 	contPending bool   // a continue not yet reported by wait
 	gen         uint64 // version of what kin know (Kin.Gen): a stub ignores older views
 	lost        bool   // a stub of a process lost with its node (NodeLost): its home hears nothing more
+	// born is Space.forks after this record's fork here, arrived after
+	// its import here; 0 for neither (BornSince).
+	born, arrived uint64
+	// listed is set on a candidate of a group send built from a
+	// peer's answer (remoteCandidates), never on a record in procs.
+	listed GroupSend
 }
 
 // NewSpace returns an empty Space for the node named node; records added
@@ -344,7 +351,8 @@ func (s *Space) Fork(parent, child, exitSignal int) error {
 		Creds: p.Creds, Node: p.Node, Comm: p.Comm, Args: p.Args,
 		ExitSignal: exitSignal, Sigchld: p.Sigchld,
 		StartTime: s.now(),
-	}, parentExecID: p.execID})
+	}, parentExecID: p.execID, born: s.forks + 1})
+	s.forks++
 	return nil
 }
 

@@ -567,6 +567,7 @@ func TestMoveKeepsGroupsAndSessions(t *testing.T) {
 		}
 	}
 	got, err := b.SignalTargets(pidP, 0, int(syscall.SIGCONT))
+	got = unmarked(got)
 	want := []Target{{PID: pidP, Node: "b", Home: "b"}, {PID: kid, Node: "a", Home: "a"}}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("kill(0) at b = %+v, %v; want %+v", got, err, want)

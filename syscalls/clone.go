@@ -10,6 +10,8 @@ import (
 type cloneRequest struct {
 	exitSignal int
 	parent     bool // the caller asked for CLONE_PARENT itself
+	// delayed are the group signals that crossed the fork (groupsig.go).
+	delayed []delayedSignal
 }
 
 // cloneFlags are the flags of the clone, fork or vfork t is stopped in.
@@ -34,6 +36,7 @@ func (k *Kernel) clone(t task) action {
 	req := &cloneRequest{exitSignal: int(flags & unix.CSIGNAL), parent: flags&unix.CLONE_PARENT != 0}
 	rewritten := flags &^ unix.CLONE_UNTRACED
 	if !thread {
+		k.forks.start(caller(t), t.TID(), req)
 		rewritten |= unix.CLONE_PARENT
 		if node := k.place.PlaceFork(caller(t)); node != k.node {
 			k.log.Debug("fork placed on another node; runs here", "parent", caller(t), "node", node)
@@ -53,9 +56,14 @@ func (k *Kernel) clone(t task) action {
 		Thread:   thread,
 		Flags:    flags,
 		AllocPID: k.alloc.Alloc,
-		Failed:   func(pid int, _ unix.Errno) { k.alloc.Free(pid) },
-		Taken:    k.pidTaken,
-		Value:    req,
+		Failed: func(pid int, _ unix.Errno) {
+			k.alloc.Free(pid)
+			if !thread {
+				k.forks.end(caller(t), t.TID())
+			}
+		},
+		Taken: k.pidTaken,
+		Value: req,
 	})
 }
 

@@ -66,6 +66,8 @@ type Kernel struct {
 	// lost are the nodes declared down (NodeLost) and not back since: no
 	// exec is committed to them.
 	lost map[string]bool
+	// forks are the forks in flight (groupsig.go).
+	forks forking
 }
 
 // NewKernel makes the emulated kernel of node over space, whose PIDs come
@@ -104,6 +106,7 @@ func newKernel(node string, procs ProcessModel, alloc pidspace.Allocator, log *s
 		execHere:    make(map[int]bool),
 		held:        make(map[int]*heldExec),
 		exiting:     make(map[int]bool),
+		forks:       make(forking),
 	}
 	k.launches = newLaunches(k)
 	return k
@@ -156,6 +159,7 @@ func (k *Kernel) Cloned(parent, child *sentry.Task, op *sentry.CloneOp) {
 	if op.Thread {
 		return
 	}
+	k.forks.end(parent.TGID, parent.TID)
 	c, _ := op.Value.(*cloneRequest)
 	if c == nil {
 		c = &cloneRequest{exitSignal: int(unix.SIGCHLD)}
@@ -175,6 +179,9 @@ func (k *Kernel) Cloned(parent, child *sentry.Task, op *sentry.CloneOp) {
 	}
 	if posixParent == parent.TGID {
 		k.creators.set(child.TID, parent.TID)
+	}
+	if c != nil {
+		k.crossedFork(child.TID, c)
 	}
 	if pol := k.policies[parent.TGID]; pol != "" {
 		k.policies[child.TID] = pol
@@ -199,6 +206,7 @@ func (k *Kernel) Cloned(parent, child *sentry.Task, op *sentry.CloneOp) {
 // where the death of the creating thread is what fires it.
 func (k *Kernel) ThreadExited(tid, tgid int) {
 	k.alloc.Free(tid)
+	k.forks.end(tgid, tid)
 	delete(k.execHere, tid)
 	for _, child := range k.creators.children(tid) {
 		k.creators.set(child, tgid)
@@ -215,6 +223,7 @@ func (k *Kernel) ThreadExited(tid, tgid int) {
 func (k *Kernel) Exited(tgid int, status unix.WaitStatus, ru *unix.Rusage) {
 	k.pidfds.forget(tgid) // its fd table is gone
 	delete(k.policies, tgid)
+	delete(k.forks, tgid)
 	delete(k.execHere, tgid)
 	ws, usage := pidspace.WaitStatus(status), rusageOf(ru)
 	if k.lane != nil {
@@ -356,6 +365,9 @@ func (k *Kernel) signalPID(pid, sig, code, from int, uid uint32) {
 func (k *Kernel) signal(target pidspace.Target, sig int, info *sentry.SigInfo) {
 	if err := k.deliver(target, sig, info); err != nil {
 		k.log.Debug("deliver signal", "pid", target.PID, "sig", sig, "err", err)
+	}
+	if target.Node == k.node {
+		k.groupExtras(target, sig, info)
 	}
 }
 

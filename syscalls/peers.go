@@ -145,15 +145,20 @@ func (k *Kernel) ApplyPeerEvent(ev pidspace.PeerEvent) {
 // DeliverFromPeer delivers sig with info to process pid of this node, as
 // another node's Signaller asked: through the sentry, which does not
 // generate a signal the process would discard. Tracer thread.
-func (k *Kernel) DeliverFromPeer(pid, sig int, info *sentry.SigInfo) error {
-	tg := pidspace.Target{PID: pid, Node: k.node}
+//
+// group marks a member of a group send: the signal reaches what it
+// forked since it was listed too (groupsig.go).
+func (k *Kernel) DeliverFromPeer(pid, sig int, info *sentry.SigInfo, group pidspace.GroupSend) error {
+	tg := pidspace.Target{PID: pid, Node: k.node, Group: group}
 	if p, ok := k.procs.Lookup(pid); ok {
 		tg.Virtual = p.Virtual
 	}
 	if !receives(tg) {
 		return nil
 	}
-	return k.deliver(tg, sig, info)
+	err := k.deliver(tg, sig, info)
+	k.groupExtras(tg, sig, info)
+	return err
 }
 
 // NodeLost is told by the node that Raft's liveness declared node down:

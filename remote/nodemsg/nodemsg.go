@@ -89,6 +89,10 @@ type Delivery struct {
 	PID  int    `json:"pid"`
 	Sig  int    `json:"sig"`
 	Info []byte `json:"info,omitempty"`
+	// Group marks a member of a group send (pidspace.GroupSend): the
+	// receiver gives the signal to the children it forked since it was
+	// listed, too.
+	Group *pidspace.GroupSend `json:"group,omitempty"`
 }
 
 // SignalRequest carries signals in the order they were sent, under the
