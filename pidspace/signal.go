@@ -37,7 +37,7 @@ import (
 // lock is taken: the call may block then), with the same rules; their
 // Targets carry the node each runs on.
 func (s *Space) SignalTargets(sender, pid, sig int) ([]Target, error) {
-	remote := s.remoteCandidates(sender, pid)
+	rem := s.remoteCandidates(sender, pid)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	from := s.procs[sender]
@@ -57,13 +57,13 @@ func (s *Space) SignalTargets(sender, pid, sig int) ([]Target, error) {
 	case pid == math.MinInt32:
 		return nil, syscall.ESRCH
 	case pid == -1:
-		return s.killAllLocked(from, sig, remote)
+		return s.killAllLocked(from, sig, rem)
 	}
 	pgid := -pid
 	if pid == 0 {
 		pgid = from.PGID
 	}
-	return s.killGroupLocked(from, pgid, sig, remote)
+	return s.killGroupLocked(from, pgid, sig, rem)
 }
 
 // deliverTo appends t to out if sig is to be delivered to it: zombies
@@ -77,12 +77,23 @@ func deliverTo(out []Target, t *proc, sig int) []Target {
 	return out
 }
 
+// remote are the candidates of kill(0), kill(-pgid) or kill(-1) that
+// the other nodes hold (Peers' answers), as stubs that are in no map,
+// and the records this Space answered for as moving when it asked:
+// while the peers answer, the node one of those went to may take it in
+// and say so here after its own answer was given without it, so it is
+// still answered for here (a signal to it follows it there).
+type remote struct {
+	procs  []*proc
+	moving map[int]bool
+}
+
 // remoteCandidates returns the records homed elsewhere that kill(pid) by
-// sender may reach, as stubs that are in no map: nil without Peers or for
-// pid > 0. It asks Peers with the lock released.
-func (s *Space) remoteCandidates(sender, pid int) []*proc {
+// sender may reach: none without Peers or for pid > 0. It asks Peers
+// with the lock released.
+func (s *Space) remoteCandidates(sender, pid int) remote {
 	if pid > 0 || pid == math.MinInt32 {
-		return nil
+		return remote{}
 	}
 	s.mu.Lock()
 	peers, from := s.peers, s.procs[sender]
@@ -90,9 +101,20 @@ func (s *Space) remoteCandidates(sender, pid int) []*proc {
 	if from != nil {
 		pgid = from.PGID
 	}
+	var moving map[int]bool
+	if peers != nil {
+		for p := range s.moved {
+			if m := s.procs[p]; m != nil && m.transit {
+				if moving == nil {
+					moving = make(map[int]bool)
+				}
+				moving[p] = true
+			}
+		}
+	}
 	s.mu.Unlock()
 	if peers == nil || from == nil {
-		return nil
+		return remote{}
 	}
 	var kin []Kin
 	switch {
@@ -103,26 +125,30 @@ func (s *Space) remoteCandidates(sender, pid int) []*proc {
 	default:
 		kin = peers.Group(-pid).Members
 	}
-	out := make([]*proc, 0, len(kin))
+	out := remote{procs: make([]*proc, 0, len(kin)), moving: moving}
 	for _, k := range kin {
 		st := k.stub()
 		st.listed = GroupSend{At: k.At, Seen: k.Seen}
-		out = append(out, st)
+		out.procs = append(out.procs, st)
 	}
 	return out
 }
 
-// candidatesLocked returns the records homed here that pass keep, and the
-// remote ones not homed here, ordered by PID.
-func (s *Space) candidatesLocked(pids []int, remote []*proc, keep func(*proc) bool) []*proc {
+// candidatesLocked returns the records this Space answers for that pass
+// keep (homed here, or gone on to another node that had not yet said it
+// took them in when the peers were asked: a signal to those follows
+// them), and the remote ones it does not answer for, ordered by PID.
+func (s *Space) candidatesLocked(pids []int, rem remote, keep func(*proc) bool) []*proc {
 	var out []*proc
+	seen := make(map[int]bool)
 	for _, pid := range pids {
-		if t := s.procs[pid]; !t.Stub && keep(t) {
+		t := s.procs[pid]
+		if (s.answersForLocked(t) || rem.moving[pid] && t.State != Zombie) && keep(t) {
+			seen[pid] = true
 			out = append(out, t)
 		}
 	}
-	seen := make(map[int]bool)
-	for _, t := range remote {
+	for _, t := range rem.procs {
 		// A process that is moving may be answered for by two nodes.
 		if own := s.procs[t.PID]; (own == nil || own.Stub) && !seen[t.PID] && keep(t) {
 			seen[t.PID] = true
@@ -135,8 +161,8 @@ func (s *Space) candidatesLocked(pids []int, remote []*proc, keep func(*proc) bo
 
 // killAllLocked is kill(-1): every process but InitPID, the sender and
 // Virtual records.
-func (s *Space) killAllLocked(from *proc, sig int, remote []*proc) ([]Target, error) {
-	targets := s.candidatesLocked(slices.Sorted(maps.Keys(s.procs)), remote, func(t *proc) bool {
+func (s *Space) killAllLocked(from *proc, sig int, rem remote) ([]Target, error) {
+	targets := s.candidatesLocked(slices.Sorted(maps.Keys(s.procs)), rem, func(t *proc) bool {
 		return t.PID > InitPID && t.PID != from.PID && !t.Virtual
 	})
 	if len(targets) == 0 {
@@ -155,8 +181,8 @@ func (s *Space) killAllLocked(from *proc, sig int, remote []*proc) ([]Target, er
 // killGroupLocked is kill(-pgid), as __kill_pgrp_info: success once any
 // member may be signalled, else the last member's error, else ESRCH for
 // an empty group.
-func (s *Space) killGroupLocked(from *proc, pgid, sig int, remote []*proc) ([]Target, error) {
-	targets := s.candidatesLocked(s.groupPIDsLocked(pgid), remote, func(t *proc) bool {
+func (s *Space) killGroupLocked(from *proc, pgid, sig int, rem remote) ([]Target, error) {
+	targets := s.candidatesLocked(s.groupPIDsLocked(pgid), rem, func(t *proc) bool {
 		return !t.Virtual && t.PGID == pgid
 	})
 	s.markLocked(targets, pgid)
@@ -243,7 +269,7 @@ func (s *Space) BornSince(pid int, g GroupSend) []Target {
 	}
 	seen := g.Seen
 	if g.At != s.node {
-		if p.arrived == 0 {
+		if !p.imported {
 			// Made here, yet listed by another node (which answered
 			// for it while it moved): that node's delivery is the one.
 			return nil

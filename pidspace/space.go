@@ -68,9 +68,10 @@ type proc struct {
 	contPending bool   // a continue not yet reported by wait
 	gen         uint64 // version of what kin know (Kin.Gen): a stub ignores older views
 	lost        bool   // a stub of a process lost with its node (NodeLost): its home hears nothing more
-	// born is Space.forks after this record's fork here, arrived after
-	// its import here; 0 for neither (BornSince).
+	// born is Space.forks after this record's fork here (0: not forked
+	// here), arrived before its import here, if imported (BornSince).
 	born, arrived uint64
+	imported      bool
 	// listed is set on a candidate of a group send built from a
 	// peer's answer (remoteCandidates), never on a record in procs.
 	listed GroupSend

@@ -249,7 +249,7 @@ func (s *Space) placeLocked(r Record) *proc {
 	p.execID, p.parentExecID = r.ExecID, r.ParentExecID
 	p.stopPending, p.contPending = r.StopPending, r.ContPending
 	p.gen = r.Gen
-	p.arrived = s.forks
+	p.arrived, p.imported = s.forks, true
 	return p
 }
 

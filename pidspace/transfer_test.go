@@ -825,3 +825,75 @@ func TestMoveForwardByKind(t *testing.T) {
 		t.Errorf("after Returned: %v, want ESRCH", err)
 	}
 }
+
+// A group signal sent while a member moves: the node it left lists it,
+// with the node it went to (Export until the other node speaks of it),
+// and once it is there, what it forked there is reached by the mark the
+// old node gave (BornSince counts from its arrival).
+func TestGroupSendDuringMove(t *testing.T) {
+	c := newMoveCluster(t)
+	a, b := c.spaces["a"], c.spaces["b"]
+	kid := c.fork("a", pidP)
+	rec, err := a.Export(kid, "b")
+	ok(t, err)
+	got, err := a.SignalTargets(pidP, 0, int(syscall.SIGTERM))
+	ok(t, err)
+	var mark GroupSend
+	found := false
+	for _, tg := range got {
+		if tg.PID == kid {
+			found, mark = true, tg.Group
+			if tg.Node != "b" {
+				t.Errorf("moving member listed on %s, want b", tg.Node)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("kill(0) at a while %d moves to b = %+v: the member is missing", kid, got)
+	}
+	eff, err := b.Import(rec)
+	ok(t, err)
+	c.deliver(eff)
+	grandkid := c.fork("b", kid)
+	if got := b.BornSince(kid, mark); len(got) != 1 || got[0].PID != grandkid || got[0].Node != "b" {
+		t.Errorf("BornSince at b of the moved member = %+v, want its child %d forked there", got, grandkid)
+	}
+}
+
+// afterGroup is a node's Peers that runs then once, after the others
+// answered a group question and before the asker goes on.
+type afterGroup struct {
+	peersOf
+	then func()
+}
+
+func (p *afterGroup) Group(pgid int) GroupView {
+	v := p.peersOf.Group(pgid)
+	if f := p.then; f != nil {
+		p.then = nil
+		f()
+	}
+	return v
+}
+
+// The member of a group moves while its group is signalled: the node it
+// went to answers the question before it took the process in, and says
+// it did (KinChanged) before the asker looks at its own records. The
+// asker, which answered for it as moving when it asked, still lists it.
+func TestGroupSendCrossesArrival(t *testing.T) {
+	c := newMoveCluster(t)
+	a, b := c.spaces["a"], c.spaces["b"]
+	kid := c.fork("a", pidP)
+	ok(t, a.Setpgid(kid, kid, kid))
+	rec, err := a.Export(kid, "b")
+	ok(t, err)
+	a.SetPeers(&afterGroup{peersOf: peersOf{c: c.twoNodes, self: "a"}, then: func() {
+		eff, err := b.Import(rec)
+		ok(t, err)
+		c.deliver(eff)
+	}})
+	got, err := a.SignalTargets(pidP, -kid, int(syscall.SIGTERM))
+	if err != nil || len(got) != 1 || got[0].PID != kid || got[0].Node != "b" {
+		t.Fatalf("killpg of a group whose one member arrives at b meanwhile = %+v, %v; want it on b", got, err)
+	}
+}
