@@ -177,6 +177,9 @@ func (k *Kernel) commitExec(t *sentry.Task, node string, pid int) error {
 // execPlan reads what the exec of task t, process pid, stopped at its
 // execve entry, needs elsewhere. An error says why it cannot go.
 func (k *Kernel) execPlan(t task, pid int) (*ExecPlan, error) {
+	if err := sandboxNamespaces(t.TID()); err != nil {
+		return nil, err
+	}
 	path, err := sentry.ReadString(t, t.Arg(0), unix.PathMax)
 	if err != nil {
 		return nil, fmt.Errorf("read path: %w", err)
