@@ -68,6 +68,11 @@ type Kernel struct {
 	lost map[string]bool
 	// forks are the forks in flight (groupsig.go).
 	forks forking
+	// placing are the processes whose exec is being placed on another
+	// node: signals to them go through the tracer thread, never the
+	// kernel's own kill, so that none lands on the image after the
+	// commit read its pending signals (place.go).
+	placing map[int]bool
 }
 
 // NewKernel makes the emulated kernel of node over space, whose PIDs come
@@ -107,6 +112,7 @@ func newKernel(node string, procs ProcessModel, alloc pidspace.Allocator, log *s
 		held:        make(map[int]*heldExec),
 		exiting:     make(map[int]bool),
 		forks:       make(forking),
+		placing:     make(map[int]bool),
 	}
 	k.launches = newLaunches(k)
 	return k
@@ -224,6 +230,7 @@ func (k *Kernel) Exited(tgid int, status unix.WaitStatus, ru *unix.Rusage) {
 	k.pidfds.forget(tgid) // its fd table is gone
 	delete(k.policies, tgid)
 	delete(k.forks, tgid)
+	delete(k.placing, tgid)
 	delete(k.execHere, tgid)
 	ws, usage := pidspace.WaitStatus(status), rusageOf(ru)
 	if k.lane != nil {

@@ -66,7 +66,7 @@ func (k *Kernel) pidfdSendSignal(t task) action {
 	if reaped {
 		pid, reaped = k.rememberedPidfd(t, fd)
 	}
-	if (err == nil || reaped) && k.placed(pid) {
+	if (err == nil || reaped) && (k.placed(pid) || k.placing[pid]) {
 		return k.signalPlaced(t, pid, sig)
 	}
 	if err == nil && sig > 0 && t.Arg(2) == 0 && t.Arg(3) == 0 && k.discardsFrom(t, pid, sig) {

@@ -90,6 +90,7 @@ func (k *Kernel) execve(t task) action {
 		k.log.Info("exec stays local", "pid", pid, "node", node, "why", err)
 		return native()
 	}
+	k.placing[pid] = true
 	return action{kind: actSentry, raw: sentry.AsyncRestart(func(ctx context.Context) (func(*sentry.Task) int64, error) {
 		return k.prepareExec(ctx, node, x, tid, restore)
 	})}
@@ -105,7 +106,7 @@ func (k *Kernel) prepareExec(ctx context.Context, node string, x *ExecPlan, tid 
 			return nil, ctx.Err()
 		}
 		k.log.Info("exec stays local", "pid", pid, "node", node, "why", err)
-		return func(*sentry.Task) int64 { return k.execAgainHere(tid, restore) }, nil
+		return func(*sentry.Task) int64 { return k.execAgainHere(pid, tid, restore) }, nil
 	}
 	var committed atomic.Bool
 	go func() {
@@ -121,15 +122,16 @@ func (k *Kernel) prepareExec(ctx context.Context, node string, x *ExecPlan, tid 
 		if err := k.commitExec(t, node, pid); err != nil {
 			k.log.Warn("exec stays local", "pid", pid, "node", node, "why", err)
 			k.placer.Abort(node, pid)
-			return k.execAgainHere(tid, restore)
+			return k.execAgainHere(pid, tid, restore)
 		}
 		return 0
 	}, nil
 }
 
-// execAgainHere restarts thread tid's execve, to run here this time,
-// with its signals as they were.
-func (k *Kernel) execAgainHere(tid int, restore func()) int64 {
+// execAgainHere restarts thread tid's execve (process pid's), to run here
+// this time, with its signals as they were.
+func (k *Kernel) execAgainHere(pid, tid int, restore func()) int64 {
+	delete(k.placing, pid)
 	restore()
 	k.execHere[tid] = true
 	return -int64(sentry.ERESTARTNOINTR)
@@ -143,6 +145,7 @@ func (k *Kernel) execAgainHere(tid int, restore func()) int64 {
 // Signals decided here for pid before the export but delivered after it
 // find it gone on (Kernel.signal sends them on, behind the record).
 func (k *Kernel) commitExec(t *sentry.Task, node string, pid int) error {
+	delete(k.placing, pid)
 	if k.lost[node] {
 		return fmt.Errorf("node %s is down", node)
 	}

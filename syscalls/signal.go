@@ -43,7 +43,7 @@ func (k *Kernel) kill(t task) action {
 	if err != nil {
 		return fail(errno(err))
 	}
-	if pid > 0 && len(targets) == 1 && k.native(targets[0]) {
+	if pid > 0 && len(targets) == 1 && k.native(targets[0]) && !k.placing[targets[0].PID] {
 		// The kernel gives the same answer (and siginfo) for a live
 		// local process, without the register write a skip costs.
 		return k.nativeSignal(t, pid, proc, sig, true)
@@ -355,10 +355,33 @@ func (k *Kernel) rtSigqueueinfo(t task) action {
 	if err != nil {
 		return fail(errno(err))
 	}
-	if len(targets) == 0 || !k.native(targets[0]) {
+	if len(targets) == 0 || !receives(targets[0]) {
 		return ret(0)
 	}
+	if tg := targets[0]; !k.native(tg) || k.placing[tg.PID] {
+		return k.queueThrough(t, tg, sig)
+	}
 	return k.nativeSignal(t, pid, proc, sig, sig == 0 || queueInfoAccepted(t, t.Arg(2)))
+}
+
+// queueThrough is rt_sigqueueinfo to tg, another process that the kernel
+// here cannot signal as is (it runs on another node, or its exec is
+// being placed there): the caller's siginfo, checked as the kernel
+// checks it for another process, is delivered by the Signaller.
+func (k *Kernel) queueThrough(t task, tg pidspace.Target, sig int) action {
+	var si sentry.SigInfo
+	if readStruct(t, t.Arg(2), &si) != nil {
+		return fail(unix.EFAULT)
+	}
+	if si.Code() >= 0 || si.Code() == linux.SI_TKILL {
+		return fail(unix.EPERM)
+	}
+	if sig == 0 {
+		return ret(0)
+	}
+	si.SetSigno(sig)
+	k.signal(tg, sig, &si)
+	return ret(0)
 }
 
 // kernelSigaction is the kernel's struct sigaction on x86_64.
