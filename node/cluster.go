@@ -37,6 +37,8 @@ type Cluster struct {
 	// drains are the drains in progress, by the node they wait for
 	// (loss.go).
 	drains drains
+	// incarnation names this run of the node (raftstate.Member).
+	incarnation uint64
 }
 
 // openCluster gives the node its identity, opens its Raft replica on the
@@ -59,13 +61,13 @@ func openCluster(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	cn := &Cluster{ID: creds.NodeID, log: cfg.Log.With("node", creds.NodeID), creds: creds}
+	cn := &Cluster{ID: creds.NodeID, log: cfg.Log.With("node", creds.NodeID), creds: creds, incarnation: uint64(time.Now().UnixNano())}
 	cn.origins.self = cn.ID
 	if err := cn.open(&cfg); err != nil {
 		return nil, err
 	}
 	go cn.watchLiveness(ctx, cfg.SuspectAfter/3)
-	self := raftstate.Member{ID: cn.ID, Address: cfg.advertised(), CPUs: len(cpus), CPUList: cpus, MemoryBytes: mem}
+	self := raftstate.Member{ID: cn.ID, Address: cfg.advertised(), CPUs: len(cpus), CPUList: cpus, MemoryBytes: mem, Incarnation: cn.incarnation}
 	if err := cn.becomeMember(ctx, &cfg, self); err != nil {
 		cn.Close()
 		return nil, fmt.Errorf("node %s: %w", cn.ID, err)

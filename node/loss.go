@@ -24,28 +24,56 @@ import (
 const lossPoll = 200 * time.Millisecond
 
 // watchLoss follows the members' states until ctx ends. Members already
-// down when it starts ran nothing this node knows of.
+// down when it starts ran nothing this node knows of. A member that
+// rejoins with a new incarnation restarted: what ran there before is
+// lost as if liveness had said down, also when it came back sooner.
 func (cn *Cluster) watchLoss(ctx context.Context, l *Local, out *outbox) {
 	down := make(map[string]bool)
+	runs := make(map[string]uint64)
 	for _, m := range cn.store.Members() {
 		down[m.ID] = m.State == raftstate.StateDown
+		runs[m.ID] = m.Incarnation
 	}
 	every(ctx, lossPoll, func() {
 		for _, m := range cn.store.Members() {
+			if m.ID == cn.ID {
+				continue
+			}
 			isDown := m.State == raftstate.StateDown
-			if m.ID == cn.ID || isDown == down[m.ID] {
+			restarted := restartedRun(runs[m.ID], m.Incarnation) && !isDown && !down[m.ID]
+			if m.Incarnation != 0 {
+				runs[m.ID] = m.Incarnation
+			}
+			if restarted {
+				cn.log.Warn("node restarted before it was declared down", "node", m.ID)
+				cn.nodeLost(l, out, m.ID)
+				cn.nodeBack(l, m.ID)
+				continue
+			}
+			if isDown == down[m.ID] {
 				continue
 			}
 			down[m.ID] = isDown
 			if isDown {
 				cn.nodeLost(l, out, m.ID)
 			} else {
-				id := m.ID
-				cn.log.Info("node back", "node", id)
-				l.sentry.Post(func() { l.kernel.NodeBack(id) })
+				cn.nodeBack(l, m.ID)
 			}
 		}
 	})
+}
+
+// restartedRun reports whether a member seen with incarnation was now
+// has another: a run of it ended and a new one began (zero is a record
+// without one, from before incarnations existed or not seen yet).
+func restartedRun(was, now uint64) bool {
+	return was != 0 && now != 0 && was != now
+}
+
+// nodeBack acts on the return of node id, which lost its processes.
+func (cn *Cluster) nodeBack(l *Local, id string) {
+	cn.log.Info("node back", "node", id)
+	l.sentry.Post(func() { l.kernel.NodeBack(id) })
 }
 
 // every calls f every period until ctx ends.

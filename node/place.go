@@ -208,8 +208,9 @@ func (cn *Cluster) handlePrepare(ctx context.Context, peer string, req *nodemsg.
 	case err := <-done:
 		return &remote.Empty{}, err
 	case <-ctx.Done():
-		// The caller gave up; a program made ready later waits for a
-		// commit that does not come, and is dropped.
+		// The caller gave up: what is being made ready is dropped
+		// once it is.
+		cn.local.sentry.Post(func() { cn.local.kernel.AbortExec(pid) })
 		return nil, ctx.Err()
 	}
 }

@@ -45,6 +45,11 @@ type Member struct {
 	LastHeartbeat time.Time `json:"last_heartbeat"`
 	// JoinIndex is the Raft index of the first join: promotion order.
 	JoinIndex uint64 `json:"join_index"`
+	// Incarnation names one run of the node: a node that restarts
+	// rejoins with a new one, so the others learn that what ran there
+	// before is gone even when it came back before liveness said down.
+	// Zero for a record written before incarnations existed.
+	Incarnation uint64 `json:"incarnation,omitempty"`
 }
 
 func (m Member) clone() Member {

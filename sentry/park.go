@@ -76,8 +76,12 @@ func (s *Sentry) unpark(t *Task) {
 		}
 	} else {
 		// A signal (or a spurious wake) ended pause(): the emulation
-		// is withdrawn (end) and the kernel's restart logic decides.
+		// is withdrawn (end) and the kernel's restart logic decides,
+		// with the task's own signal mask if BlockSignals took it.
 		setRet(r, p.interrupted)
+		if t.unblock != nil {
+			t.unblock()
+		}
 	}
 	p.end()
 	t.MarkRegsDirty()

@@ -230,9 +230,15 @@ func (t *Task) BlockSignals() (restore func(), err error) {
 	if err := ptrace(unix.PTRACE_SETSIGMASK, t.TID, 8, uintptr(unsafe.Pointer(&all))); err != nil {
 		return nil, fmt.Errorf("block signals of %v: %w", t, err)
 	}
-	return func() {
+	restore = func() {
+		if t.unblock == nil {
+			return
+		}
+		t.unblock = nil
 		if err := ptrace(unix.PTRACE_SETSIGMASK, t.TID, 8, uintptr(unsafe.Pointer(&old))); err != nil {
 			t.s.log.Warn("restore signal mask", "task", t, "err", err)
 		}
-	}, nil
+	}
+	t.unblock = restore
+	return restore, nil
 }

@@ -39,6 +39,13 @@ type Task struct {
 	regsValid bool
 	regsDirty bool
 
+	// unblock restores the signal mask BlockSignals replaced, until
+	// its restore runs; a parked call that ends without its answer
+	// (a wake that is no signal: SIGCONT to a seized task interrupts
+	// pause() whatever the mask) runs it, so the call is made again
+	// with the task's own mask.
+	unblock func()
+
 	// sysno and the syscall being handled, valid in stateSyscall.
 	sysno int
 	// entry are the registers at syscall entry, before any rewrite, so

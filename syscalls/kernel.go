@@ -61,8 +61,10 @@ type Kernel struct {
 	placer   ExecPlacer
 	policies map[int]string
 	execHere map[int]bool
-	// held are the execs other nodes handed here, not yet committed.
-	held map[int]*heldExec
+	// held are the execs other nodes handed here, not yet committed;
+	// preparing those whose program is still starting.
+	held      map[int]*heldExec
+	preparing map[int]*preparing
 	// lost are the nodes declared down (NodeLost) and not back since: no
 	// exec is committed to them.
 	lost map[string]bool
@@ -110,6 +112,7 @@ func newKernel(node string, procs ProcessModel, alloc pidspace.Allocator, log *s
 		policies:    make(map[int]string),
 		execHere:    make(map[int]bool),
 		held:        make(map[int]*heldExec),
+		preparing:   make(map[int]*preparing),
 		exiting:     make(map[int]bool),
 		forks:       make(forking),
 		placing:     make(map[int]bool),

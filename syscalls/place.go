@@ -103,6 +103,9 @@ func (k *Kernel) prepareExec(ctx context.Context, node string, x *ExecPlan, tid 
 	pid := x.Spec.PID
 	if err := k.placer.Prepare(ctx, node, x); err != nil {
 		if ctx.Err() != nil {
+			// The call ended while node prepared: node may hold the
+			// program ready all the same.
+			k.placer.Abort(node, pid)
 			return nil, ctx.Err()
 		}
 		k.log.Info("exec stays local", "pid", pid, "node", node, "why", err)
@@ -296,13 +299,21 @@ const heldExecTimeout = 30 * time.Second
 // of the exec, or of what came before it). Tracer thread.
 func (k *Kernel) PrepareExec(x *ExecPlan, files map[int]int, ready func(error)) {
 	pid := x.Spec.PID
-	if _, ok := k.held[pid]; ok {
+	if _, ok := k.held[pid]; ok || k.preparing[pid] != nil {
 		ready(fmt.Errorf("prepare exec of %d: %w", pid, unix.EEXIST))
 		return
 	}
 	spec := x.Spec
 	spec.Files = files
+	prep := &preparing{}
+	k.preparing[pid] = prep
 	k.s.SpawnPlaced(spec, func(t *sentry.Task, err error) {
+		delete(k.preparing, pid)
+		if err == nil && prep.aborted {
+			// Withdrawn while its program started: it goes at once.
+			k.s.DropPlaced(t)
+			err = fmt.Errorf("prepare exec of %d: withdrawn: %w", pid, unix.ECANCELED)
+		}
 		if err != nil {
 			ready(err)
 			return
@@ -321,8 +332,17 @@ func (k *Kernel) PrepareExec(x *ExecPlan, files map[int]int, ready func(error)) 
 	})
 }
 
-// AbortExec drops the prepared exec of pid, if any. Tracer thread.
+// preparing is an exec another node handed here whose program is
+// starting; aborted says that node withdrew it meanwhile.
+type preparing struct{ aborted bool }
+
+// AbortExec drops the prepared exec of pid, if any, or the one being
+// prepared as soon as its program is ready. Tracer thread.
 func (k *Kernel) AbortExec(pid int) {
+	if prep := k.preparing[pid]; prep != nil {
+		prep.aborted = true
+		return
+	}
 	h := k.held[pid]
 	if h == nil {
 		return

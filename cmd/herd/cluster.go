@@ -58,6 +58,7 @@ func clusterCommand() *cli.Command {
 					&cli.DurationFlag{Name: "suspect-after", Usage: "the nodes' --suspect-after", Value: time.Second},
 					&cli.DurationFlag{Name: "down-after", Usage: "the nodes' --down-after", Value: 3 * time.Second},
 					&cli.BoolFlag{Name: "split", Usage: "divide this host's CPUs and memory among the nodes (each gets --cpus and --memory)"},
+					&cli.StringFlag{Name: "log-level", Usage: "the nodes' --log-level (debug, info, warn or error)", Value: "info"},
 				},
 				Action: clusterUp,
 			},
@@ -146,6 +147,7 @@ func newLocalCluster(c *cli.Context) (*localCluster, error) {
 		"--election-timeout", c.Duration("election-timeout").String(),
 		"--suspect-after", c.Duration("suspect-after").String(),
 		"--down-after", c.Duration("down-after").String(),
+		"--log-level", c.String("log-level"),
 	}
 	lc.own = make([][]string, n+1)
 	if c.Bool("split") {

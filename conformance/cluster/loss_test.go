@@ -134,13 +134,47 @@ func (c *testCluster) survivorsServe(lost string) {
 func TestNodeLossEndsWaits(t *testing.T) {
 	for _, netns := range []bool{false, true} {
 		t.Run(map[bool]string{false: "plain", true: "netns"}[netns], func(t *testing.T) {
-			lossEndsWaits(t, netns)
+			c := upClusterNet(t, 3, 3, netns)
+			lossEndsWaits(t, c, c.lose)
 		})
 	}
 }
 
-func lossEndsWaits(t *testing.T, netns bool) {
-	c := upClusterNet(t, 3, 3, netns)
+// The same when the node is restarted at once after its kill -9: it
+// rejoins with a new incarnation, and the others take what ran there
+// before as lost without waiting for liveness to say down (which a
+// quick enough restart never lets it say).
+func TestNodeRestartEndsWaits(t *testing.T) {
+	c := upCluster(t, 3, 3)
+	lossEndsWaits(t, c, func(id string) {
+		i := c.index(id)
+		argv, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", c.pid(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.lose(id)
+		args := strings.Split(strings.TrimSuffix(string(argv), "\x00"), "\x00")
+		logf := appendFile(t, filepath.Join(c.node(i), "node.log"))
+		cmd := exec.Command(herdBin, args[1:]...)
+		cmd.Stdout, cmd.Stderr = logf, logf
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go cmd.Wait()
+		if err := os.WriteFile(filepath.Join(c.node(i), "herd.pid"), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, lossTimeout, id+" serving again", func() bool {
+			_, ok := c.tryNodes(i)
+			return ok
+		})
+		log, _ := os.ReadFile(filepath.Join(c.node(1), "node.log"))
+		t.Logf("n1 took the restart for a loss through its new incarnation: %v", strings.Contains(string(log), "node restarted before it was declared down"))
+	})
+}
+
+func lossEndsWaits(t *testing.T, c *testCluster, lose func(id string)) {
 	r := c.startSpread(`for i in 1 2 3 4 5; do /bin/sleep 1000 & pids="$pids $!"; echo "child $!"; done
 echo "shell $$"
 for p in $pids; do wait $p; echo "waited $p $?"; done
@@ -174,7 +208,7 @@ echo done`)
 			t.Fatalf("kill -9 of the children not on %s: status %d: %s", lost, st, errOut)
 		}
 	}
-	c.lose(lost)
+	lose(lost)
 	waitFor(t, lossTimeout, "herd run to end after losing "+lost, r.exited)
 	if st := r.cmd.ProcessState.ExitCode(); st != 0 {
 		t.Errorf("herd run: status %d, output:\n%s", st, r.output())
