@@ -296,6 +296,10 @@ type peerServer struct {
 	in   inbox
 	// kill forwards a kill to another node (a PID lent on).
 	kill func(ctx context.Context, node string, req *nodemsg.KillRequest) error
+	// procCall makes a process call here (Kernel.ProcCallFrom); procs
+	// forwards one to another node.
+	procCall func(c syscalls.ProcCall) (syscalls.ProcResult, string, error)
+	procs    remoteProcs
 }
 
 // register serves the peers' messages on srv.
@@ -305,6 +309,7 @@ func (ps *peerServer) register(srv *remote.Server) {
 	remote.Handle(srv, nodemsg.All, ps.handleAll)
 	remote.Handle(srv, nodemsg.Signal, ps.handleSignal)
 	remote.Handle(srv, nodemsg.Kill, ps.handleKill)
+	remote.Handle(srv, nodemsg.ProcCall, ps.handleProcCall)
 }
 
 // handleEvents queues the events for the tracer thread, in order, and

@@ -210,7 +210,7 @@ func (c *testCluster) start(ctx context.Context, n string) *testHost {
 	h.kernel.SetRemoteKills(h.kills)
 	h.sigr = clusterSignaller{local: h.sigs, self: n, out: h.out}
 	h.kernel.SetSignaller(h.sigr)
-	ps := &peerServer{host: h, log: hlog, kill: h.kills.send}
+	ps := &peerServer{host: h, log: hlog, kill: h.kills.send, procCall: h.kernel.ProcCallFrom, procs: remoteProcs{net: h.net}}
 	ps.register(h.srv)
 	go h.srv.Serve(lis)
 	go func() {

@@ -32,7 +32,8 @@ func (cn *Cluster) attachPeers(ctx context.Context, l *Local) {
 	net := &peerNet{self: cn.ID, members: cn.store.Members, pool: cn.pool, log: cn.log}
 	out := newOutbox(ctx, net)
 	kills := remoteKills{net: net, holder: cn.store.FSM().LeaseHolder}
-	ps := &peerServer{host: l, log: cn.log, kill: kills.send}
+	procs := remoteProcs{net: net}
+	ps := &peerServer{host: l, log: cn.log, kill: kills.send, procCall: l.kernel.ProcCallFrom, procs: procs}
 	ps.register(cn.rpc)
 	done := make(chan struct{})
 	l.sentry.Post(func() {
@@ -40,6 +41,7 @@ func (cn *Cluster) attachPeers(ctx context.Context, l *Local) {
 		k.SetPeers(spacePeers{net: net})
 		k.SetPeerEvents(out)
 		k.SetRemoteKills(kills)
+		k.SetRemoteProcs(procs)
 		k.SetSignaller(clusterSignaller{local: syscalls.LocalSignaller{Node: cn.ID, Sentry: l.sentry}, self: cn.ID, out: out})
 		close(done)
 	})

@@ -2,13 +2,11 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"golang.org/x/sys/unix"
 
 	"herd/pidspace"
-	"herd/raftstate"
 	"herd/remote"
 	"herd/remote/nodemsg"
 	"herd/sentry"
@@ -106,21 +104,9 @@ func (r remoteKills) Kill(ctx context.Context, node string, req syscalls.KillReq
 	})
 }
 
-// send asks node to decide req. A node that is down holds no live
-// process (ESRCH); one that cannot be reached fails the call (EAGAIN).
+// send asks node to decide req (callHolder).
 func (r remoteKills) send(ctx context.Context, node string, req *nodemsg.KillRequest) error {
-	m, ok := r.net.member(node)
-	if !ok || m.State == raftstate.StateDown {
-		return unix.ESRCH
-	}
-	ctx, cancel := context.WithTimeout(ctx, peerTimeout)
-	defer cancel()
-	_, err := remote.Call(ctx, r.net.pool.Client(m.Address), nodemsg.Kill, req)
-	var rerr *remote.RemoteError
-	if err != nil && !errors.As(err, &rerr) {
-		r.net.log.Debug("kill: peer unreachable", "peer", node, "pid", req.PID, "err", err)
-		return fmt.Errorf("kill %d on %s: %v: %w", req.PID, node, err, unix.EAGAIN)
-	}
+	_, err := callHolder(ctx, r.net, node, nodemsg.Kill, req, req.PID)
 	return err
 }
 

@@ -50,6 +50,11 @@ const (
 	// a PID the sender does not hold, decided by the receiver
 	// (nodemsg.Kill).
 	msgKill MsgType = 23
+	// msgProcCall: nodemsg.ProcCallRequest → nodemsg.ProcCallResponse, a
+	// process call (prlimit, sched_*, get/setpriority) on a PID running
+	// on the receiver, made there for a process of the sender
+	// (nodemsg.ProcCall).
+	msgProcCall MsgType = 24
 
 	// msgPlacePrepare: nodemsg.PrepareRequest → Empty, an exec handed
 	// to another node, made ready there (nodemsg.PlacePrepare).
@@ -78,6 +83,7 @@ const (
 	NumPeerAll    = msgPeerAll
 	NumSignal     = msgSignal
 	NumKill       = msgKill
+	NumProcCall   = msgProcCall
 
 	NumPlacePrepare = msgPlacePrepare
 	NumPlaceAbort   = msgPlaceAbort
@@ -104,6 +110,7 @@ var (
 		msgPeerAll:    {name: "peer-all"},
 		msgSignal:     {name: "signal"},
 		msgKill:       {name: "kill"},
+		msgProcCall:   {name: "proc-call"},
 
 		msgPlacePrepare: {name: "place-prepare"},
 		msgPlaceAbort:   {name: "place-abort"},

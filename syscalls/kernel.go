@@ -26,6 +26,9 @@ type Kernel struct {
 	// holders of PIDs this node does not hold (nil: a single node).
 	events PeerEvents
 	remote RemoteKills
+	// procCalls runs process calls on PIDs of other nodes there
+	// (proccall.go); nil on a single node.
+	procCalls RemoteProcs
 	// lane orders the model calls that may wait for peers (Peers set);
 	// nil without Peers (peers.go).
 	lane *lane

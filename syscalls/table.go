@@ -92,6 +92,7 @@ func (k *Kernel) Table() *sentry.Table {
 	trapIf(unix.SYS_PROCESS_VM_WRITEV, "process_vm_writev", seccomp.PerArg{seccomp.LessThan(pidspace.FirstPID)}, belowCluster, k.processVMWritev, []sentry.ArgKind{I}, outside)
 	trap(unix.SYS_PIDFD_OPEN, "pidfd_open", k.pidfdOpen, []sentry.ArgKind{I, H}, "Runs natively for sandboxed processes (poll on the pidfd is then the kernel's); the target is remembered for waitid(P_PIDFD) after herd-init reaped the kernel task. ESRCH for herd-init's threads. The launcher's PID opens a pidfd of its stand-in process (a real process, as the caller's shell is).")
 	trap(unix.SYS_PIDFD_SEND_SIGNAL, "pidfd_send_signal", k.pidfdSendSignal, []sentry.ArgKind{I, S, P, H}, "Runs natively; a signal the target ignores is not generated (a traced task would be interrupted by it), and a zombie whose kernel task herd-init has reaped answers as Linux's zombie does (0).")
+	k.procCallRows(tb)
 	deny(unix.SYS_IO_URING_SETUP, "io_uring_setup", unix.ENOSYS, "Refused: io_uring would issue calls the filter never sees. Programs fall back to ordinary syscalls.")
 	return tb
 }

@@ -61,7 +61,29 @@ var (
 	// Kill asks the node that holds a PID's lease to decide and deliver a
 	// process-directed signal to it; the answer is the call's errno.
 	Kill = remote.Bind[KillRequest, remote.Empty](remote.NumKill)
+	// ProcCall asks the node a PID runs on to make a process call on it
+	// (prlimit, sched_*, get/setpriority) for a process of the sender,
+	// with Linux's permission checks; an error carries the call's errno.
+	ProcCall = remote.Bind[ProcCallRequest, ProcCallResponse](remote.NumProcCall)
 )
+
+// ProcCallRequest is syscalls.ProcCall, with the hops of a PID lent on
+// to another node (Forwarded).
+type ProcCallRequest struct {
+	Nr        int            `json:"nr"`
+	PID       int            `json:"pid"`
+	Args      [6]uint64      `json:"args"`
+	In        []byte         `json:"in,omitempty"`
+	Creds     pidspace.Creds `json:"creds"`
+	Caps      uint64         `json:"caps"`
+	Forwarded int            `json:"forwarded,omitempty"`
+}
+
+// ProcCallResponse is syscalls.ProcResult.
+type ProcCallResponse struct {
+	Ret int64  `json:"ret"`
+	Out []byte `json:"out,omitempty"`
+}
 
 // PeerEventsRequest is a batch of events for the receiving node. Epoch
 // names one run of the sending node and Seq numbers its batches to this
