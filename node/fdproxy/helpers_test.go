@@ -200,3 +200,18 @@ func (f *forwarder) cut() {
 	}
 	f.conns = nil
 }
+
+// proxiedPipe makes a pipe on A and proxies one end of it to B: the end B
+// reads if bReads, else the end B writes. It returns A's other end, the
+// proxied end as A still holds it, and B's end.
+func proxiedPipe(t testing.TB, bReads bool) (aEnd, proxied, bEnd *os.File) {
+	r, w := pipe(t)
+	aEnd, proxied = w, r
+	if !bReads {
+		aEnd, proxied = r, w
+	}
+	_, tg := newTwoNodes(t).proxy(t, fdOf(proxied))
+	bEnd = end(t, tg, fdOf(proxied))
+	tg.CloseEnds()
+	return aEnd, proxied, bEnd
+}

@@ -53,8 +53,15 @@ const (
 	pipeBuf     = 4096
 	frameHeader = 2
 	ackSize     = 8
+	// ackEvery is how many bytes the target puts into the process's
+	// pipe between acknowledgements. The origin stops only when Window
+	// bytes are unacknowledged, so any ackEvery up to Window keeps the
+	// stream moving; a quarter keeps three quarters of it in flight.
+	ackEvery = Window / 4
 	// batch is what a pump moves per stream write.
 	batch = 64 << 10
+	// maxRun bounds one write of full packets into the real pipe.
+	maxRun = 64 << 10
 )
 
 var errBadFrame = errors.New("fdproxy: bad packet frame")
