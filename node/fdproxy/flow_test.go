@@ -118,3 +118,40 @@ func TestReadAhead(t *testing.T) {
 		t.Fatalf("read %d bytes, want %d", got, total)
 	}
 }
+
+// TestOriginReopensPipes: the origin waits for a pipe's ends in the
+// runtime's poller, through a non-blocking description of its own, but
+// not for a packet-mode end (the description's O_DIRECT would be lost).
+func TestOriginReopensPipes(t *testing.T) {
+	newTwoNodes(t) // skips unless root
+	r, w := pipe(t)
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_DIRECT); err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := os.NewFile(uintptr(p[0]), "pr"), os.NewFile(uintptr(p[1]), "pw")
+	defer pr.Close()
+	defer pw.Close()
+	var fds []FD
+	for _, f := range []*os.File{r, w, pw} {
+		d, err := ClassifyFD(os.Getpid(), fdOf(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fds = append(fds, d)
+	}
+	o, err := NewOrigin(os.Getpid(), fds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	for f, want := range map[*os.File]bool{r: true, w: true, pw: false} {
+		if got := o.fds[fdOf(f)].a.nb != nil; got != want {
+			t.Errorf("fd %d (%s): reopened %v, want %v", fdOf(f), o.fds[fdOf(f)].desc.Kind, got, want)
+		}
+	}
+	// The reopened description is non-blocking; the process's is not.
+	if fl, _ := unix.FcntlInt(w.Fd(), unix.F_GETFL, 0); fl&unix.O_NONBLOCK != 0 {
+		t.Errorf("the process's write end became non-blocking")
+	}
+}

@@ -63,7 +63,9 @@ func NewOrigin(pid int, fds []FD) (*Origin, error) {
 			o.Close()
 			return nil, fmt.Errorf("fdproxy: eventfd: %w", err)
 		}
-		o.fds[d.Num] = &originFD{desc: d, a: afd{fd: fd, kind: d.Kind, stop: stop}, changed: make(chan struct{})}
+		a := afd{fd: fd, kind: d.Kind, stop: stop}
+		a.reopen()
+		o.fds[d.Num] = &originFD{desc: d, a: a, changed: make(chan struct{})}
 	}
 	return o, nil
 }
@@ -115,8 +117,7 @@ func (f *originFD) finish(s Conn, err error) {
 	defer f.mu.Unlock()
 	f.ended, f.err = true, err
 	close(f.changed)
-	unix.Close(f.a.fd)
-	unix.Close(f.a.stop)
+	f.a.close()
 }
 
 // stop ends the pump's waits on the real fd.
@@ -127,9 +128,7 @@ func (f *originFD) stop() {
 		return
 	}
 	f.stopped = true
-	var one [8]byte
-	binary.NativeEndian.PutUint64(one[:], 1)
-	unix.Write(f.a.stop, one[:])
+	f.a.halt()
 }
 
 // sendCredited pumps the real fd's bytes to the stream, never more than
@@ -342,8 +341,7 @@ func (o *Origin) Close() error {
 		if s == nil && !f.ended {
 			f.ended, f.err = true, errStopped
 			close(f.changed)
-			unix.Close(f.a.fd)
-			unix.Close(f.a.stop)
+			f.a.close()
 		}
 		f.mu.Unlock()
 		if s != nil {
