@@ -132,18 +132,7 @@ func TestOriginReopensPipes(t *testing.T) {
 	pr, pw := os.NewFile(uintptr(p[0]), "pr"), os.NewFile(uintptr(p[1]), "pw")
 	defer pr.Close()
 	defer pw.Close()
-	var fds []FD
-	for _, f := range []*os.File{r, w, pw} {
-		d, err := ClassifyFD(os.Getpid(), fdOf(f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		fds = append(fds, d)
-	}
-	o, err := NewOrigin(os.Getpid(), fds)
-	if err != nil {
-		t.Fatal(err)
-	}
+	o, _ := newOrigin(t, fdOf(r), fdOf(w), fdOf(pw))
 	defer o.Close()
 	for f, want := range map[*os.File]bool{r: true, w: true, pw: false} {
 		if got := o.fds[fdOf(f)].a.nb != nil; got != want {
