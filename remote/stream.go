@@ -324,6 +324,19 @@ func (s *Stream) Write(p []byte) (int, error) {
 	return written, nil
 }
 
+// Arrived reports whether bytes of the stream have reached this node's
+// socket and wait to be read: a Read now takes them without waiting for
+// the peer (the rest of a record the peer is sending may still be on its
+// way). A reader that has just read can use it to take more in one go.
+func (s *Stream) Arrived() bool {
+	if s.raw == nil {
+		return false
+	}
+	n := 0
+	s.raw.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ) })
+	return n > 0
+}
+
 // maxRecord is the most plaintext one TLS record carries.
 const maxRecord = 16 << 10
 

@@ -205,7 +205,7 @@ func (f *originFD) receive(s Conn, packet bool) error {
 	} else {
 		buf := make([]byte, batch)
 		next = func() ([]byte, error) {
-			n, err := s.Read(buf)
+			n, err := readMore(s, buf)
 			return buf[:n], err
 		}
 	}
@@ -272,10 +272,13 @@ func packetReader(s Conn) func() ([]byte, error) {
 				return nil, errBadFrame
 			}
 			// Another packet already here (its header), that belongs?
-			if br.Buffered() < frameHeader {
+			if br.Buffered() < frameHeader && !arrived(s) {
 				return out, nil
 			}
-			h, _ := br.Peek(frameHeader) // buffered: does not wait
+			h, err := br.Peek(frameHeader) // here: does not wait long
+			if err != nil {
+				return out, nil // the next call reports the stream's end
+			}
 			m := int(binary.BigEndian.Uint16(h))
 			if len(out)+m > limit || limit == maxRun && m != pipeBuf {
 				return out, nil

@@ -230,7 +230,7 @@ func (f *targetFD) feed(s Conn, ack bool) error {
 	var put, acked uint64
 	var a [ackSize]byte
 	for {
-		n, err := s.Read(buf)
+		n, err := readMore(s, buf)
 		if n > 0 {
 			if _, werr := f.f.Write(buf[:n]); werr != nil {
 				return nil // the process's end is closed
