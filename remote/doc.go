@@ -20,7 +20,9 @@
 //     payload types, and the typed Call and Handle (typed.go) that take its
 //     descriptors; errors keep their errno across the wire (errors.go);
 //   - byte streams (stream.go, streamopen.go): one TLS connection per stream,
-//     flow-controlled by TCP's window, with half-close and abort.
+//     flow-controlled by TCP's window, with half-close and abort; a write of
+//     several TLS records is corked (TCP_CORK) so that it leaves as full
+//     segments and wakes the peer once.
 //
 // Every decoder of bytes from the network (frame headers, payloads, tokens)
 // returns an error on malformed input and never panics; each has a fuzz test.

@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
 )
 
 // Streams are byte streams between nodes for pipes, terminals and process
@@ -147,6 +150,7 @@ func decodeAbort(name string, p []byte) error {
 //	defer stop()
 type Stream struct {
 	c    net.Conn
+	raw  syscall.RawConn // the TCP socket under c, for TCP_CORK; nil if none
 	name string
 	peer string
 
@@ -171,7 +175,13 @@ type Stream struct {
 }
 
 func newStream(c net.Conn, name string) *Stream {
-	return &Stream{c: c, name: name, peer: PeerID(c), closed: make(chan struct{}), wlock: make(chan struct{}, 1)}
+	s := &Stream{c: c, name: name, peer: PeerID(c), closed: make(chan struct{}), wlock: make(chan struct{}, 1)}
+	if tc, ok := c.(*tls.Conn); ok {
+		if tcp, ok := tc.NetConn().(*net.TCPConn); ok {
+			s.raw, _ = tcp.SyscallConn()
+		}
+	}
+	return s
 }
 
 func (s *Stream) lockWrite()   { s.wlock <- struct{}{} }
@@ -296,6 +306,12 @@ func (s *Stream) Write(p []byte) (int, error) {
 	if s.wclosed {
 		return 0, ErrWriteClosed
 	}
+	if len(p) > maxRecord {
+		// Several TLS records, one write(2) each: corked, they leave
+		// as full segments, and the peer is woken once, not per record.
+		s.cork(true)
+		defer s.cork(false)
+	}
 	written := 0
 	for len(p) > 0 {
 		chunk := p[:min(len(p), maxStreamData)]
@@ -306,6 +322,35 @@ func (s *Stream) Write(p []byte) (int, error) {
 		p = p[len(chunk):]
 	}
 	return written, nil
+}
+
+// Arrived reports whether bytes of the stream have reached this node's
+// socket and wait to be read: a Read now takes them without waiting for
+// the peer (the rest of a record the peer is sending may still be on its
+// way). A reader that has just read can use it to take more in one go.
+func (s *Stream) Arrived() bool {
+	if s.raw == nil {
+		return false
+	}
+	n := 0
+	s.raw.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ) })
+	return n > 0
+}
+
+// maxRecord is the most plaintext one TLS record carries.
+const maxRecord = 16 << 10
+
+// cork sets TCP_CORK on the stream's socket (best effort); uncorking
+// sends what is queued at once.
+func (s *Stream) cork(on bool) {
+	if s.raw == nil {
+		return
+	}
+	v := 0
+	if on {
+		v = 1
+	}
+	s.raw.Control(func(fd uintptr) { unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_CORK, v) })
 }
 
 // writeFrame sends one frame; the write lock is held.

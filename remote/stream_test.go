@@ -399,3 +399,41 @@ func TestStreamChild(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamArrived: Arrived says whether written bytes wait on this
+// side, and stops saying so once they have been read.
+func TestStreamArrived(t *testing.T) {
+	o, a := streamPair(t, "arrived")
+	if a.Arrived() {
+		t.Fatal("arrived before anything was written")
+	}
+	msg := randomBytes(t, 40<<10) // three TLS records, corked
+	if _, err := o.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 0, len(msg))
+	buf := make([]byte, len(msg))
+	for len(got) < len(msg) {
+		n, err := a.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if !bytes.Equal(got, msg) {
+		t.Fatal("bytes differ")
+	}
+	if a.Arrived() {
+		t.Fatal("arrived after everything was read")
+	}
+	// Bytes written are seen to arrive (no time asserted: wait for it).
+	if _, err := o.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	for !a.Arrived() {
+		time.Sleep(time.Millisecond)
+	}
+	if n, err := a.Read(buf); err != nil || n != 1 || buf[0] != 'x' {
+		t.Fatalf("read %q, %v", buf[:n], err)
+	}
+}

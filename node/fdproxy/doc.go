@@ -28,12 +28,19 @@
 // # What the process on B gets
 //
 // For a pipe end, a pipe; its other end is the pump's. A pipe the process
-// writes is in packet mode (pipe2 O_DIRECT): each write of up to PIPE_BUF
-// bytes is read whole by the pump, crosses as one frame, and is written on
-// A in one write of at most PIPE_BUF bytes (consecutive packets that fit
-// are joined), so POSIX's atomicity of small writes holds on the real pipe
-// even with other writers on A. What it costs is measured by
-// BenchmarkPipeAcrossNodes (out against out-plain). For a socket or a
+// writes is in packet mode (pipe2 O_DIRECT), Window large: each write of
+// up to PIPE_BUF bytes is read whole by the pump and crosses as one frame.
+// On A, consecutive small packets that fit are joined into one write of at
+// most PIPE_BUF bytes; a run of full packets (PIPE_BUF bytes each, what a
+// large write becomes) is written in one write of up to 64 KiB: its length
+// is a multiple of the page, which Linux's pipe_write copies a page, so a
+// packet, at a time without merging any into the pipe's last page, and a
+// non-blocking write that fills the pipe stops at a page boundary. So
+// POSIX's atomicity of small writes holds on the real pipe even with
+// other writers on A (TestAtomicWrites, TestAtomicFullPages), and a large
+// writer costs one wakeup of A's reader per run, not per page. What
+// packet mode costs is measured by BenchmarkPipeAcrossNodes (out against
+// out-plain). For a socket or a
 // terminal, one end of a socketpair (a pty for terminals may come later:
 // isatty is false on B). For a writable regular file without O_APPEND, a
 // pipe: the writes are made on A through the dup, so the file offset shared
@@ -55,18 +62,18 @@
 //     writers get EPIPE once no other reader holds the pipe.
 //   - Read-ahead: for a pipe the process reads, A reads the real pipe only
 //     while less than Window (256 KiB) is unacknowledged; B acknowledges
-//     what it has put into the process's pipe, which it makes Window large
-//     (F_SETPIPE_SZ). So at most twice Window has been taken off the real
+//     what it has put into the process's pipe, every Window/4 bytes (an
+//     acknowledgement per read cost a TLS record and a wakeup of A per
+//     16 KiB), and makes that pipe Window large (F_SETPIPE_SZ). So at most twice Window has been taken off the real
 //     pipe and not yet read by the process; if it exits without reading
 //     them, those bytes are lost to the other readers on A (a native
 //     reader's own read-ahead, stdio's buffer, is lost the same way).
 //     Sockets and terminals have no such credit: TCP's window bounds them
 //     (a few MiB on loopback).
 //   - O_NONBLOCK, poll and select on B's end are a pipe's (it is a real
-//     pipe), with these differences: a packet-mode pipe holds 16 writes at
+//     pipe), with these differences: a packet-mode pipe holds 64 writes at
 //     most whatever their size (a non-blocking writer may see EAGAIN
-//     sooner), F_GETFL shows O_DIRECT, F_GETPIPE_SZ of a pipe the process
-//     reads says 256 KiB, and fstat says FIFO for a proxied
+//     sooner), F_GETFL shows O_DIRECT, F_GETPIPE_SZ says 256 KiB, and fstat says FIFO for a proxied
 //     regular file (lseek fails with ESPIPE).
 //   - A broken stream (peer node gone): B's readers read EOF, B's writers
 //     get EPIPE, A's dups are closed. Nothing waits forever: the stream

@@ -85,18 +85,7 @@ func (n *twoNodes) stream(t testing.TB, name string) (onA, onB *remote.Stream) {
 // for them and joins each proxied fd by a stream of its own.
 func (n *twoNodes) proxy(t testing.TB, nums ...int) (*Origin, *Target) {
 	t.Helper()
-	var fds []FD
-	for _, num := range nums {
-		d, err := ClassifyFD(os.Getpid(), num)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fds = append(fds, d)
-	}
-	o, err := NewOrigin(os.Getpid(), fds)
-	if err != nil {
-		t.Fatal(err)
-	}
+	o, fds := newOrigin(t, nums...)
 	tg, err := NewTarget(fds)
 	if err != nil {
 		o.Close()
@@ -116,6 +105,25 @@ func (n *twoNodes) proxy(t testing.TB, nums ...int) (*Origin, *Target) {
 		}
 	}
 	return o, tg
+}
+
+// newOrigin classifies fds nums of this process and makes an Origin for
+// them.
+func newOrigin(t testing.TB, nums ...int) (*Origin, []FD) {
+	t.Helper()
+	var fds []FD
+	for _, num := range nums {
+		d, err := ClassifyFD(os.Getpid(), num)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fds = append(fds, d)
+	}
+	o, err := NewOrigin(os.Getpid(), fds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o, fds
 }
 
 // end returns a dup of the target's End for fd num, as a file.
@@ -199,4 +207,19 @@ func (f *forwarder) cut() {
 		c.Close()
 	}
 	f.conns = nil
+}
+
+// proxiedPipe makes a pipe on A and proxies one end of it to B: the end B
+// reads if bReads, else the end B writes. It returns A's other end, the
+// proxied end as A still holds it, and B's end.
+func proxiedPipe(t testing.TB, bReads bool) (aEnd, proxied, bEnd *os.File) {
+	r, w := pipe(t)
+	aEnd, proxied = w, r
+	if !bReads {
+		aEnd, proxied = r, w
+	}
+	_, tg := newTwoNodes(t).proxy(t, fdOf(proxied))
+	bEnd = end(t, tg, fdOf(proxied))
+	tg.CloseEnds()
+	return aEnd, proxied, bEnd
 }

@@ -63,7 +63,9 @@ func NewOrigin(pid int, fds []FD) (*Origin, error) {
 			o.Close()
 			return nil, fmt.Errorf("fdproxy: eventfd: %w", err)
 		}
-		o.fds[d.Num] = &originFD{desc: d, a: afd{fd: fd, kind: d.Kind, stop: stop}, changed: make(chan struct{})}
+		a := afd{fd: fd, kind: d.Kind, stop: stop}
+		a.reopen()
+		o.fds[d.Num] = &originFD{desc: d, a: a, changed: make(chan struct{})}
 	}
 	return o, nil
 }
@@ -115,8 +117,7 @@ func (f *originFD) finish(s Conn, err error) {
 	defer f.mu.Unlock()
 	f.ended, f.err = true, err
 	close(f.changed)
-	unix.Close(f.a.fd)
-	unix.Close(f.a.stop)
+	f.a.close()
 }
 
 // stop ends the pump's waits on the real fd.
@@ -127,9 +128,7 @@ func (f *originFD) stop() {
 		return
 	}
 	f.stopped = true
-	var one [8]byte
-	binary.NativeEndian.PutUint64(one[:], 1)
-	unix.Write(f.a.stop, one[:])
+	f.a.halt()
 }
 
 // sendCredited pumps the real fd's bytes to the stream, never more than
@@ -206,7 +205,7 @@ func (f *originFD) receive(s Conn, packet bool) error {
 	} else {
 		buf := make([]byte, batch)
 		next = func() ([]byte, error) {
-			n, err := s.Read(buf)
+			n, err := readMore(s, buf)
 			return buf[:n], err
 		}
 	}
@@ -232,42 +231,76 @@ func (f *originFD) receive(s Conn, packet bool) error {
 	}
 }
 
-// packetReader returns a function that reads the next packets off s:
-// whole packets, as many as are already there and fit in pipeBuf bytes.
+// packetReader returns a function that reads the next packets off s,
+// grouped into one write that keeps each packet whole on the real pipe:
+//
+//   - a run of full packets (pipeBuf bytes each, what a process's large
+//     write becomes), up to maxRun bytes: the length is a multiple of the
+//     page, so Linux's pipe_write merges none of it into the pipe's last
+//     page and copies it a page, that is a packet, at a time; when the
+//     pipe fills, a non-blocking write stops at a page boundary, so other
+//     writers can slip in between packets only;
+//   - else smaller packets joined while they fit in pipeBuf bytes: one
+//     write of at most PIPE_BUF bytes, atomic.
+//
+// It takes the packets already on their way (their header read) and stops
+// when nothing more has arrived, so a lone packet is not held back.
 func packetReader(s Conn) func() ([]byte, error) {
-	br := bufio.NewReaderSize(s, batch)
-	out := make([]byte, 0, pipeBuf)
-	var hdr [frameHeader]byte
+	br := bufio.NewReaderSize(s, 2*maxRun)
+	out := make([]byte, 0, maxRun)
 	return func() ([]byte, error) {
 		out = out[:0]
-		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		n, err := packetLen(br)
+		if err != nil {
 			if err == io.ErrUnexpectedEOF {
 				err = errBadFrame
 			}
 			return nil, err
 		}
+		limit := pipeBuf
+		if n == pipeBuf {
+			limit = maxRun
+		}
 		for {
-			n := int(binary.BigEndian.Uint16(hdr[:]))
-			if n == 0 || n > pipeBuf {
-				return nil, errBadFrame
-			}
 			out = out[:len(out)+n]
 			if _, err := io.ReadFull(br, out[len(out)-n:]); err != nil {
+				if len(out) > n {
+					// The whole packets before it still go out; the
+					// next call reports the stream's end.
+					return out[:len(out)-n], nil
+				}
 				return nil, errBadFrame
 			}
-			// Another whole packet that fits, already here?
-			if br.Buffered() < frameHeader {
+			// Another packet already here (its header), that belongs?
+			if br.Buffered() < frameHeader && !arrived(s) {
 				return out, nil
 			}
-			h, _ := br.Peek(frameHeader) // buffered: does not wait
+			h, err := br.Peek(frameHeader) // here: does not wait long
+			if err != nil {
+				return out, nil // the next call reports the stream's end
+			}
 			m := int(binary.BigEndian.Uint16(h))
-			if br.Buffered() < frameHeader+m || len(out)+m > pipeBuf {
+			if len(out)+m > limit || limit == maxRun && m != pipeBuf {
 				return out, nil
 			}
-			copy(hdr[:], h)
-			br.Discard(frameHeader)
+			if n, err = packetLen(br); err != nil {
+				return nil, errBadFrame
+			}
 		}
 	}
+}
+
+// packetLen reads a packet header and checks the length.
+func packetLen(br *bufio.Reader) (int, error) {
+	var hdr [frameHeader]byte
+	if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		return 0, err
+	}
+	n := int(binary.BigEndian.Uint16(hdr[:]))
+	if n == 0 || n > pipeBuf {
+		return 0, errBadFrame
+	}
+	return n, nil
 }
 
 // WaitWritten waits until the pump of each fd of counts has written that
@@ -311,8 +344,7 @@ func (o *Origin) Close() error {
 		if s == nil && !f.ended {
 			f.ended, f.err = true, errStopped
 			close(f.changed)
-			unix.Close(f.a.fd)
-			unix.Close(f.a.stop)
+			f.a.close()
 		}
 		f.mu.Unlock()
 		if s != nil {

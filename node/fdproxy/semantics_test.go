@@ -118,11 +118,7 @@ func TestEPIPEToA(t *testing.T) {
 // PIPE_BUF bytes, each in one write, into one pipe on A: every line
 // arrives whole, each writer's in order.
 func TestAtomicWrites(t *testing.T) {
-	nodes := newTwoNodes(t)
-	outR, outW := pipe(t)
-	_, tg := nodes.proxy(t, fdOf(outW))
-	bOut := end(t, tg, fdOf(outW))
-	tg.CloseEnds()
+	outR, outW, bOut := proxiedPipe(t, false)
 	const lines = 3000
 	write := func(who string, w *os.File) {
 		defer w.Close()

@@ -104,7 +104,12 @@ func (t *Target) proxy(d FD) error {
 			// Packet mode: each write of the process is read whole.
 			flags |= unix.O_DIRECT
 		}
-		err = unix.Pipe2(p[:], flags)
+		if err = unix.Pipe2(p[:], flags); err == nil {
+			// Room for many packets (a packet takes a page however
+			// small), so that a process writing fast is not woken
+			// for every packet the pump takes (best effort).
+			unix.FcntlInt(uintptr(p[1]), unix.F_SETPIPE_SZ, Window)
+		}
 		proc, pump = 1, 0
 	case Socket, TTY:
 		p, err = unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
@@ -222,20 +227,23 @@ func (f *targetFD) shutdown(how int) {
 // down for writing). A process that closed its end ends the feed.
 func (f *targetFD) feed(s Conn, ack bool) error {
 	buf := make([]byte, batch)
-	var put uint64
+	var put, acked uint64
 	var a [ackSize]byte
 	for {
-		n, err := s.Read(buf)
+		n, err := readMore(s, buf)
 		if n > 0 {
 			if _, werr := f.f.Write(buf[:n]); werr != nil {
 				return nil // the process's end is closed
 			}
 			put += uint64(n)
-			if ack {
+			// One acknowledgement per ackEvery bytes, not per read:
+			// each costs a TLS record and a wakeup on the origin.
+			if ack && put-acked >= ackEvery {
 				binary.BigEndian.PutUint64(a[:], put)
 				if _, err := s.Write(a[:]); err != nil {
 					return nil
 				}
+				acked = put
 			}
 		}
 		if err != nil {

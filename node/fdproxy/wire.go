@@ -20,6 +20,26 @@ type Conn interface {
 	Abort(err error) error
 }
 
+// readMore reads into p what the stream brings, waiting for the first
+// bytes only: while p has room and more has already arrived (the stream
+// says so, if it can), it goes on reading. A TLS record carries 16 KiB, so
+// one pipe write then moves several records, and wakes the reader once.
+func readMore(s Conn, p []byte) (int, error) {
+	n, err := s.Read(p)
+	for err == nil && n < len(p) && arrived(s) {
+		var m int
+		m, err = s.Read(p[n:])
+		n += m
+	}
+	return n, err
+}
+
+// arrived says whether more of s has reached this node, if s can tell.
+func arrived(s Conn) bool {
+	a, ok := s.(interface{ Arrived() bool })
+	return ok && a.Arrived()
+}
+
 // StreamName is the name of the stream of fd num of the placement id (any
 // string the two nodes agree on, e.g. the PID and a counter): "fd/<id>/<num>".
 func StreamName(id string, num int) string { return "fd/" + id + "/" + strconv.Itoa(num) }
@@ -53,8 +73,15 @@ const (
 	pipeBuf     = 4096
 	frameHeader = 2
 	ackSize     = 8
+	// ackEvery is how many bytes the target puts into the process's
+	// pipe between acknowledgements. The origin stops only when Window
+	// bytes are unacknowledged, so any ackEvery up to Window keeps the
+	// stream moving; a quarter keeps three quarters of it in flight.
+	ackEvery = Window / 4
 	// batch is what a pump moves per stream write.
 	batch = 64 << 10
+	// maxRun bounds one write of full packets into the real pipe.
+	maxRun = 64 << 10
 )
 
 var errBadFrame = errors.New("fdproxy: bad packet frame")
