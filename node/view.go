@@ -160,11 +160,11 @@ func readCgroupUint(dir, name string) (uint64, bool) {
 	return v, err == nil
 }
 
-// mountView mounts the cluster view over the kernel's files in the
-// node's mount namespace. Without FUSE the kernel's files stay, and a
+// mountView mounts the cluster view of figures over the kernel's files
+// in the node's mount namespace. Without FUSE the kernel's files stay, and a
 // log line says so.
-func mountView(src procfs.Source, log *slog.Logger) *procfs.View {
-	v, err := procfs.Mount(procfs.Config{Source: src, Log: log})
+func mountView(figures *procfs.Cache, log *slog.Logger) *procfs.View {
+	v, err := procfs.Mount(procfs.Config{Cache: figures, Log: log})
 	if err != nil {
 		log.Warn("cluster /proc view unavailable: /proc/cpuinfo, stat, meminfo… stay the kernel's", "err", err)
 		return nil

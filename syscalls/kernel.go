@@ -66,6 +66,9 @@ type Kernel struct {
 	// lost are the nodes declared down (NodeLost) and not back since: no
 	// exec is committed to them.
 	lost map[string]bool
+
+	// machine answers the calls that describe the machine (sysinfo.go).
+	machine machine
 }
 
 // NewKernel makes the emulated kernel of node over space, whose PIDs come

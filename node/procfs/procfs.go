@@ -70,6 +70,56 @@ type Config struct {
 	// Timeout bounds one gathering of them (default 2s).
 	Timeout time.Duration
 	Log     *slog.Logger
+	// Cache, if set, is where the view reads the figures (shared with
+	// the node's system calls); else one is made of Source.
+	Cache *Cache
+}
+
+func (cfg *Config) defaults() {
+	if cfg.TTL == 0 {
+		cfg.TTL = 250 * time.Millisecond
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 2 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+}
+
+// Cache is the nodes' figures, gathered from a Source at most once a
+// TTL: the view's files read it, and so do the system calls that
+// describe the machine (sysinfo, sched_getaffinity; syscalls.Figures).
+type Cache struct {
+	cfg Config
+
+	mu    sync.Mutex
+	at    time.Time
+	nodes []procview.NodeStat
+}
+
+// NewCache makes a cache of cfg.Source.
+func NewCache(cfg Config) *Cache {
+	cfg.defaults()
+	return &Cache{cfg: cfg}
+}
+
+// Figures is the nodes' figures, asked anew when older than the TTL.
+// Readers at the same moment share one gathering.
+func (c *Cache) Figures(ctx context.Context) ([]procview.NodeStat, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.nodes != nil && time.Since(c.at) < c.cfg.TTL {
+		return c.nodes, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	nodes, err := c.cfg.Source(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.nodes, c.at = nodes, time.Now()
+	return nodes, nil
 }
 
 // View is the mounted cluster view of one mount namespace.
@@ -77,10 +127,6 @@ type View struct {
 	cfg    Config
 	server *fuse.Server
 	over   []string // the kernel's files now covered
-
-	mu    sync.Mutex
-	at    time.Time
-	nodes []procview.NodeStat
 }
 
 // Kernel opens a detached copy of the kernel's /proc mount (without what
@@ -100,14 +146,9 @@ func Kernel() (procview.FS, error) {
 // calling process's mount namespace (herd-init's, private to the node).
 // Close unmounts them.
 func Mount(cfg Config) (*View, error) {
-	if cfg.TTL == 0 {
-		cfg.TTL = 250 * time.Millisecond
-	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 2 * time.Second
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.Default()
+	cfg.defaults()
+	if cfg.Cache == nil {
+		cfg.Cache = NewCache(cfg)
 	}
 	v := &View{cfg: cfg}
 	dir, err := os.MkdirTemp("", "herd-view-")
@@ -162,24 +203,6 @@ func (v *View) unmount(dir string) error {
 	return errors.Join(errs...)
 }
 
-// snapshot is the nodes' figures, asked anew when older than the TTL.
-// Readers at the same moment share one gathering.
-func (v *View) snapshot(ctx context.Context) ([]procview.NodeStat, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.nodes != nil && time.Since(v.at) < v.cfg.TTL {
-		return v.nodes, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, v.cfg.Timeout)
-	defer cancel()
-	nodes, err := v.cfg.Source(ctx)
-	if err != nil {
-		return nil, err
-	}
-	v.nodes, v.at = nodes, time.Now()
-	return nodes, nil
-}
-
 // dirNode is the root of the FUSE tree: one file per covered file.
 type dirNode struct {
 	fs.Inode
@@ -221,7 +244,7 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	if flags&syscall.O_ACCMODE != syscall.O_RDONLY {
 		return nil, 0, syscall.EACCES
 	}
-	nodes, err := n.v.snapshot(ctx)
+	nodes, err := n.v.cfg.Cache.Figures(ctx)
 	if err != nil {
 		n.v.cfg.Log.Warn("cluster view: gather the nodes' figures", "file", n.f.over, "err", err)
 		return nil, 0, syscall.EIO
