@@ -2,6 +2,8 @@ package procview
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -223,6 +225,22 @@ func RenderSwaps(nodes []NodeStat) []byte {
 		for _, l := range st.Swaps {
 			b.WriteString(l + "\n")
 		}
+	}
+	return []byte(b.String())
+}
+
+// RenderVMStat is /proc/vmstat: each counter summed over the kernels
+// (they count a whole kernel's pages and events), in name order.
+func RenderVMStat(nodes []NodeStat) []byte {
+	tot := map[string]uint64{}
+	for _, st := range kernels(nodes) {
+		for k, v := range st.VMStat {
+			tot[k] += v
+		}
+	}
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(tot)) {
+		b.WriteString(k + " " + strconv.FormatUint(tot[k], 10) + "\n")
 	}
 	return []byte(b.String())
 }

@@ -120,6 +120,7 @@ func TestReadNodeStatFS(t *testing.T) {
 		"loadavg": "0.50 0.25 0.10 3/42 777\n",
 		"uptime":  "12.5 20.0\n",
 		"swaps":   "Filename\tType\tSize\tUsed\tPriority\n/dev/sda2 partition 1024 0 -2\n",
+		"vmstat":  "nr_free_pages 12\npgpgin 3\n",
 	}
 	for name, s := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644); err != nil {
@@ -137,7 +138,7 @@ func TestReadNodeStatFS(t *testing.T) {
 		Mem:  map[string]uint64{"MemTotal": 1024000, "HugePages_Total": 3},
 		Load: [3]float64{0.5, 0.25, 0.1}, Running: 3, Threads: 42, LastPID: 777,
 		Ctxt: 8, Processes: 10, ProcsRunning: 2, ProcsBlocked: 1, Intr: 7, Softirq: 11,
-		Swaps: []string{"/dev/sda2 partition 1024 0 -2"}}
+		Swaps: []string{"/dev/sda2 partition 1024 0 -2"}, VMStat: map[string]uint64{"nr_free_pages": 12, "pgpgin": 3}}
 	if fmt.Sprintf("%+v", *st) != fmt.Sprintf("%+v", want) {
 		t.Errorf("ReadNodeStat:\n got %+v\nwant %+v", *st, want)
 	}

@@ -2,7 +2,7 @@
 // mount namespace: a FUSE file system (github.com/hanwen/go-fuse/v2)
 // whose files, rendered by procview from every node's live figures, are
 // bind-mounted over the kernel's /proc/cpuinfo, /proc/stat,
-// /proc/meminfo, /proc/loadavg, /proc/uptime, /proc/swaps and
+// /proc/meminfo, /proc/loadavg, /proc/uptime, /proc/swaps, /proc/vmstat and
 // /sys/devices/system/cpu/{online,possible,present}, as lxcfs does for a
 // container. Everything else of /proc, a process's own entries above
 // all, stays the kernel's.
@@ -57,6 +57,7 @@ var files = []file{
 	{"loadavg", "/proc/loadavg", procview.RenderLoadAvg},
 	{"uptime", "/proc/uptime", procview.RenderUptime},
 	{"swaps", "/proc/swaps", procview.RenderSwaps},
+	{"vmstat", "/proc/vmstat", procview.RenderVMStat},
 	{"cpu-online", "/sys/devices/system/cpu/online", procview.RenderCPURange},
 	{"cpu-possible", "/sys/devices/system/cpu/possible", procview.RenderCPURange},
 	{"cpu-present", "/sys/devices/system/cpu/present", procview.RenderCPURange},

@@ -124,6 +124,10 @@ func TestView(t *testing.T) {
 	if k == 0 || v != 2*k {
 		t.Errorf("MemTotal %v in the view, want twice the kernel's %v", viewTotal, kernelTotal)
 	}
+	// Two kernels: each counter twice this one's.
+	if vm := s.Files["/proc/vmstat"]; !regexp.MustCompile(`(?m)^pgfault [0-9]+$`).MatchString(vm) {
+		t.Errorf("vmstat:\n%.300s", vm)
+	}
 	if !strings.HasPrefix(s.After, "MemTotal:") || s.After == s.Files["/proc/meminfo"] {
 		t.Errorf("meminfo after Close is not the kernel's:\n%s", s.After)
 	}
