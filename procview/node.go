@@ -48,6 +48,11 @@ type CPUStat struct {
 	Ticks [10]uint64 `json:"ticks"`
 	// Info is its /proc/cpuinfo block without the processor line.
 	Info string `json:"info,omitempty"`
+	// Package, Die and Core are its topology on its host
+	// (/sys/devices/system/cpu/cpuN/topology).
+	Package int `json:"package"`
+	Die     int `json:"die"`
+	Core    int `json:"core"`
 }
 
 // ReadNodeStat reads what the kernel whose procfs is fs says of the

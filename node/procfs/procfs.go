@@ -2,10 +2,11 @@
 // mount namespace: a FUSE file system (github.com/hanwen/go-fuse/v2)
 // whose files, rendered by procview from every node's live figures, are
 // bind-mounted over the kernel's /proc/cpuinfo, /proc/stat,
-// /proc/meminfo, /proc/loadavg, /proc/uptime, /proc/swaps, /proc/vmstat and
-// /sys/devices/system/cpu/{online,possible,present}, as lxcfs does for a
-// container. Everything else of /proc, a process's own entries above
-// all, stays the kernel's.
+// /proc/meminfo, /proc/loadavg, /proc/uptime, /proc/swaps, /proc/vmstat
+// and /sys/devices/system/cpu (the cluster's CPU range files and a cpuN
+// directory with its topology per CPU of the cluster, cpudir.go), as
+// lxcfs does for a container. Everything else of /proc, a process's own
+// entries above all, stays the kernel's.
 //
 // A file is rendered when it is opened and read from that copy (as lxcfs
 // caches per open), so a reader sees one consistent file however it
@@ -58,10 +59,10 @@ var files = []file{
 	{"uptime", "/proc/uptime", procview.RenderUptime},
 	{"swaps", "/proc/swaps", procview.RenderSwaps},
 	{"vmstat", "/proc/vmstat", procview.RenderVMStat},
-	{"cpu-online", "/sys/devices/system/cpu/online", procview.RenderCPURange},
-	{"cpu-possible", "/sys/devices/system/cpu/possible", procview.RenderCPURange},
-	{"cpu-present", "/sys/devices/system/cpu/present", procview.RenderCPURange},
 }
+
+// cpuDirName is the view's /sys/devices/system/cpu in the FUSE tree.
+const cpuDirName = "sys-cpu"
 
 // Config is what a View needs.
 type Config struct {
@@ -128,6 +129,9 @@ type View struct {
 	cfg    Config
 	server *fuse.Server
 	over   []string // the kernel's files now covered
+	// hostCPU is an O_PATH descriptor of the kernel's sysCPU (-1: none),
+	// through which the view shows its entries other than the CPUs.
+	hostCPU int
 }
 
 // Kernel opens a detached copy of the kernel's /proc mount (without what
@@ -151,7 +155,10 @@ func Mount(cfg Config) (*View, error) {
 	if cfg.Cache == nil {
 		cfg.Cache = NewCache(cfg)
 	}
-	v := &View{cfg: cfg}
+	v := &View{cfg: cfg, hostCPU: -1}
+	if fd, err := unix.Open(sysCPU, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+		v.hostCPU = fd
+	}
 	dir, err := os.MkdirTemp("", "herd-view-")
 	if err != nil {
 		return nil, fmt.Errorf("procfs: %w", err)
@@ -166,7 +173,12 @@ func Mount(cfg Config) (*View, error) {
 		return nil, fmt.Errorf("procfs: mount FUSE: %w", err)
 	}
 	closeOnExecFuse()
-	for _, f := range files {
+	binds := make([]file, 0, len(files)+1)
+	binds = append(binds, files...)
+	if v.hostCPU >= 0 {
+		binds = append(binds, file{name: cpuDirName, over: sysCPU})
+	}
+	for _, f := range binds {
 		if err := unix.Mount(dir+"/"+f.name, f.over, "", unix.MS_BIND, ""); err != nil {
 			err = fmt.Errorf("procfs: bind the view over %s: %w", f.over, err)
 			v.unmount(dir)
@@ -196,6 +208,10 @@ func (v *View) unmount(dir string) error {
 		}
 	}
 	v.over = nil
+	if v.hostCPU >= 0 {
+		unix.Close(v.hostCPU)
+		v.hostCPU = -1
+	}
 	if dir != "" {
 		unix.Unmount(dir, unix.MNT_DETACH)
 	}
@@ -216,6 +232,10 @@ func (d *dirNode) OnAdd(ctx context.Context) {
 	for _, f := range files {
 		ch := d.NewPersistentInode(ctx, &fileNode{v: d.v, f: f}, fs.StableAttr{Mode: syscall.S_IFREG})
 		d.AddChild(f.name, ch, false)
+	}
+	if d.v.hostCPU >= 0 {
+		ch := d.NewPersistentInode(ctx, &cpuDirNode{v: d.v, host: d.v.hostCPU}, fs.StableAttr{Mode: syscall.S_IFDIR})
+		d.AddChild(cpuDirName, ch, false)
 	}
 }
 
