@@ -107,14 +107,16 @@ func NewCache(cfg Config) *Cache {
 }
 
 // Figures is the nodes' figures, asked anew when older than the TTL.
-// Readers at the same moment share one gathering.
+// Readers at the same moment share one gathering, which one reader's
+// end does not cut short (a FUSE read interrupted, a call's task
+// signalled): it would leave the others a cluster of fewer nodes.
 func (c *Cache) Figures(ctx context.Context) ([]procview.NodeStat, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.nodes != nil && time.Since(c.at) < c.cfg.TTL {
 		return c.nodes, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeout)
 	defer cancel()
 	nodes, err := c.cfg.Source(ctx)
 	if err != nil {
