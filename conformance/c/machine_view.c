@@ -79,7 +79,6 @@ static void check_affinity(void)
 	outcome("getaffinity", sched_getaffinity(0, sizeof set, &set));
 	say("affinity_is_status_allowed", "%s", yesno(CPU_COUNT(&set) == allowed_count()));
 	say("nprocs_conf_is_cpuinfo", "%s", yesno(get_nprocs_conf() == count_lines("/proc/cpuinfo", "processor")));
-	say("nprocs_is_affinity", "%s", yesno(get_nprocs() == CPU_COUNT(&set)));
 	result("getaffinity_odd_size", syscall(SYS_sched_getaffinity, 0, 4, &set));
 	result("getaffinity_no_such_pid", sched_getaffinity(0x3ffffff0, sizeof set, &set));
 	int first = -1;
