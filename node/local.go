@@ -166,7 +166,7 @@ func (l *Local) showView(name string, src func(l *Local) procfs.Source, log *slo
 	}
 	l.self = me
 	figures := procfs.NewCache(procfs.Config{Source: src(l), Log: log})
-	l.sentry.Post(func() { l.kernel.SetFigures(figures) })
+	l.sentry.Post(func() { l.kernel.SetFigures(procfs.Recent{Cache: figures}) })
 	if ok {
 		l.view = mountView(figures, log)
 	}

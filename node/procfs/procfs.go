@@ -91,13 +91,16 @@ func (cfg *Config) defaults() {
 
 // Cache is the nodes' figures, gathered from a Source at most once a
 // TTL: the view's files read it, and so do the system calls that
-// describe the machine (sysinfo, sched_getaffinity; syscalls.Figures).
+// describe the machine (sysinfo, sched_getaffinity; syscalls.Figures,
+// through Recent).
 type Cache struct {
 	cfg Config
-
-	mu    sync.Mutex
-	at    time.Time
-	nodes []procview.NodeStat
+	// gather serializes the gatherings; mu guards the figures.
+	gather     sync.Mutex
+	mu         sync.Mutex
+	at         time.Time
+	nodes      []procview.NodeStat
+	refreshing bool
 }
 
 // NewCache makes a cache of cfg.Source.
@@ -106,15 +109,28 @@ func NewCache(cfg Config) *Cache {
 	return &Cache{cfg: cfg}
 }
 
+// cached is the figures if younger than the TTL.
+func (c *Cache) cached() []procview.NodeStat {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.nodes != nil && time.Since(c.at) < c.cfg.TTL {
+		return c.nodes
+	}
+	return nil
+}
+
 // Figures is the nodes' figures, asked anew when older than the TTL.
 // Readers at the same moment share one gathering, which one reader's
 // end does not cut short (a FUSE read interrupted, a call's task
 // signalled): it would leave the others a cluster of fewer nodes.
 func (c *Cache) Figures(ctx context.Context) ([]procview.NodeStat, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.nodes != nil && time.Since(c.at) < c.cfg.TTL {
-		return c.nodes, nil
+	if nodes := c.cached(); nodes != nil {
+		return nodes, nil
+	}
+	c.gather.Lock()
+	defer c.gather.Unlock()
+	if nodes := c.cached(); nodes != nil {
+		return nodes, nil // gathered while this one waited
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeout)
 	defer cancel()
@@ -122,9 +138,47 @@ func (c *Cache) Figures(ctx context.Context) ([]procview.NodeStat, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.mu.Lock()
 	c.nodes, c.at = nodes, time.Now()
+	c.mu.Unlock()
 	return nodes, nil
 }
+
+// Recent is the last figures whatever their age, refreshed in the
+// background when older than the TTL; the first call waits for them. A
+// system call (every Go program's start asks sched_getaffinity) then
+// never waits for a slow member, while a file (top's deltas) is always
+// fresh.
+func (c *Cache) Recent(ctx context.Context) ([]procview.NodeStat, error) {
+	c.mu.Lock()
+	nodes, stale := c.nodes, time.Since(c.at) >= c.cfg.TTL
+	start := nodes != nil && stale && !c.refreshing
+	if start {
+		c.refreshing = true
+	}
+	c.mu.Unlock()
+	if nodes == nil {
+		return c.Figures(ctx)
+	}
+	if start {
+		go func() {
+			if _, err := c.Figures(context.Background()); err != nil {
+				c.cfg.Log.Warn("cluster view: refresh the nodes' figures", "err", err)
+			}
+			c.mu.Lock()
+			c.refreshing = false
+			c.mu.Unlock()
+		}()
+	}
+	return nodes, nil
+}
+
+// Recent is a Cache whose Figures are its Recent ones: what the system
+// calls read (syscalls.Figures).
+type Recent struct{ *Cache }
+
+// Figures implements syscalls.Figures.
+func (r Recent) Figures(ctx context.Context) ([]procview.NodeStat, error) { return r.Cache.Recent(ctx) }
 
 // View is the mounted cluster view of one mount namespace.
 type View struct {
