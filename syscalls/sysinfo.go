@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"herd/procview"
+	"herd/sentry"
 )
 
 // The calls that describe the machine (design decision 8): sysinfo, the
@@ -40,6 +41,19 @@ type hostCalls interface {
 	lastCPU(tid int) (cpu, numa int, err error)
 	// status is tid's /proc status (its credentials and capabilities).
 	status(tid int) (*procview.Status, error)
+}
+
+// rowFunc adds a trapped row to the table (Table's trap).
+type rowFunc func(nr uintptr, name string, h handler, args []sentry.ArgKind, note string)
+
+// machineRows are the table's rows of the machine's calls: answered from
+// the cluster view's figures, off the tracer thread.
+func (k *Kernel) machineRows(trap rowFunc) {
+	I, P := sentry.ArgInt, sentry.ArgPtr
+	trap(unix.SYS_SYSINFO, "sysinfo", k.sysinfo, []sentry.ArgKind{P}, "The cluster's totals, from the figures /proc/meminfo, loadavg and uptime show: memory and swap summed over the nodes, loads and procs (threads) over their kernels, the longest uptime.")
+	trap(unix.SYS_SCHED_GETAFFINITY, "sched_getaffinity", k.schedGetaffinity, []sentry.ArgKind{I, I, P}, "The thread's CPUs (its node's) in the cluster's numbering (the node's offset plus its index), in a mask of the cluster's size: nproc is what it can use, nproc --all the cluster. ESRCH for herd-init's threads and for threads of other nodes.")
+	trap(unix.SYS_SCHED_SETAFFINITY, "sched_setaffinity", k.schedSetaffinity, []sentry.ArgKind{I, I, P}, "Pins to the node's CPUs the mask names, in the cluster's numbering (Linux's permission check); EINVAL if it names only other nodes' CPUs (moving there is for migration).")
+	trap(unix.SYS_GETCPU, "getcpu", k.getcpu, []sentry.ArgKind{P, P, P}, "The CPU in the cluster's numbering and its host NUMA node. glibc's sched_getcpu reads rseq or the vDSO, which no filter sees: those give the host's number.")
 }
 
 // SetFigures makes sysinfo, the affinity calls and getcpu answer for the

@@ -84,11 +84,8 @@ func (k *Kernel) Table() *sentry.Table {
 	trap(unix.SYS_SETSID, "setsid", k.setsid, nil, "Decided by pidspace, then run natively so the terminal sees the new session.")
 	trap(unix.SYS_GETSID, "getsid", k.getsid, []sentry.ArgKind{I}, "From pidspace.")
 
-	// The machine as the cluster (sysinfo.go, affinity.go): answered from the cluster view's figures, off the tracer thread.
-	trap(unix.SYS_SYSINFO, "sysinfo", k.sysinfo, []sentry.ArgKind{P}, "The cluster's totals, from the figures /proc/meminfo, loadavg and uptime show: memory and swap summed over the nodes, loads and procs (threads) over their kernels, the longest uptime.")
-	trap(unix.SYS_SCHED_GETAFFINITY, "sched_getaffinity", k.schedGetaffinity, []sentry.ArgKind{I, I, P}, "The thread's CPUs (its node's) in the cluster's numbering (the node's offset plus its index), in a mask of the cluster's size: nproc is what it can use, nproc --all the cluster. ESRCH for herd-init's threads and for threads of other nodes.")
-	trap(unix.SYS_SCHED_SETAFFINITY, "sched_setaffinity", k.schedSetaffinity, []sentry.ArgKind{I, I, P}, "Pins to the node's CPUs the mask names, in the cluster's numbering (Linux's permission check); EINVAL if it names only other nodes' CPUs (moving there is for migration).")
-	trap(unix.SYS_GETCPU, "getcpu", k.getcpu, []sentry.ArgKind{P, P, P}, "The CPU in the cluster's numbering and its host NUMA node. glibc's sched_getcpu reads rseq or the vDSO, which no filter sees: those give the host's number.")
+	// The machine as the cluster (sysinfo.go, affinity.go).
+	k.machineRows(trap)
 
 	// The sandbox's edge (sandbox.go, pidfd.go).
 	trap(unix.SYS_PTRACE, "ptrace", k.ptrace, []sentry.ArgKind{I, I, P, P}, "EPERM: the sentry is the only tracer (a second would escape interception).")
