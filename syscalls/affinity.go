@@ -1,6 +1,7 @@
 package syscalls
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -120,6 +121,9 @@ func (k *Kernel) schedGetaffinity(t task) action {
 // (the cluster's numbering); EINVAL if it names none of them.
 func (k *Kernel) schedSetaffinity(t task) action {
 	pid, size, addr := int(int32(t.Arg(0))), int(uint32(t.Arg(1))), t.Arg(2)
+	if k.machine.figures == nil || k.machine.hostOf().shim(t.TID()) {
+		return native() // the shim's is the launcher's, in the host's numbering
+	}
 	return k.withPlace(func(t task, p procview.CPUPlace) int64 {
 		mask := make([]byte, min(size, maskBytes(p.Total)))
 		if err := t.ReadMem(addr, mask); err != nil {
@@ -201,6 +205,15 @@ func (kernelCalls) setAffinity(tid int, set *unix.CPUSet) error {
 }
 
 func (kernelCalls) status(tid int) (*procview.Status, error) { return procview.ReadStatus(tid) }
+
+// shimArg0 is the shim's argv[0] (the sentry's shimName).
+const shimArg0 = "herd-shim"
+
+func (kernelCalls) shim(tid int) bool {
+	b, err := procview.Proc.ReadFile(strconv.Itoa(tid) + "/cmdline")
+	arg0, _, _ := bytes.Cut(b, []byte{0})
+	return err == nil && string(arg0) == shimArg0
+}
 
 // lastCPU reads the processor field of the thread's stat, and finds its
 // NUMA node among /sys/devices/system/node/nodeN (0 without NUMA).

@@ -44,6 +44,7 @@ type fakeHost struct {
 	set      map[int]unix.CPUSet // setAffinity's calls
 	cpu      int
 	statuses map[int]*procview.Status
+	shims    map[int]bool
 }
 
 func (h *fakeHost) getAffinity(tid int) (unix.CPUSet, error) {
@@ -60,6 +61,8 @@ func (h *fakeHost) setAffinity(tid int, set *unix.CPUSet) error {
 }
 
 func (h *fakeHost) lastCPU(int) (int, int, error) { return h.cpu, 0, nil }
+
+func (h *fakeHost) shim(tid int) bool { return h.shims[tid] }
 
 func (h *fakeHost) status(tid int) (*procview.Status, error) {
 	if st, ok := h.statuses[tid]; ok {
@@ -163,6 +166,9 @@ func TestSchedSetaffinityWithinNode(t *testing.T) {
 	if got := run(t, call(r.k.schedSetaffinity, tk, unix.SYS_SCHED_SETAFFINITY, 0, 8, badAddr), tk); got != -int64(unix.EFAULT) {
 		t.Errorf("bad address: %d", got)
 	}
+	// herd's shim applies the launcher's affinity, in the host's numbers.
+	h.shims = map[int]bool{9100: true}
+	wantNative(t, "the shim's sched_setaffinity", call(r.k.schedSetaffinity, tk, unix.SYS_SCHED_SETAFFINITY, 0, 8, memBase))
 }
 
 func TestGetcpuGlobal(t *testing.T) {

@@ -41,6 +41,10 @@ type hostCalls interface {
 	lastCPU(tid int) (cpu, numa int, err error)
 	// status is tid's /proc status (its credentials and capabilities).
 	status(tid int) (*procview.Status, error)
+	// shim reports whether tid is still herd's shim, before its exec of
+	// the program: it applies the launcher's attributes, whose CPUs are
+	// the host's.
+	shim(tid int) bool
 }
 
 // rowFunc adds a trapped row to the table (Table's trap).
