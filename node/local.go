@@ -156,7 +156,8 @@ func (l *Local) KillFrom(req syscalls.KillRequest) (string, error) { return l.ke
 // showView mounts the cluster view, from src, over the kernel's files in
 // the node's mount namespace (before any program runs); the node reads
 // its own figures from the kernel's procfs, which the view leaves
-// uncovered. Without FUSE the kernel's files stay (logged).
+// uncovered. Without FUSE the kernel's files stay (logged). sysinfo and
+// the affinity calls answer from the same figures either way.
 func (l *Local) showView(name string, src func(l *Local) procfs.Source, log *slog.Logger) error {
 	kernel, ok := kernelProc(log)
 	me, err := newSelf(name, kernel)
@@ -164,8 +165,10 @@ func (l *Local) showView(name string, src func(l *Local) procfs.Source, log *slo
 		return err
 	}
 	l.self = me
+	figures := procfs.NewCache(procfs.Config{Source: src(l), Log: log})
+	l.sentry.Post(func() { l.kernel.SetFigures(procfs.Recent{Cache: figures}) })
 	if ok {
-		l.view = mountView(src(l), log)
+		l.view = mountView(figures, log)
 	}
 	return nil
 }

@@ -39,7 +39,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	if err := l.showView(cn.ID, func(*Local) procfs.Source { return cn.viewStats }, cfg.Log); err != nil {
+	if err := l.showView(cn.ID, func(*Local) procfs.Source { return cn.viewSource() }, cfg.Log); err != nil {
 		return err
 	}
 	defer l.Close()

@@ -24,6 +24,9 @@ type self struct {
 	kernel procview.FS // the kernel's procfs, not the view
 	cpus   []int
 	mem    memCgroup
+	// topo is each CPU's package, die and core, read once (before the
+	// view covers /sys/devices/system/cpu).
+	topo map[int][3]int
 }
 
 // newSelf reads where the node stands: kernel is the kernel's procfs.
@@ -32,7 +35,24 @@ func newSelf(name string, kernel procview.FS) (*self, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &self{name: name, kernel: kernel, cpus: cpus, mem: ownMemCgroup(kernel)}, nil
+	return &self{name: name, kernel: kernel, cpus: cpus, mem: ownMemCgroup(kernel), topo: readTopology(cpus)}, nil
+}
+
+// readTopology reads the package, die and core of cpus from sysfs (0
+// where a file is missing).
+func readTopology(cpus []int) map[int][3]int {
+	out := map[int][3]int{}
+	for _, c := range cpus {
+		var t [3]int
+		for i, name := range []string{"physical_package_id", "die_id", "core_id"} {
+			b, err := os.ReadFile(filepath.Join("/sys/devices/system/cpu", "cpu"+strconv.Itoa(c), "topology", name))
+			if err == nil {
+				t[i], _ = strconv.Atoi(strings.TrimSpace(string(b)))
+			}
+		}
+		out[c] = t
+	}
+	return out
 }
 
 // stat is the node's figures now.
@@ -42,6 +62,10 @@ func (s *self) stat() (*procview.NodeStat, error) {
 		return nil, err
 	}
 	s.mem.apply(st.Mem)
+	for i := range st.CPUs {
+		t := s.topo[st.CPUs[i].CPU]
+		st.CPUs[i].Package, st.CPUs[i].Die, st.CPUs[i].Core = t[0], t[1], t[2]
+	}
 	return st, nil
 }
 
@@ -160,11 +184,11 @@ func readCgroupUint(dir, name string) (uint64, bool) {
 	return v, err == nil
 }
 
-// mountView mounts the cluster view over the kernel's files in the
-// node's mount namespace. Without FUSE the kernel's files stay, and a
+// mountView mounts the cluster view of figures over the kernel's files
+// in the node's mount namespace. Without FUSE the kernel's files stay, and a
 // log line says so.
-func mountView(src procfs.Source, log *slog.Logger) *procfs.View {
-	v, err := procfs.Mount(procfs.Config{Source: src, Log: log})
+func mountView(figures *procfs.Cache, log *slog.Logger) *procfs.View {
+	v, err := procfs.Mount(procfs.Config{Cache: figures, Log: log})
 	if err != nil {
 		log.Warn("cluster /proc view unavailable: /proc/cpuinfo, stat, meminfo… stay the kernel's", "err", err)
 		return nil
@@ -184,10 +208,49 @@ func kernelProc(log *slog.Logger) (procview.FS, bool) {
 	return k, true
 }
 
-// viewStats is the cluster view's Source on a daemon: the figures of the
-// members that are not down, in member order, each asked of its node
-// (this one's read here). A node that does not answer is left out.
-func (cn *Cluster) viewStats(ctx context.Context) ([]procview.NodeStat, error) {
+// viewSource is the cluster view's Source on a daemon: the figures of
+// the members that are not down, in member order, each asked of its node
+// (this one's read here). A member that does not answer in time (a
+// loaded host, a slow link) shows its last answer: the totals change
+// when membership does (a node declared down leaves them within the
+// liveness timeout), not with every late reply.
+func (cn *Cluster) viewSource() procfs.Source {
+	last := map[string]procview.NodeStat{}
+	var lastMu sync.Mutex
+	return func(ctx context.Context) ([]procview.NodeStat, error) {
+		members, stats := cn.viewStats(ctx)
+		lastMu.Lock()
+		defer lastMu.Unlock()
+		return withLast(members, stats, last), nil
+	}
+}
+
+// withLast is the figures of members: stats[i] where it answered (and
+// now remembered in last), else its last answer; a member never heard
+// of is left out. Members absent from the list are forgotten.
+func withLast(members []raftstate.Member, stats []*procview.NodeStat, last map[string]procview.NodeStat) []procview.NodeStat {
+	var out []procview.NodeStat
+	keep := map[string]bool{}
+	for i, m := range members {
+		keep[m.ID] = true
+		if stats[i] != nil {
+			last[m.ID] = *stats[i]
+		}
+		if st, ok := last[m.ID]; ok {
+			out = append(out, st)
+		}
+	}
+	for id := range last {
+		if !keep[id] {
+			delete(last, id)
+		}
+	}
+	return out
+}
+
+// viewStats asks the members that are not down for their figures, in
+// member order; nil where one did not answer.
+func (cn *Cluster) viewStats(ctx context.Context) ([]raftstate.Member, []*procview.NodeStat) {
 	var members []raftstate.Member
 	for _, m := range cn.store.Members() {
 		if m.State != raftstate.StateDown {
@@ -210,11 +273,5 @@ func (cn *Cluster) viewStats(ctx context.Context) ([]procview.NodeStat, error) {
 		}
 		return nil
 	})
-	var out []procview.NodeStat
-	for _, st := range stats {
-		if st != nil {
-			out = append(out, *st)
-		}
-	}
-	return out, nil
+	return members, stats
 }

@@ -2,6 +2,8 @@ package procview
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -118,14 +120,27 @@ var memKeys = []string{
 // the cluster's is the largest node's, not the sum.
 var memMax = map[string]bool{"VmallocTotal": true, "Hugepagesize": true}
 
-// MemTotals sums the nodes' memory figures (largest for memMax keys).
+// memKernel are the meminfo lines of a whole kernel that a node's cgroup
+// does not divide (its swap): summed over kernels, so that local nodes
+// sharing a host count its swap once.
+var memKernel = map[string]bool{"SwapTotal": true, "SwapFree": true}
+
+// MemTotals sums the nodes' memory figures (largest for memMax keys,
+// once per kernel for memKernel keys).
 func MemTotals(nodes []NodeStat) map[string]uint64 {
 	tot := map[string]uint64{}
-	for _, st := range nodes {
-		for k, v := range st.Mem {
-			if memMax[k] {
+	first := map[*NodeStat]bool{}
+	for _, st := range kernels(nodes) {
+		first[st] = true
+	}
+	for i := range nodes {
+		for k, v := range nodes[i].Mem {
+			switch {
+			case memMax[k]:
 				tot[k] = max(tot[k], v)
-			} else {
+			case memKernel[k] && !first[&nodes[i]]:
+				// counted with its kernel's first node
+			default:
 				tot[k] += v
 			}
 		}
@@ -153,11 +168,10 @@ func RenderMemInfo(nodes []NodeStat) []byte {
 	return []byte(b.String())
 }
 
-// RenderLoadAvg is /proc/loadavg: loads and entity counts summed over
-// the kernels; the last PID is the first node's.
-func RenderLoadAvg(nodes []NodeStat) []byte {
-	var load [3]float64
-	running, threads, last := 0, 0, 0
+// LoadTotals are the cluster's load averages and its runnable and total
+// scheduling entities (threads), summed over the kernels, and the last
+// PID the first node gave: /proc/loadavg's figures, and sysinfo's.
+func LoadTotals(nodes []NodeStat) (load [3]float64, running, threads, lastPID int) {
 	for i, st := range kernels(nodes) {
 		for j := range load {
 			load[j] += st.Load[j]
@@ -165,28 +179,42 @@ func RenderLoadAvg(nodes []NodeStat) []byte {
 		running += st.Running
 		threads += st.Threads
 		if i == 0 {
-			last = st.LastPID
+			lastPID = st.LastPID
 		}
 	}
+	return load, running, threads, lastPID
+}
+
+// RenderLoadAvg is /proc/loadavg: loads and entity counts summed over
+// the kernels; the last PID is the first node's.
+func RenderLoadAvg(nodes []NodeStat) []byte {
+	load, running, threads, last := LoadTotals(nodes)
 	return fmt.Appendf(nil, "%.2f %.2f %.2f %d/%d %d\n", load[0], load[1], load[2], running, threads, last)
 }
 
 // userHZ is the unit of /proc/stat's times.
 const userHZ = 100
 
-// RenderUptime is /proc/uptime: the longest uptime of the nodes (the
-// cluster has been up since its first kernel booted) and the idle time
-// of all the cluster's CPUs.
-func RenderUptime(nodes []NodeStat) []byte {
+// Uptime is the cluster's: the longest uptime of the nodes (the cluster
+// has been up since its first kernel booted), in seconds.
+func Uptime(nodes []NodeStat) float64 {
 	var up float64
-	var idle uint64
 	for _, st := range nodes {
 		up = max(up, st.Uptime)
+	}
+	return up
+}
+
+// RenderUptime is /proc/uptime: the cluster's uptime and the idle time
+// of all the cluster's CPUs.
+func RenderUptime(nodes []NodeStat) []byte {
+	var idle uint64
+	for _, st := range nodes {
 		for _, c := range st.CPUs {
 			idle += c.Ticks[3]
 		}
 	}
-	return fmt.Appendf(nil, "%.2f %.2f\n", up, float64(idle)/userHZ)
+	return fmt.Appendf(nil, "%.2f %.2f\n", Uptime(nodes), float64(idle)/userHZ)
 }
 
 // RenderSwaps is /proc/swaps: the swap devices of every kernel.
@@ -197,6 +225,22 @@ func RenderSwaps(nodes []NodeStat) []byte {
 		for _, l := range st.Swaps {
 			b.WriteString(l + "\n")
 		}
+	}
+	return []byte(b.String())
+}
+
+// RenderVMStat is /proc/vmstat: each counter summed over the kernels
+// (they count a whole kernel's pages and events), in name order.
+func RenderVMStat(nodes []NodeStat) []byte {
+	tot := map[string]uint64{}
+	for _, st := range kernels(nodes) {
+		for k, v := range st.VMStat {
+			tot[k] += v
+		}
+	}
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(tot)) {
+		b.WriteString(k + " " + strconv.FormatUint(tot[k], 10) + "\n")
 	}
 	return []byte(b.String())
 }
@@ -212,4 +256,51 @@ func RenderCPURange(nodes []NodeStat) []byte {
 	default:
 		return fmt.Appendf(nil, "0-%d\n", n-1)
 	}
+}
+
+// CPUPlace is where a node's CPUs are in the cluster's numbering: the
+// cluster's CPU Offset+i is the node's host CPU Host[i]; Total is the
+// number of the cluster's CPUs.
+type CPUPlace struct {
+	Offset int
+	Host   []int
+	Total  int
+}
+
+// PlaceOf is the place of node's CPUs among nodes (member order); false
+// if node is not among them.
+func PlaceOf(nodes []NodeStat, node string) (CPUPlace, bool) {
+	p := CPUPlace{Total: CPUCount(nodes)}
+	found := false
+	for _, st := range nodes {
+		if st.Node == node && !found {
+			found = true
+			for _, c := range st.CPUs {
+				p.Host = append(p.Host, c.CPU)
+			}
+		} else if !found {
+			p.Offset += len(st.CPUs)
+		}
+	}
+	return p, found
+}
+
+// Global is the cluster's number of host CPU cpu of the node, -1 if it
+// is not one of the node's.
+func (p CPUPlace) Global(cpu int) int {
+	for i, h := range p.Host {
+		if h == cpu {
+			return p.Offset + i
+		}
+	}
+	return -1
+}
+
+// HostOf is the node's host CPU that is the cluster's CPU g, -1 if g is
+// another node's (or none).
+func (p CPUPlace) HostOf(g int) int {
+	if i := g - p.Offset; i >= 0 && i < len(p.Host) {
+		return p.Host[i]
+	}
+	return -1
 }

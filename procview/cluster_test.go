@@ -22,8 +22,9 @@ func eightNodes() []NodeStat {
 				"SwapTotal": 0, "SwapFree": 0, "Hugepagesize": 2 << 20, "HugePages_Total": 1}}
 		for c := range 8 {
 			st.CPUs = append(st.CPUs, CPUStat{CPU: c, Ticks: [10]uint64{1, 0, 2, 300, 0, 0, 0, 0, 0, 0},
-				Info: "vendor_id\t: GenuineIntel\nmodel name\t: Test CPU"})
+				Info: "vendor_id\t: GenuineIntel\nmodel name\t: Test CPU", Core: c})
 		}
+		st.VMStat = map[string]uint64{"pgpgin": 5, "pswpout": 1}
 		nodes = append(nodes, st)
 	}
 	return nodes
@@ -60,6 +61,56 @@ func TestRenderEightNodes(t *testing.T) {
 	}
 	if got := string(RenderCPURange(nodes)); got != "0-63\n" {
 		t.Errorf("cpu online %q", got)
+	}
+	if got := string(RenderVMStat(nodes)); got != "pgpgin 40\npswpout 8\n" {
+		t.Errorf("vmstat %q", got)
+	}
+	// lscpu's topology: 8 sockets (one per kernel) of 8 cores of one
+	// thread.
+	for _, c := range []struct {
+		cpu        int
+		file, want string
+	}{
+		{63, "physical_package_id", "7"}, {63, "core_id", "7"}, {63, "core_siblings_list", "56-63"},
+		{63, "thread_siblings_list", "63"}, {63, "thread_siblings", "80000000,00000000"},
+		{0, "package_cpus", "00000000,000000ff"}, {9, "core_cpus_list", "9"}, {64, "core_id", ""},
+	} {
+		if got := strings.TrimSpace(string(RenderTopology(nodes, c.cpu, c.file))); got != c.want {
+			t.Errorf("cpu%d/topology/%s: %q, want %q", c.cpu, c.file, got, c.want)
+		}
+	}
+	if mem := MemTotals(nodes); mem["MemTotal"] != 64<<30 {
+		t.Errorf("MemTotal %d, want 64 GiB", mem["MemTotal"])
+	}
+	if p, ok := PlaceOf(nodes, "n3"); !ok || p.Offset != 16 || p.Total != 64 || p.Global(7) != 23 || p.HostOf(24) != -1 {
+		t.Errorf("n3's CPUs: %+v", p)
+	}
+}
+
+// Nodes sharing a kernel (a local --split cluster) share its sockets
+// and cores, as on the host.
+func TestTopologyOneKernel(t *testing.T) {
+	nodes := []NodeStat{
+		{Node: "n1", BootID: "a", CPUs: []CPUStat{{CPU: 0, Core: 0}}},
+		{Node: "n2", BootID: "a", CPUs: []CPUStat{{CPU: 1, Core: 1}}},
+		{Node: "n3", BootID: "b", CPUs: []CPUStat{{CPU: 0, Core: 0}, {CPU: 1, Core: 0}}},
+	}
+	for _, c := range []struct {
+		cpu        int
+		file, want string
+	}{
+		{1, "physical_package_id", "0"}, {1, "core_siblings_list", "0-1"}, {1, "thread_siblings", "2"},
+		{2, "physical_package_id", "1"}, {3, "thread_siblings_list", "2-3"}, {3, "core_siblings", "c"},
+	} {
+		if got := strings.TrimSpace(string(RenderTopology(nodes, c.cpu, c.file))); got != c.want {
+			t.Errorf("cpu%d/topology/%s: %q, want %q", c.cpu, c.file, got, c.want)
+		}
+	}
+	if got := CPUList([]int{6, 0, 1, 2, 3, 9, 10}); got != "0-3,6,9-10" {
+		t.Errorf("list %q", got)
+	}
+	if got := CPUMask([]int{0, 33}, 40); got != "02,00000001" {
+		t.Errorf("mask %q", got)
 	}
 }
 
@@ -120,6 +171,7 @@ func TestReadNodeStatFS(t *testing.T) {
 		"loadavg": "0.50 0.25 0.10 3/42 777\n",
 		"uptime":  "12.5 20.0\n",
 		"swaps":   "Filename\tType\tSize\tUsed\tPriority\n/dev/sda2 partition 1024 0 -2\n",
+		"vmstat":  "nr_free_pages 12\npgpgin 3\n",
 	}
 	for name, s := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644); err != nil {
@@ -137,7 +189,7 @@ func TestReadNodeStatFS(t *testing.T) {
 		Mem:  map[string]uint64{"MemTotal": 1024000, "HugePages_Total": 3},
 		Load: [3]float64{0.5, 0.25, 0.1}, Running: 3, Threads: 42, LastPID: 777,
 		Ctxt: 8, Processes: 10, ProcsRunning: 2, ProcsBlocked: 1, Intr: 7, Softirq: 11,
-		Swaps: []string{"/dev/sda2 partition 1024 0 -2"}}
+		Swaps: []string{"/dev/sda2 partition 1024 0 -2"}, VMStat: map[string]uint64{"nr_free_pages": 12, "pgpgin": 3}}
 	if fmt.Sprintf("%+v", *st) != fmt.Sprintf("%+v", want) {
 		t.Errorf("ReadNodeStat:\n got %+v\nwant %+v", *st, want)
 	}

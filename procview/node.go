@@ -36,6 +36,8 @@ type NodeStat struct {
 	Softirq      uint64     `json:"softirq"`
 	// Swaps are the lines of /proc/swaps after its header.
 	Swaps []string `json:"swaps,omitempty"`
+	// VMStat is the kernel's /proc/vmstat (its event and page counters).
+	VMStat map[string]uint64 `json:"vmstat,omitempty"`
 }
 
 // CPUStat is one CPU of a node.
@@ -46,6 +48,11 @@ type CPUStat struct {
 	Ticks [10]uint64 `json:"ticks"`
 	// Info is its /proc/cpuinfo block without the processor line.
 	Info string `json:"info,omitempty"`
+	// Package, Die and Core are its topology on its host
+	// (/sys/devices/system/cpu/cpuN/topology).
+	Package int `json:"package"`
+	Die     int `json:"die"`
+	Core    int `json:"core"`
 }
 
 // ReadNodeStat reads what the kernel whose procfs is fs says of the
@@ -65,6 +72,7 @@ func (fs FS) ReadNodeStat(node string, cpus []int) (*NodeStat, error) {
 		{"loadavg", st.parseLoadAvg},
 		{"uptime", st.parseUptime},
 		{"swaps", st.parseSwaps},
+		{"vmstat", st.parseVMStat},
 		{"sys/kernel/random/boot_id", func(b []byte) error { st.BootID = string(bytes.TrimSpace(b)); return nil }},
 	} {
 		if err := fs.read(-1, r.name, false, r.parse); err != nil {
@@ -184,6 +192,25 @@ func (st *NodeStat) parseSwaps(b []byte) error {
 		if line, b = nextLine(b); len(line) > 0 {
 			st.Swaps = append(st.Swaps, string(line))
 		}
+	}
+	return nil
+}
+
+func (st *NodeStat) parseVMStat(b []byte) error {
+	st.VMStat = map[string]uint64{}
+	for len(b) > 0 {
+		var line []byte
+		line, b = nextLine(b)
+		k, i := field(line, 0)
+		v, _ := field(line, i)
+		if len(k) == 0 {
+			continue
+		}
+		n, err := parseUint(v, 10)
+		if err != nil {
+			return fmt.Errorf("vmstat %s: %w", k, err)
+		}
+		st.VMStat[string(k)] = n
 	}
 	return nil
 }

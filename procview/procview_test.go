@@ -191,8 +191,16 @@ func TestParseStat(t *testing.T) {
 		t.Fatal(err)
 	}
 	if st.PID != 4097 || st.Comm != "a) b) c" || st.State != 'S' || st.TTY != 34816 || st.TPGID != -1 ||
-		st.CPU() != 10*ClockTick || st.StartTime != 12345*ClockTick || st.VSize != 1000 {
+		st.CPU() != 10*ClockTick || st.StartTime != 12345*ClockTick || st.VSize != 1000 || st.Processor != -1 {
 		t.Fatalf("%+v", st)
+	}
+	// A whole line: processor is field 39.
+	full := line + " 0 0 0 0 0 0 0 0 0 0 0 0 17 3 0 0 0 0 0"
+	if err := ParseStat([]byte(full), &st); err != nil || st.Processor != 3 {
+		t.Fatalf("processor of %q: %d, %v", full, st.Processor, err)
+	}
+	if own, err := ReadStat(os.Getpid()); err != nil || own.Processor < 0 {
+		t.Fatalf("own stat: processor %v, %v", own, err)
 	}
 	for _, bad := range []string{"", "1 (x) R", "x (y) S 1 2 3", "1 (x) RR 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21"} {
 		if ParseStat([]byte(bad), &st) == nil {

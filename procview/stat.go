@@ -28,6 +28,9 @@ type Stat struct {
 	VSize                   uint64        // bytes
 	RSS                     uint64        // bytes
 	MinorFaults, MajorFault uint64
+	// Processor is the CPU the task last ran on (the kernel's
+	// numbering), -1 if the line is too short to say.
+	Processor int
 }
 
 // CPU is user plus system time.
@@ -66,6 +69,7 @@ const (
 	fVSize      = 20
 	fRSS        = 21
 	nStatFields = 22
+	fProcessor  = 36
 )
 
 // ParseStat parses a stat line. The command name may hold spaces and
@@ -113,6 +117,16 @@ func ParseStat(b []byte, st *Stat) error {
 	st.CUtime, st.CStime, st.StartTime = ticks(u[2]), ticks(u[3]), ticks(u[4])
 	st.VSize, st.RSS = u[5], u[6]*uint64(os.Getpagesize())
 	st.MinorFaults, st.MajorFault = u[7], u[8]
+	st.Processor = -1
+	i := end + 1
+	for range fProcessor {
+		_, i = field(b, i)
+	}
+	if p, _ := field(b, i); len(p) > 0 {
+		if st.Processor, err = atoi(p); err != nil {
+			return fmt.Errorf("stat field %d: %w", fProcessor+3, err)
+		}
+	}
 	return nil
 }
 

@@ -31,6 +31,8 @@ type Status struct {
 	NoNewPrivs bool
 	// Umask is the file mode creation mask.
 	Umask int
+	// CapEff is the effective capability set (bit cap for capability cap).
+	CapEff uint64
 }
 
 // ReadStatus reads /proc/<tid>/status.
@@ -112,6 +114,8 @@ func (st *Status) set(k, v []byte) (err error) {
 		st.SigIgn, err = parseUint(v, 16)
 	case "SigCgt":
 		st.SigCgt, err = parseUint(v, 16)
+	case "CapEff":
+		st.CapEff, err = parseUint(v, 16)
 	case "VmRSS":
 		st.VmRSS, err = kB(v)
 	case "NoNewPrivs":

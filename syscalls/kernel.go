@@ -78,6 +78,9 @@ type Kernel struct {
 	// kernel's own kill, so that none lands on the image after the
 	// commit read its pending signals (place.go).
 	placing map[int]bool
+
+	// machine answers the calls that describe the machine (sysinfo.go).
+	machine machine
 }
 
 // NewKernel makes the emulated kernel of node over space, whose PIDs come

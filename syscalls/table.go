@@ -84,6 +84,9 @@ func (k *Kernel) Table() *sentry.Table {
 	trap(unix.SYS_SETSID, "setsid", k.setsid, nil, "Decided by pidspace, then run natively so the terminal sees the new session.")
 	trap(unix.SYS_GETSID, "getsid", k.getsid, []sentry.ArgKind{I}, "From pidspace.")
 
+	// The machine as the cluster (sysinfo.go, affinity.go).
+	k.machineRows(trap)
+
 	// The sandbox's edge (sandbox.go, pidfd.go).
 	trap(unix.SYS_PTRACE, "ptrace", k.ptrace, []sentry.ArgKind{I, I, P, P}, "EPERM: the sentry is the only tracer (a second would escape interception).")
 	outside := fmt.Sprintf("ESRCH for herd-init and its threads (PIDs below %d); native otherwise.", pidspace.FirstPID)

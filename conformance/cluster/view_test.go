@@ -6,6 +6,7 @@ package cluster
 // commands say natively on this host.
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -174,12 +175,45 @@ func TestClusterViewSplit(t *testing.T) {
 			t.Errorf("free -k total inside %q, host %q", got, want)
 		}
 	}
+	checkSplitTools(t, c)
 	for _, top := range []string{"top -b -n1", "busybox top -b -n1"} {
 		if _, err := exec.LookPath(strings.Fields(top)[0]); err != nil {
 			continue
 		}
 		if out := inside(t, c.sock(2), top+" | head -5"); !strings.Contains(out, "oad average") {
 			t.Errorf("%s inside herd:\n%s", top, out)
+		}
+	}
+}
+
+// checkSplitTools: on a cluster that splits this host, what the tools
+// and calls that describe the machine say inside herd on every node is
+// what they say natively: sysinfo's memory (getconf _PHYS_PAGES),
+// free -b's and top's totals, vmstat's, lscpu's topology; and a node's
+// own CPU is its global number (taskset), another node's refused.
+func checkSplitTools(t *testing.T, c *testCluster) {
+	t.Helper()
+	for _, tool := range []string{"lscpu", "free", "top", "vmstat", "getconf", "taskset"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Logf("no %s on this host: its checks are skipped", tool)
+			return
+		}
+	}
+	script := `getconf _PHYS_PAGES; getconf _NPROCESSORS_CONF; free -b | awk '/^Mem:|^Swap:/ {print $1, $2}'
+		top -b -n1 | grep -E '^(MiB|KiB) (Mem|Swap)' | awk '{print $1, $2, $4}'
+		vmstat -s | grep -E 'total (memory|swap)'; lscpu | grep -v MHz`
+	want := native(t, script)
+	for i := 1; i <= c.n; i++ {
+		if got := inside(t, c.sock(i), script); got != want {
+			t.Errorf("n%d: the machine inside herd:\n%s\nnatively:\n%s", i, got, want)
+		}
+		cpu := strconv.Itoa(i - 1) // node i has the host's CPU i-1, the cluster's i-1
+		if got := inside(t, c.sock(i), "taskset -cp $$ | sed 's/.*: //'; taskset -c "+cpu+" nproc"); got != cpu+"\n1" {
+			t.Errorf("n%d: affinity and pinned nproc %q, want %s and 1", i, got, cpu)
+		}
+		other := strconv.Itoa(c.n - i) // another node's CPU
+		if out, _, status := herd(t, c.sock(i), "run", "--", "taskset", "-c", other, "true"); status == 0 {
+			t.Errorf("n%d: pinning to another node's CPU %s succeeded: %s", i, other, out)
 		}
 	}
 }
@@ -196,5 +230,21 @@ func TestClusterViewSums(t *testing.T) {
 	}
 	if m := memTotalKB(t, got[2]); m != 2*hostMem {
 		t.Errorf("MemTotal %d kB, want %d (2 nodes of %d)", m, 2*hostMem, hostMem)
+	}
+	// n2's CPUs follow n1's: the cluster's host..2*host-1, what nproc
+	// counts and what it may pin to; n1's CPU 0 is refused.
+	if _, err := exec.LookPath("taskset"); err == nil {
+		first := strconv.Itoa(host)
+		if got := inside(t, c.sock(2), "nproc; taskset -c "+first+" nproc"); got != fmt.Sprintf("%d\n1", host) {
+			t.Errorf("n2: nproc and nproc pinned to its CPU %s: %q, want %d and 1", first, got, host)
+		}
+		if out, _, status := herd(t, c.sock(2), "run", "--", "taskset", "-c", "0", "true"); status == 0 {
+			t.Errorf("n2: pinning to n1's CPU 0 succeeded: %s", out)
+		}
+	}
+	// sysinfo's memory is the sum.
+	pages, _ := strconv.ParseUint(native(t, "getconf _PHYS_PAGES"), 10, 64)
+	if got := inside(t, c.sock(1), "getconf _PHYS_PAGES"); got != strconv.FormatUint(2*pages, 10) {
+		t.Errorf("sysinfo's pages %s, want %d (2 nodes of %d)", got, 2*pages, pages)
 	}
 }

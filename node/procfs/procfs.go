@@ -2,10 +2,11 @@
 // mount namespace: a FUSE file system (github.com/hanwen/go-fuse/v2)
 // whose files, rendered by procview from every node's live figures, are
 // bind-mounted over the kernel's /proc/cpuinfo, /proc/stat,
-// /proc/meminfo, /proc/loadavg, /proc/uptime, /proc/swaps and
-// /sys/devices/system/cpu/{online,possible,present}, as lxcfs does for a
-// container. Everything else of /proc, a process's own entries above
-// all, stays the kernel's.
+// /proc/meminfo, /proc/loadavg, /proc/uptime, /proc/swaps, /proc/vmstat
+// and /sys/devices/system/cpu (the cluster's CPU range files and a cpuN
+// directory with its topology per CPU of the cluster, cpudir.go), as
+// lxcfs does for a container. Everything else of /proc, a process's own
+// entries above all, stays the kernel's.
 //
 // A file is rendered when it is opened and read from that copy (as lxcfs
 // caches per open), so a reader sees one consistent file however it
@@ -57,10 +58,11 @@ var files = []file{
 	{"loadavg", "/proc/loadavg", procview.RenderLoadAvg},
 	{"uptime", "/proc/uptime", procview.RenderUptime},
 	{"swaps", "/proc/swaps", procview.RenderSwaps},
-	{"cpu-online", "/sys/devices/system/cpu/online", procview.RenderCPURange},
-	{"cpu-possible", "/sys/devices/system/cpu/possible", procview.RenderCPURange},
-	{"cpu-present", "/sys/devices/system/cpu/present", procview.RenderCPURange},
+	{"vmstat", "/proc/vmstat", procview.RenderVMStat},
 }
+
+// cpuDirName is the view's /sys/devices/system/cpu in the FUSE tree.
+const cpuDirName = "sys-cpu"
 
 // Config is what a View needs.
 type Config struct {
@@ -70,17 +72,122 @@ type Config struct {
 	// Timeout bounds one gathering of them (default 2s).
 	Timeout time.Duration
 	Log     *slog.Logger
+	// Cache, if set, is where the view reads the figures (shared with
+	// the node's system calls); else one is made of Source.
+	Cache *Cache
 }
+
+func (cfg *Config) defaults() {
+	if cfg.TTL == 0 {
+		cfg.TTL = 250 * time.Millisecond
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 2 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+}
+
+// Cache is the nodes' figures, gathered from a Source at most once a
+// TTL: the view's files read it, and so do the system calls that
+// describe the machine (sysinfo, sched_getaffinity; syscalls.Figures,
+// through Recent).
+type Cache struct {
+	cfg Config
+	// gather serializes the gatherings; mu guards the figures.
+	gather     sync.Mutex
+	mu         sync.Mutex
+	at         time.Time
+	nodes      []procview.NodeStat
+	refreshing bool
+}
+
+// NewCache makes a cache of cfg.Source.
+func NewCache(cfg Config) *Cache {
+	cfg.defaults()
+	return &Cache{cfg: cfg}
+}
+
+// cached is the figures if younger than the TTL.
+func (c *Cache) cached() []procview.NodeStat {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.nodes != nil && time.Since(c.at) < c.cfg.TTL {
+		return c.nodes
+	}
+	return nil
+}
+
+// Figures is the nodes' figures, asked anew when older than the TTL.
+// Readers at the same moment share one gathering, which one reader's
+// end does not cut short (a FUSE read interrupted, a call's task
+// signalled): it would leave the others a cluster of fewer nodes.
+func (c *Cache) Figures(ctx context.Context) ([]procview.NodeStat, error) {
+	if nodes := c.cached(); nodes != nil {
+		return nodes, nil
+	}
+	c.gather.Lock()
+	defer c.gather.Unlock()
+	if nodes := c.cached(); nodes != nil {
+		return nodes, nil // gathered while this one waited
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeout)
+	defer cancel()
+	nodes, err := c.cfg.Source(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.nodes, c.at = nodes, time.Now()
+	c.mu.Unlock()
+	return nodes, nil
+}
+
+// Recent is the last figures whatever their age, refreshed in the
+// background when older than the TTL; the first call waits for them. A
+// system call (every Go program's start asks sched_getaffinity) then
+// never waits for a slow member, while a file (top's deltas) is always
+// fresh.
+func (c *Cache) Recent(ctx context.Context) ([]procview.NodeStat, error) {
+	c.mu.Lock()
+	nodes, stale := c.nodes, time.Since(c.at) >= c.cfg.TTL
+	start := nodes != nil && stale && !c.refreshing
+	if start {
+		c.refreshing = true
+	}
+	c.mu.Unlock()
+	if nodes == nil {
+		return c.Figures(ctx)
+	}
+	if start {
+		go func() {
+			if _, err := c.Figures(context.Background()); err != nil {
+				c.cfg.Log.Warn("cluster view: refresh the nodes' figures", "err", err)
+			}
+			c.mu.Lock()
+			c.refreshing = false
+			c.mu.Unlock()
+		}()
+	}
+	return nodes, nil
+}
+
+// Recent is a Cache whose Figures are its Recent ones: what the system
+// calls read (syscalls.Figures).
+type Recent struct{ *Cache }
+
+// Figures implements syscalls.Figures.
+func (r Recent) Figures(ctx context.Context) ([]procview.NodeStat, error) { return r.Cache.Recent(ctx) }
 
 // View is the mounted cluster view of one mount namespace.
 type View struct {
 	cfg    Config
 	server *fuse.Server
 	over   []string // the kernel's files now covered
-
-	mu    sync.Mutex
-	at    time.Time
-	nodes []procview.NodeStat
+	// hostCPU is an O_PATH descriptor of the kernel's sysCPU (-1: none),
+	// through which the view shows its entries other than the CPUs.
+	hostCPU int
 }
 
 // Kernel opens a detached copy of the kernel's /proc mount (without what
@@ -100,16 +207,14 @@ func Kernel() (procview.FS, error) {
 // calling process's mount namespace (herd-init's, private to the node).
 // Close unmounts them.
 func Mount(cfg Config) (*View, error) {
-	if cfg.TTL == 0 {
-		cfg.TTL = 250 * time.Millisecond
+	cfg.defaults()
+	if cfg.Cache == nil {
+		cfg.Cache = NewCache(cfg)
 	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 2 * time.Second
+	v := &View{cfg: cfg, hostCPU: -1}
+	if fd, err := unix.Open(sysCPU, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+		v.hostCPU = fd
 	}
-	if cfg.Log == nil {
-		cfg.Log = slog.Default()
-	}
-	v := &View{cfg: cfg}
 	dir, err := os.MkdirTemp("", "herd-view-")
 	if err != nil {
 		return nil, fmt.Errorf("procfs: %w", err)
@@ -124,7 +229,12 @@ func Mount(cfg Config) (*View, error) {
 		return nil, fmt.Errorf("procfs: mount FUSE: %w", err)
 	}
 	closeOnExecFuse()
-	for _, f := range files {
+	binds := make([]file, 0, len(files)+1)
+	binds = append(binds, files...)
+	if v.hostCPU >= 0 {
+		binds = append(binds, file{name: cpuDirName, over: sysCPU})
+	}
+	for _, f := range binds {
 		if err := unix.Mount(dir+"/"+f.name, f.over, "", unix.MS_BIND, ""); err != nil {
 			err = fmt.Errorf("procfs: bind the view over %s: %w", f.over, err)
 			v.unmount(dir)
@@ -154,30 +264,16 @@ func (v *View) unmount(dir string) error {
 		}
 	}
 	v.over = nil
+	if v.hostCPU >= 0 {
+		unix.Close(v.hostCPU)
+		v.hostCPU = -1
+	}
 	if dir != "" {
 		unix.Unmount(dir, unix.MNT_DETACH)
 	}
 	// With its last mount gone (a reader may still hold a file open) the
 	// kernel ends the connection, and the server's loop returns.
 	return errors.Join(errs...)
-}
-
-// snapshot is the nodes' figures, asked anew when older than the TTL.
-// Readers at the same moment share one gathering.
-func (v *View) snapshot(ctx context.Context) ([]procview.NodeStat, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.nodes != nil && time.Since(v.at) < v.cfg.TTL {
-		return v.nodes, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, v.cfg.Timeout)
-	defer cancel()
-	nodes, err := v.cfg.Source(ctx)
-	if err != nil {
-		return nil, err
-	}
-	v.nodes, v.at = nodes, time.Now()
-	return nodes, nil
 }
 
 // dirNode is the root of the FUSE tree: one file per covered file.
@@ -192,6 +288,10 @@ func (d *dirNode) OnAdd(ctx context.Context) {
 	for _, f := range files {
 		ch := d.NewPersistentInode(ctx, &fileNode{v: d.v, f: f}, fs.StableAttr{Mode: syscall.S_IFREG})
 		d.AddChild(f.name, ch, false)
+	}
+	if d.v.hostCPU >= 0 {
+		ch := d.NewPersistentInode(ctx, &cpuDirNode{v: d.v, host: d.v.hostCPU}, fs.StableAttr{Mode: syscall.S_IFDIR})
+		d.AddChild(cpuDirName, ch, false)
 	}
 }
 
@@ -221,7 +321,7 @@ func (n *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	if flags&syscall.O_ACCMODE != syscall.O_RDONLY {
 		return nil, 0, syscall.EACCES
 	}
-	nodes, err := n.v.snapshot(ctx)
+	nodes, err := n.v.cfg.Cache.Figures(ctx)
 	if err != nil {
 		n.v.cfg.Log.Warn("cluster view: gather the nodes' figures", "file", n.f.over, "err", err)
 		return nil, 0, syscall.EIO

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -32,6 +33,7 @@ type seen struct {
 	After  string            // /proc/meminfo after Close
 	Kernel string            // the kernel's /proc/meminfo through Kernel()
 	Self   string            // /proc/self/stat, read while mounted
+	CPUDir []string          // the names in /sys/devices/system/cpu
 }
 
 // child mounts a view of two nodes made of this machine's CPU 0 and
@@ -65,6 +67,19 @@ func child() int {
 			return 1
 		}
 		s.Files[f.over] = string(b)
+	}
+	for _, p := range []string{"online", "cpu1/topology/core_siblings_list", "cpu1/topology/physical_package_id",
+		"cpu0/topology/thread_siblings", "kernel_max"} {
+		b, err := os.ReadFile(sysCPU + "/" + p)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		s.Files[sysCPU+"/"+p] = string(b)
+	}
+	ents, _ := os.ReadDir(sysCPU)
+	for _, e := range ents {
+		s.CPUDir = append(s.CPUDir, e.Name())
 	}
 	b, _ := os.ReadFile("/proc/self/stat")
 	s.Self = string(b)
@@ -108,6 +123,20 @@ func TestView(t *testing.T) {
 	if got := s.Files["/sys/devices/system/cpu/online"]; got != "0-1\n" {
 		t.Errorf("cpu online %q, want 0-1", got)
 	}
+	// Two kernels of one package each: two sockets of one core.
+	for p, want := range map[string]string{"cpu1/topology/core_siblings_list": "1\n",
+		"cpu1/topology/physical_package_id": "1\n", "cpu0/topology/thread_siblings": "1\n"} {
+		if got := s.Files[sysCPU+"/"+p]; got != want {
+			t.Errorf("%s: %q, want %q", p, got, want)
+		}
+	}
+	if k, _ := os.ReadFile(sysCPU + "/kernel_max"); s.Files[sysCPU+"/kernel_max"] != string(k) {
+		t.Errorf("kernel_max %q, the host's %q", s.Files[sysCPU+"/kernel_max"], k)
+	}
+	if !slices.Contains(s.CPUDir, "cpu1") || !slices.Contains(s.CPUDir, "online") || !slices.Contains(s.CPUDir, "vulnerabilities") ||
+		slices.Contains(s.CPUDir, "cpu2") {
+		t.Errorf("/sys/devices/system/cpu lists %q", s.CPUDir)
+	}
 	info := s.Files["/proc/cpuinfo"]
 	if !strings.Contains(info, "processor\t: 0\n") || !strings.Contains(info, "processor\t: 1\n") || strings.Count(info, "processor") != 2 {
 		t.Errorf("cpuinfo:\n%s", info)
@@ -123,6 +152,10 @@ func TestView(t *testing.T) {
 	fmt.Sscan(viewTotal[1], &v)
 	if k == 0 || v != 2*k {
 		t.Errorf("MemTotal %v in the view, want twice the kernel's %v", viewTotal, kernelTotal)
+	}
+	// Two kernels: each counter twice this one's.
+	if vm := s.Files["/proc/vmstat"]; !regexp.MustCompile(`(?m)^pgfault [0-9]+$`).MatchString(vm) {
+		t.Errorf("vmstat:\n%.300s", vm)
 	}
 	if !strings.HasPrefix(s.After, "MemTotal:") || s.After == s.Files["/proc/meminfo"] {
 		t.Errorf("meminfo after Close is not the kernel's:\n%s", s.After)
