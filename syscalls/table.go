@@ -21,6 +21,12 @@ func (k *Kernel) Table() *sentry.Table {
 	trapIf := func(nr uintptr, name string, m seccomp.SyscallRule, when string, h handler, args []sentry.ArgKind, note string) {
 		tb.Add(sentry.Row{Nr: nr, Name: name, Disp: sentry.Trap, Match: m, MatchNote: when, Handler: live(h), Args: args, Note: note})
 	}
+	// answer rows are answered through seccomp user notification where
+	// the sentry uses it (no ptrace stop), by the same handler as trap's
+	// otherwise: h must be a pure answer from the process model.
+	answer := func(nr uintptr, name string, h handler, args []sentry.ArgKind, note string) {
+		tb.Add(sentry.Row{Nr: nr, Name: name, Disp: sentry.Notify, Handler: live(h), Answer: answered(h), Args: args, Note: note})
+	}
 	deny := func(nr uintptr, name string, e unix.Errno, note string) {
 		tb.Add(sentry.Row{Nr: nr, Name: name, Disp: sentry.Deny, Errno: e, Note: note})
 	}
@@ -34,7 +40,7 @@ func (k *Kernel) Table() *sentry.Table {
 	trap(unix.SYS_FORK, "fork", k.clone, nil, "Run as the equivalent clone. "+cloneNote)
 	trap(unix.SYS_VFORK, "vfork", k.clone, nil, "Run as the equivalent clone(CLONE_VM|CLONE_VFORK). "+cloneNote)
 	deny(unix.SYS_CLONE3, "clone3", unix.ENOSYS, "Refused so that libc falls back to clone, whose flags the sentry can rewrite (clone3 passes them in memory).")
-	trap(unix.SYS_GETPPID, "getppid", k.getppid, nil, "The POSIX parent from pidspace (the kernel parent is always herd-init).")
+	answer(unix.SYS_GETPPID, "getppid", k.getppid, nil, "The POSIX parent from pidspace (the kernel parent is always herd-init).")
 	trapIf(unix.SYS_PRCTL, "prctl",
 		seccomp.Or{
 			seccomp.PerArg{low32(unix.PR_SET_PDEATHSIG)}, seccomp.PerArg{low32(unix.PR_GET_PDEATHSIG)},
@@ -79,10 +85,10 @@ func (k *Kernel) Table() *sentry.Table {
 
 	// Groups and sessions (session.go).
 	trap(unix.SYS_SETPGID, "setpgid", k.setpgid, []sentry.ArgKind{I, I}, "Decided by pidspace; mirrored into the kernel when a process moves itself, so terminal job control agrees.")
-	trap(unix.SYS_GETPGID, "getpgid", k.getpgid, []sentry.ArgKind{I}, "From pidspace.")
-	trap(unix.SYS_GETPGRP, "getpgrp", k.getpgrp, nil, "From pidspace.")
+	answer(unix.SYS_GETPGID, "getpgid", k.getpgid, []sentry.ArgKind{I}, "From pidspace.")
+	answer(unix.SYS_GETPGRP, "getpgrp", k.getpgrp, nil, "From pidspace.")
 	trap(unix.SYS_SETSID, "setsid", k.setsid, nil, "Decided by pidspace, then run natively so the terminal sees the new session.")
-	trap(unix.SYS_GETSID, "getsid", k.getsid, []sentry.ArgKind{I}, "From pidspace.")
+	answer(unix.SYS_GETSID, "getsid", k.getsid, []sentry.ArgKind{I}, "From pidspace.")
 
 	// The sandbox's edge (sandbox.go, pidfd.go).
 	trap(unix.SYS_PTRACE, "ptrace", k.ptrace, []sentry.ArgKind{I, I, P, P}, "EPERM: the sentry is the only tracer (a second would escape interception).")
