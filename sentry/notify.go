@@ -119,14 +119,21 @@ func (ids *threadIDs) drop(tid int) {
 
 // tgid is tid's thread group; a thread the tracer does not know (it
 // cannot make a call before its first stop is handled) counts as its own.
-func (ids *threadIDs) tgid(tid int) int {
-	ids.mu.RLock()
-	g, ok := ids.m[tid]
-	ids.mu.RUnlock()
-	if !ok {
-		return tid
+func (s *Sentry) tgidOf(tid int) int {
+	if g, ok := s.ThreadGroup(tid); ok {
+		return g
 	}
-	return g
+	return tid
+}
+
+// ThreadGroup is the thread group of traced thread tid, if known. Unlike
+// the other methods of Sentry it may be called from any goroutine: an
+// Answer uses it to name a thread's process.
+func (s *Sentry) ThreadGroup(tid int) (int, bool) {
+	s.threadIDs.mu.RLock()
+	defer s.threadIDs.mu.RUnlock()
+	g, ok := s.threadIDs.m[tid]
+	return g, ok
 }
 
 // notifyAnswers are the Answers of the table's notified rows by number.
@@ -186,7 +193,7 @@ func listenerOrphaned(fd int) bool {
 // meanwhile: nothing was committed for it, and nothing waits.
 func (s *Sentry) answerNotif(fd int, n *linux.SeccompNotif) {
 	c := Call{TID: int(n.Pid), Nr: uintptr(n.Data.Nr), Args: n.Data.Args}
-	c.TGID = s.threadIDs.tgid(c.TID)
+	c.TGID = s.tgidOf(c.TID)
 	resp := linux.SeccompNotifResp{ID: n.ID}
 	if h := s.answers[c.Nr]; h != nil {
 		if v := h(&c); v < 0 {

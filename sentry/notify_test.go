@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/seccomp"
 )
 
 // notifyRow is a notified getppid: the handler (ptrace) answers 1111,
@@ -45,6 +46,11 @@ func notifyScenario(name string, sp **Sentry, tb *Table) (check func() int, ok b
 			}
 			return 3333
 		}))
+	case "notify-match":
+		// Only getppid(7) is notified; the others are trapped.
+		row := notifyRow(func(c *Call) int64 { return 7000 + int64(c.Arg(0)) })
+		row.Match = seccomp.PerArg{seccomp.EqualTo(7)}
+		tb.Add(row)
 	default:
 		return nil, false
 	}
@@ -111,6 +117,20 @@ int main(void) {
 	return 0;
 }`
 	expectScenario(t, "notify-slow", "ppid-killed", "child=killed r=3333\n", "the child killed in its call, the parent answered")
+}
+
+// A notified row's Match selects the notified calls; the others are
+// trapped and answered by the handler, never run natively.
+func TestNotifyMatchTrapsTheRest(t *testing.T) {
+	skipWithoutNotify(t)
+	programs["ppid-args"] = `#include <stdio.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+int main(void) {
+	printf("%ld %ld\n", syscall(SYS_getppid, 7), syscall(SYS_getppid, 8));
+	return 0;
+}`
+	expectScenario(t, "notify-match", "ppid-args", "7007 1111\n", "getppid(7) notified, getppid(8) trapped")
 }
 
 func TestKernelVersion(t *testing.T) {

@@ -57,7 +57,12 @@ type Row struct {
 	// Errno is the error a Deny row returns.
 	Errno unix.Errno
 	// Match narrows a Trap row to calls whose arguments match (for
-	// example rt_sigaction of SIGCHLD only); nil traps every call.
+	// example rt_sigaction of SIGCHLD only); nil traps every call. For a
+	// Notify row it selects the calls that are notified; the others
+	// are trapped (never native).
+	//
+	// Notify rows' Match must test registers only: a notified call's
+	// arguments are never read from memory (TOCTOU).
 	Match seccomp.SyscallRule
 	// MatchNote says in words what Match selects, for docs/syscalls.md.
 	MatchNote string
@@ -120,14 +125,18 @@ func (tb *Table) filter(notify bool) ([]bpf.Instruction, error) {
 	traceRules := seccomp.NewSyscallRules()
 	notifyRules := seccomp.NewSyscallRules()
 	for _, r := range tb.Rows() {
+		m := r.Match
+		if m == nil {
+			m = seccomp.MatchAll{}
+		}
 		switch {
-		case r.Disp == Notify && notify:
-			notifyRules.Set(r.Nr, seccomp.MatchAll{})
-		case r.Disp == Trap || r.Disp == Notify:
-			m := r.Match
-			if m == nil {
-				m = seccomp.MatchAll{}
+		case r.Disp == Notify:
+			// The calls Match selects are notified, the rest trapped.
+			if notify {
+				notifyRules.Set(r.Nr, m)
 			}
+			traceRules.Set(r.Nr, seccomp.MatchAll{})
+		case r.Disp == Trap:
 			traceRules.Set(r.Nr, m)
 		case r.Disp == Deny:
 			rs, ok := denyByErrno[r.Errno]
@@ -148,11 +157,13 @@ func (tb *Table) filter(notify bool) ([]bpf.Instruction, error) {
 			Action: seccomp.ReturnError.Code(uint16(e)),
 		})
 	}
-	if traceRules.Size() > 0 {
-		trace = append(trace, seccomp.RuleSet{Rules: traceRules, Action: seccomp.Trace})
-	}
+	// The first matching rule set decides: a notified row's other calls
+	// fall through to the trace set.
 	if notifyRules.Size() > 0 {
 		trace = append(trace, seccomp.RuleSet{Rules: notifyRules, Action: seccomp.UserNotify})
+	}
+	if traceRules.Size() > 0 {
+		trace = append(trace, seccomp.RuleSet{Rules: traceRules, Action: seccomp.Trace})
 	}
 	prog := seccomp.Program{
 		RuleSets: append(deny, trace...),
