@@ -421,3 +421,22 @@ func (k *Kernel) rtSigtimedwait(t task) action {
 		}
 	})
 }
+
+// killProbe is kill(pid, 0) answered through seccomp user notification,
+// off the tracer thread, on a node without a cluster (no peers, no
+// remote holders): whether pid names a process (a thread's TID names its
+// process, from the sentry's concurrent TID map) and whether the caller
+// may signal it is the process model's answer, as it is for kill's
+// signal 0 to several targets (one live local target the kernel checks
+// with the same credentials).
+func (k *Kernel) killProbe(t task) action {
+	pid := int(int32(t.Arg(0)))
+	proc := pid
+	if pid > 0 && k.s != nil {
+		if g, ok := k.s.ThreadGroup(pid); ok {
+			proc = g
+		}
+	}
+	_, err := k.procs.SignalTargets(caller(t), proc, 0)
+	return result(0, err)
+}

@@ -75,7 +75,14 @@ func (k *Kernel) Table() *sentry.Table {
 	trap(unix.SYS_TIMES, "times", k.times, []sentry.ArgKind{P}, "Runs natively; the children's times are filled in from pidspace.")
 
 	// Signals (signal.go).
-	trap(unix.SYS_KILL, "kill", k.kill, []sentry.ArgKind{I, S}, "Targets and permission from pidspace (pid, 0, -pgid, -1; a thread's TID names its process); one live target is signalled by the kernel, several by herd-init with the sender's siginfo. A signal the target ignores is not generated, and a target that exits meanwhile answers as a zombie. In a cluster, 0, -pgid and -1 reach the other nodes' processes too, and a PID held by another node is decided and delivered there (the call waits parked for the answer).")
+	killNote := "Targets and permission from pidspace (pid, 0, -pgid, -1; a thread's TID names its process); one live target is signalled by the kernel, several by herd-init with the sender's siginfo. A signal the target ignores is not generated, and a target that exits meanwhile answers as a zombie. In a cluster, 0, -pgid and -1 reach the other nodes' processes too, and a PID held by another node is decided and delivered there (the call waits parked for the answer). On a node without a cluster, signal 0 (the existence and permission probe) is notified: answered from pidspace without a ptrace stop."
+	if k.placer == nil {
+		tb.Add(sentry.Row{Nr: unix.SYS_KILL, Name: "kill", Disp: sentry.Notify,
+			Match: seccomp.PerArg{seccomp.AnyValue{}, low32(0)}, MatchNote: "signal 0 notified, other signals trapped",
+			Handler: live(k.kill), Answer: answered(k.killProbe), Args: []sentry.ArgKind{I, S}, Note: killNote})
+	} else {
+		trap(unix.SYS_KILL, "kill", k.kill, []sentry.ArgKind{I, S}, killNote)
+	}
 	trap(unix.SYS_TKILL, "tkill", k.tkill, []sentry.ArgKind{I, S}, "The thread must be a sandboxed task; delivered natively unless the thread ignores it.")
 	trap(unix.SYS_TGKILL, "tgkill", k.tgkill, []sentry.ArgKind{I, I, S}, "The thread must be a sandboxed task; delivered natively unless the thread ignores it.")
 	trap(unix.SYS_RT_SIGTIMEDWAIT, "rt_sigtimedwait", k.rtSigtimedwait, []sentry.ArgKind{P, P, P, I},

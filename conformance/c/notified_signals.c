@@ -1,5 +1,5 @@
-/* notified_signals: getppid, getpgid, getpgrp and getsid, which herd
- * answers through seccomp user notification, never fail with EINTR and
+/* notified_signals: getppid, getpgid, getpgrp, getsid and kill(pid, 0),
+ * which herd answers through seccomp user notification, never fail with EINTR and
  * always give the right answer while signals with a handler, with and
  * without SA_RESTART, keep arriving (a signal that comes before herd
  * takes the notification must not leak the kernel's -ERESTARTSYS as
@@ -19,17 +19,19 @@ static pid_t me, ppid, pgrp, sid;
 /* calls makes the four calls and counts EINTRs and wrong answers. */
 static void calls(long *eintr, long *wrong)
 {
-	long r[5];
+	long r[7];
 	errno = 0;
 	r[0] = syscall(SYS_getppid);
 	r[1] = syscall(SYS_getpgid, 0);
 	r[2] = syscall(SYS_getpgrp);
 	r[3] = syscall(SYS_getsid, 0);
 	r[4] = syscall(SYS_getpgid, me);
-	for (int i = 0; i < 5; i++)
+	r[5] = syscall(SYS_kill, me, 0);
+	r[6] = syscall(SYS_kill, 0, 0);
+	for (int i = 0; i < 7; i++)
 		if (r[i] < 0 && errno == EINTR)
 			(*eintr)++;
-	if (r[0] != ppid || r[1] != pgrp || r[2] != pgrp || r[3] != sid || r[4] != pgrp)
+	if (r[0] != ppid || r[1] != pgrp || r[2] != pgrp || r[3] != sid || r[4] != pgrp || r[5] != 0 || r[6] != 0)
 		(*wrong)++;
 }
 
