@@ -60,7 +60,9 @@ func (c *Call) Arg(i int) uintptr { return uintptr(c.Args[i]) }
 type Answer func(c *Call) int64
 
 // notifyEnv set to "off" (or "0") makes the sentry trap every row with
-// ptrace, for comparison and as a way out.
+// ptrace, for comparison and as a way out; set to "hop", Answers run on
+// the tracer thread (the receiver posts them and waits), to measure what
+// that hop costs against answering on the receiver.
 const notifyEnv = "HERD_USER_NOTIF"
 
 // notifySupported reports whether this kernel has what exact answers
@@ -196,7 +198,7 @@ func (s *Sentry) answerNotif(fd int, n *linux.SeccompNotif) {
 	c.TGID = s.tgidOf(c.TID)
 	resp := linux.SeccompNotifResp{ID: n.ID}
 	if h := s.answers[c.Nr]; h != nil {
-		if v := h(&c); v < 0 {
+		if v := s.runAnswer(h, &c); v < 0 {
 			resp.Error = int32(v)
 		} else {
 			resp.Val = v
@@ -208,6 +210,17 @@ func (s *Sentry) answerNotif(fd int, n *linux.SeccompNotif) {
 	if e != 0 && e != unix.ENOENT {
 		s.log.Warn("seccomp listener: send", "tid", c.TID, "nr", c.Nr, "err", e)
 	}
+}
+
+// runAnswer runs h for c, on the receiver, or on the tracer thread when
+// the sentry is set to hop there (notifyEnv).
+func (s *Sentry) runAnswer(h Answer, c *Call) int64 {
+	if !s.hop {
+		return h(c)
+	}
+	done := make(chan int64, 1)
+	s.Post(func() { done <- h(c) })
+	return <-done
 }
 
 // takeListener reads the listener the shim sends on its spec socket once

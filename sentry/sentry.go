@@ -81,6 +81,7 @@ type Sentry struct {
 	// sentry does not use notification (notify.go).
 	notifyFilter []byte
 	answers      map[uintptr]Answer
+	hop          bool // run Answers on the tracer thread (notifyEnv=hop)
 	// threadIDs maps TIDs to TGIDs for the notification receivers;
 	// receivers counts the running receivers.
 	threadIDs threadIDs
@@ -143,6 +144,7 @@ func New(cfg Config) (*Sentry, error) {
 			return nil, err
 		}
 		s.notifyFilter, s.answers = encodeFilter(nprog), answers
+		s.hop = os.Getenv(notifyEnv) == "hop"
 	}
 	return s, nil
 }

@@ -75,16 +75,7 @@ func (k *Kernel) Table() *sentry.Table {
 	trap(unix.SYS_TIMES, "times", k.times, []sentry.ArgKind{P}, "Runs natively; the children's times are filled in from pidspace.")
 
 	// Signals (signal.go).
-	killNote := "Targets and permission from pidspace (pid, 0, -pgid, -1; a thread's TID names its process); one live target is signalled by the kernel, several by herd-init with the sender's siginfo. A signal the target ignores is not generated, and a target that exits meanwhile answers as a zombie. In a cluster, 0, -pgid and -1 reach the other nodes' processes too, and a PID held by another node is decided and delivered there (the call waits parked for the answer). On a node without a cluster, signal 0 (the existence and permission probe) is notified: answered from pidspace without a ptrace stop."
-	if k.placer == nil {
-		tb.Add(sentry.Row{Nr: unix.SYS_KILL, Name: "kill", Disp: sentry.Notify,
-			Match: seccomp.PerArg{seccomp.AnyValue{}, low32(0)}, MatchNote: "signal 0 notified, other signals trapped",
-			Handler: live(k.kill), Answer: answered(k.killProbe), Args: []sentry.ArgKind{I, S}, Note: killNote})
-	} else {
-		trap(unix.SYS_KILL, "kill", k.kill, []sentry.ArgKind{I, S}, killNote)
-	}
-	trap(unix.SYS_TKILL, "tkill", k.tkill, []sentry.ArgKind{I, S}, "The thread must be a sandboxed task; delivered natively unless the thread ignores it.")
-	trap(unix.SYS_TGKILL, "tgkill", k.tgkill, []sentry.ArgKind{I, I, S}, "The thread must be a sandboxed task; delivered natively unless the thread ignores it.")
+	k.killRows(tb)
 	trap(unix.SYS_RT_SIGTIMEDWAIT, "rt_sigtimedwait", k.rtSigtimedwait, []sentry.ArgKind{P, P, P, I},
 		"Runs natively. A signal herd-init sent (SIGCHLD, a parent-death signal…) that the call takes gets the siginfo herd gives it at delivery (the child's PID and status), which the kernel's dequeue would show as herd-init's kill.")
 	trap(unix.SYS_RT_SIGQUEUEINFO, "rt_sigqueueinfo", k.rtSigqueueinfo, []sentry.ArgKind{I, S, P}, "Target and permission from pidspace (a thread's TID names its process); delivered natively, as kill. A PID held by another node is decided there, with the caller's siginfo.")
@@ -107,4 +98,39 @@ func (k *Kernel) Table() *sentry.Table {
 	trap(unix.SYS_PIDFD_SEND_SIGNAL, "pidfd_send_signal", k.pidfdSendSignal, []sentry.ArgKind{I, S, P, H}, "Runs natively; a signal the target ignores is not generated (a traced task would be interrupted by it), and a zombie whose kernel task herd-init has reaped answers as Linux's zombie does (0).")
 	deny(unix.SYS_IO_URING_SETUP, "io_uring_setup", unix.ENOSYS, "Refused: io_uring would issue calls the filter never sees. Programs fall back to ordinary syscalls.")
 	return tb
+}
+
+// killNote and threadNote are the support notes of kill and of tkill and
+// tgkill.
+const (
+	killNote   = "Targets and permission from pidspace (pid, 0, -pgid, -1; a thread's TID names its process); one live target is signalled by the kernel, several by herd-init with the sender's siginfo. A signal the target ignores is not generated, and a target that exits meanwhile answers as a zombie. In a cluster, 0, -pgid and -1 reach the other nodes' processes too, and a PID held by another node is decided and delivered there (the call waits parked for the answer). On a node without a cluster, signal 0 (the existence and permission probe) is notified: answered from pidspace without a ptrace stop."
+	threadNote = "The thread must be a sandboxed task; delivered natively unless the thread ignores it. On a node without a cluster, signal 0 (the probe) is notified: answered from pidspace and the sentry's threads without a ptrace stop."
+)
+
+// killRows adds kill, tkill and tgkill. On a node without a cluster,
+// their signal 0 (the probe) is answered through user notification
+// (killProbe, threadProbe); the other signals, and every call on a
+// cluster's node (peers, remote holders, which an answer off the tracer
+// thread cannot reach), are trapped.
+func (k *Kernel) killRows(tb *sentry.Table) {
+	I, S := sentry.ArgInt, sentry.ArgSignal
+	rows := []sentry.Row{
+		{Nr: unix.SYS_KILL, Name: "kill", Handler: live(k.kill), Answer: answered(k.killProbe), Args: []sentry.ArgKind{I, S}, Note: killNote},
+		{Nr: unix.SYS_TKILL, Name: "tkill", Handler: live(k.tkill), Answer: answered(k.tkillProbe), Args: []sentry.ArgKind{I, S}, Note: threadNote},
+		{Nr: unix.SYS_TGKILL, Name: "tgkill", Handler: live(k.tgkill), Answer: answered(k.tgkillProbe), Args: []sentry.ArgKind{I, I, S}, Note: threadNote},
+	}
+	for _, r := range rows {
+		if k.placer != nil {
+			r.Disp, r.Answer = sentry.Trap, nil
+		} else {
+			// The signal is the last argument.
+			var sig seccomp.PerArg
+			for i := range sig {
+				sig[i] = seccomp.AnyValue{}
+			}
+			sig[len(r.Args)-1] = seccomp.MaskedEqual(0xffffffff, 0)
+			r.Disp, r.Match, r.MatchNote = sentry.Notify, sig, "signal 0 notified, other signals trapped"
+		}
+		tb.Add(r)
+	}
 }

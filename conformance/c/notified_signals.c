@@ -1,9 +1,10 @@
-/* notified_signals: getppid, getpgid, getpgrp, getsid and kill(pid, 0),
- * which herd answers through seccomp user notification, never fail with EINTR and
- * always give the right answer while signals with a handler, with and
- * without SA_RESTART, keep arriving (a signal that comes before herd
- * takes the notification must not leak the kernel's -ERESTARTSYS as
- * EINTR: Linux never interrupts these calls). Also from a second thread. */
+/* notified_signals: getppid, getpgid, getpgrp, getsid, and kill, tkill
+ * and tgkill of signal 0, which herd answers through seccomp user
+ * notification, never fail with EINTR and always give the right answer
+ * while signals with a handler, with and without SA_RESTART, keep
+ * arriving (a signal that comes before herd takes the notification must
+ * not leak the kernel's -ERESTARTSYS as EINTR: Linux never interrupts
+ * these calls). Also from a second thread. */
 #include "common.h"
 #include <pthread.h>
 
@@ -19,7 +20,7 @@ static pid_t me, ppid, pgrp, sid;
 /* calls makes the four calls and counts EINTRs and wrong answers. */
 static void calls(long *eintr, long *wrong)
 {
-	long r[7];
+	long r[9];
 	errno = 0;
 	r[0] = syscall(SYS_getppid);
 	r[1] = syscall(SYS_getpgid, 0);
@@ -28,10 +29,12 @@ static void calls(long *eintr, long *wrong)
 	r[4] = syscall(SYS_getpgid, me);
 	r[5] = syscall(SYS_kill, me, 0);
 	r[6] = syscall(SYS_kill, 0, 0);
-	for (int i = 0; i < 7; i++)
+	r[7] = syscall(SYS_tkill, me, 0);
+	r[8] = syscall(SYS_tgkill, me, me, 0);
+	for (int i = 0; i < 9; i++)
 		if (r[i] < 0 && errno == EINTR)
 			(*eintr)++;
-	if (r[0] != ppid || r[1] != pgrp || r[2] != pgrp || r[3] != sid || r[4] != pgrp || r[5] != 0 || r[6] != 0)
+	if (r[0] != ppid || r[1] != pgrp || r[2] != pgrp || r[3] != sid || r[4] != pgrp || r[5] != 0 || r[6] != 0 || r[7] != 0 || r[8] != 0)
 		(*wrong)++;
 }
 
