@@ -57,10 +57,13 @@ func (k *Kernel) kill(t task) action {
 
 // killPeers is kill(0), kill(-pgid) or kill(-1) when other nodes may
 // hold targets: the Space asks them off the tracer thread while the
-// caller is parked, and the signals go out on the tracer thread.
+// caller is parked, and the signals go out on the tracer thread. Linux's
+// kill is never interrupted: a signal that comes while the caller waits
+// runs its handler and the call is made again (the look-up has no
+// effect; the signals are sent only by the then, after it).
 func (k *Kernel) killPeers(t task, pid, sig int) action {
 	sender := caller(t)
-	return asyncThen(func(ctx context.Context) (func(t task) int64, error) {
+	return asyncRestart(func(ctx context.Context) (func(t task) int64, error) {
 		targets, err := k.procs.SignalTargets(sender, pid, sig)
 		if err != nil {
 			return nil, err
