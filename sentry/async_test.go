@@ -191,7 +191,7 @@ func extraScenario(name string, sp **Sentry, tb *Table) (check func() int, ok bo
 	case "xstate":
 		xstateScenario(tb)
 	default:
-		return nil, false
+		return notifyScenario(name, sp, tb)
 	}
 	return nil, true
 }

@@ -77,6 +77,9 @@ type shimSpec struct {
 	// Placed, if set, makes the shim reproduce a process another node
 	// handed over (SpawnPlaced): UID, GID and Attrs are then unused.
 	Placed *placedShim `json:",omitempty"`
+	// Notify, if set, is installed instead of Filter, with a listener
+	// the shim sends back on the spec socket (notify.go).
+	Notify []byte `json:",omitempty"`
 }
 
 // placedShim is the state of a placed process that a launch does not
@@ -99,11 +102,13 @@ func shimMain() {
 	// Whatever else herd-init held without close-on-exec (a library's
 	// descriptor, such as FUSE's /dev/fuse) is not the program's.
 	unix.CloseRange(uint(fd+1), ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
-	spec := readShimSpec(os.NewFile(uintptr(fd), "spec"))
+	sock := os.NewFile(uintptr(fd), "spec")
+	spec := readShimSpec(sock)
 	if spec.Placed != nil {
+		sock.Close()
 		placedShimMain(&spec)
 	}
-	if err := installFilter(spec.Filter); err != nil {
+	if err := installShimFilter(&spec, sock); err != nil {
 		fmt.Fprintf(os.Stderr, "herd: install syscall filter: %v\n", err)
 		os.Exit(126)
 	}
@@ -134,13 +139,12 @@ func shimMain() {
 }
 
 // readShimSpec says the shim runs (its exec is over: only now does the
-// sentry seize it) and reads its spec.
+// sentry seize it) and reads its spec; f stays open for the listener.
 func readShimSpec(f *os.File) shimSpec {
 	if _, err := f.Write([]byte{0}); err != nil {
 		os.Exit(126)
 	}
 	data, err := io.ReadAll(f)
-	f.Close()
 	var spec shimSpec
 	if err == nil {
 		err = json.Unmarshal(data, &spec)
@@ -200,23 +204,45 @@ func encodeFilter(prog []bpfInstruction) []byte {
 	return b
 }
 
+// installShimFilter installs spec's filter; with notification, it sends
+// the listener back on sock before any notified call can be made.
+func installShimFilter(spec *shimSpec, sock *os.File) error {
+	defer sock.Close()
+	if spec.Notify == nil {
+		return installFilter(spec.Filter)
+	}
+	listener, err := installFilterFlags(spec.Notify, unix.SECCOMP_FILTER_FLAG_NEW_LISTENER|unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(listener)
+	return sendListener(sock, listener)
+}
+
 // installFilter loads the filter on this thread only, without
 // PR_SET_NO_NEW_PRIVS (the shim is still root), so set-uid programs keep
 // working under herd.
 func installFilter(code []byte) error {
+	_, err := installFilterFlags(code, 0)
+	return err
+}
+
+// installFilterFlags is installFilter with SECCOMP_FILTER_FLAG_* flags;
+// it returns the listener of SECCOMP_FILTER_FLAG_NEW_LISTENER.
+func installFilterFlags(code []byte, flags uintptr) (int, error) {
 	if len(code) == 0 || len(code)%8 != 0 {
-		return fmt.Errorf("bad filter of %d bytes", len(code))
+		return -1, fmt.Errorf("bad filter of %d bytes", len(code))
 	}
 	prog := struct {
 		Len    uint16
 		_      [6]byte
 		Filter unsafe.Pointer
 	}{Len: uint16(len(code) / 8), Filter: unsafe.Pointer(&code[0])}
-	_, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&prog)))
+	fd, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, flags, uintptr(unsafe.Pointer(&prog)))
 	if e != 0 {
-		return e
+		return -1, e
 	}
-	return nil
+	return int(fd), nil
 }
 
 // dropCreds changes this thread's credentials only: the other Go threads

@@ -76,6 +76,16 @@ type Sentry struct {
 	cfg    Config
 	log    *slog.Logger
 	filter []byte // the BPF program, as handed to the shim
+	// notifyFilter is the program with user notification for the
+	// notified rows, and answers their Answers; both nil when the
+	// sentry does not use notification (notify.go).
+	notifyFilter []byte
+	answers      map[uintptr]Answer
+	hop          bool // run Answers on the tracer thread (notifyEnv=hop)
+	// threadIDs maps TIDs to TGIDs for the notification receivers;
+	// receivers counts the running receivers.
+	threadIDs threadIDs
+	receivers atomic.Int32
 
 	// Owned by the tracer thread.
 	status   procview.Status // scratch record of Task.status
@@ -126,6 +136,15 @@ func New(cfg Config) (*Sentry, error) {
 		stillborn: make(stillborn),
 		discarded: make(map[int]bool),
 		started:   make(chan error, 1),
+	}
+	// --strace shows every trapped call: all of them stop then.
+	if answers := notifyAnswers(cfg.Table); len(answers) > 0 && cfg.Strace == nil && notifySupported() {
+		nprog, err := cfg.Table.NotifyFilter()
+		if err != nil {
+			return nil, err
+		}
+		s.notifyFilter, s.answers = encodeFilter(nprog), answers
+		s.hop = os.Getenv(notifyEnv) == "hop"
 	}
 	return s, nil
 }

@@ -61,6 +61,7 @@ func (s *Sentry) Spawn(spec SpawnSpec, started func(t *Task, err error)) {
 		Path: spec.Path, Argv: spec.Argv, Env: spec.Env, Dir: spec.Dir,
 		UID: spec.UID, GID: spec.GID, Groups: spec.Groups,
 		Filter: s.filter, Ignored: spec.Ignored, Attrs: spec.Attrs,
+		Notify: s.notifyFilter,
 	})
 	if err != nil {
 		started(nil, fmt.Errorf("spawn %s: encode spec: %w", spec.Path, err))
@@ -112,7 +113,9 @@ func (s *Sentry) awaitShim(path string, parent *StandIn, pid int, conn *os.File,
 		// tracer serves the shim's own stops, and a large environment
 		// may not fit the socket's buffer.
 		go func() {
-			conn.Write(data)
+			if _, err := conn.Write(data); err == nil && s.notifyFilter != nil {
+				s.takeListener(conn) // notify.go
+			}
 			conn.Close()
 		}()
 		started(t, nil)

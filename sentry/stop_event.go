@@ -19,6 +19,7 @@ func (s *Sentry) execEvent(t *Task) {
 			old.endPark()
 			s.forks.abandon(s, old)
 			delete(s.tasks, int(former))
+			s.threadIDs.drop(int(former))
 			s.procOf(t.TGID).threads--
 			s.cfg.Hooks.ThreadExited(int(former), t.TGID)
 		}
@@ -36,6 +37,7 @@ func (s *Sentry) execEvent(t *Task) {
 
 func (s *Sentry) gone(t *Task, ws unix.WaitStatus, ru *unix.Rusage) {
 	delete(s.tasks, t.TID)
+	s.threadIDs.drop(t.TID)
 	if c := s.heldCreator(t); c != nil {
 		s.resume(c, 0) // held for t's first stop, which never came
 	}
@@ -71,6 +73,7 @@ func (s *Sentry) gone(t *Task, ws unix.WaitStatus, ru *unix.Rusage) {
 // adopt registers a task the tracer now owns.
 func (s *Sentry) adopt(t *Task) {
 	s.tasks[t.TID] = t
+	s.threadIDs.set(t.TID, t.TGID)
 	s.procOf(t.TGID).threads++
 }
 

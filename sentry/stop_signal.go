@@ -56,6 +56,7 @@ func (s *Sentry) signalStop(t *Task, sig int) {
 	if isJobStop(sig) && t.defaultAction(sig) {
 		sig = s.jobStop(t, sig)
 	}
+	s.fixInterruptedNotif(t) // notify.go
 	s.resume(t, sig)
 }
 

@@ -21,6 +21,12 @@ const (
 	Trap
 	// Deny fails the call in the filter with the row's Errno.
 	Deny
+	// Notify answers the call through seccomp user notification
+	// (SECCOMP_RET_USER_NOTIF): the row's Answer computes the result on
+	// a receiver goroutine, with no ptrace stop. Where notification is
+	// not used (an old kernel, --strace, a placed process), the row is
+	// trapped like a Trap row and its Handler answers.
+	Notify
 )
 
 func (d Disposition) String() string {
@@ -31,6 +37,8 @@ func (d Disposition) String() string {
 		return "trapped"
 	case Deny:
 		return "denied"
+	case Notify:
+		return "notified"
 	}
 	return fmt.Sprintf("Disposition(%d)", int(d))
 }
@@ -49,11 +57,20 @@ type Row struct {
 	// Errno is the error a Deny row returns.
 	Errno unix.Errno
 	// Match narrows a Trap row to calls whose arguments match (for
-	// example rt_sigaction of SIGCHLD only); nil traps every call.
+	// example rt_sigaction of SIGCHLD only); nil traps every call. For a
+	// Notify row it selects the calls that are notified; the others
+	// are trapped (never native).
+	//
+	// Notify rows' Match must test registers only: a notified call's
+	// arguments are never read from memory (TOCTOU).
 	Match seccomp.SyscallRule
 	// MatchNote says in words what Match selects, for docs/syscalls.md.
 	MatchNote string
 	Handler   Handler
+	// Answer answers a Notify row's calls without a ptrace stop; it must
+	// give what Handler gives (Handler answers where notification is
+	// not used).
+	Answer Answer
 	// Args says how --strace prints the arguments.
 	Args []ArgKind
 	// Note is the support note: what herd does with the call and why.
@@ -93,22 +110,35 @@ func (tb *Table) Rows() []Row {
 const x32SyscallBit = 0x40000000
 
 // Filter builds the seccomp BPF program of the table: SECCOMP_RET_TRACE for
-// trapped rows (with their argument matches), SECCOMP_RET_ERRNO for denied
-// rows, ALLOW for everything else. Calls from another architecture (int 0x80)
-// and x32 numbers get ENOSYS.
-func (tb *Table) Filter() ([]bpf.Instruction, error) {
+// trapped rows (with their argument matches) and for notified rows,
+// SECCOMP_RET_ERRNO for denied rows, ALLOW for everything else. Calls from
+// another architecture (int 0x80) and x32 numbers get ENOSYS.
+func (tb *Table) Filter() ([]bpf.Instruction, error) { return tb.filter(false) }
+
+// NotifyFilter is Filter with SECCOMP_RET_USER_NOTIF for the notified
+// rows; it must be installed with SECCOMP_FILTER_FLAG_NEW_LISTENER.
+func (tb *Table) NotifyFilter() ([]bpf.Instruction, error) { return tb.filter(true) }
+
+func (tb *Table) filter(notify bool) ([]bpf.Instruction, error) {
 	var trace, deny []seccomp.RuleSet
 	denyByErrno := map[unix.Errno]seccomp.SyscallRules{}
 	traceRules := seccomp.NewSyscallRules()
+	notifyRules := seccomp.NewSyscallRules()
 	for _, r := range tb.Rows() {
-		switch r.Disp {
-		case Trap:
-			m := r.Match
-			if m == nil {
-				m = seccomp.MatchAll{}
+		m := r.Match
+		if m == nil {
+			m = seccomp.MatchAll{}
+		}
+		switch {
+		case r.Disp == Notify:
+			// The calls Match selects are notified, the rest trapped.
+			if notify {
+				notifyRules.Set(r.Nr, m)
 			}
+			traceRules.Set(r.Nr, seccomp.MatchAll{})
+		case r.Disp == Trap:
 			traceRules.Set(r.Nr, m)
-		case Deny:
+		case r.Disp == Deny:
 			rs, ok := denyByErrno[r.Errno]
 			if !ok {
 				rs = seccomp.NewSyscallRules()
@@ -126,6 +156,11 @@ func (tb *Table) Filter() ([]bpf.Instruction, error) {
 			Rules:  denyByErrno[unix.Errno(e)],
 			Action: seccomp.ReturnError.Code(uint16(e)),
 		})
+	}
+	// The first matching rule set decides: a notified row's other calls
+	// fall through to the trace set.
+	if notifyRules.Size() > 0 {
+		trace = append(trace, seccomp.RuleSet{Rules: notifyRules, Action: seccomp.UserNotify})
 	}
 	if traceRules.Size() > 0 {
 		trace = append(trace, seccomp.RuleSet{Rules: traceRules, Action: seccomp.Trace})

@@ -17,7 +17,11 @@ import (
 //
 // Common contract: the Kernel calls every method on the sentry's tracer
 // thread, one call at a time, while a task is stopped, unless the method
-// says otherwise. A method must
+// says otherwise. The exception: the handlers of notified rows
+// (sentry.Notify: getppid, getpgid, getpgrp, getsid) call Groups' Getppid,
+// Getpgid and Getsid from the sentry's notification receivers, on their
+// own threads, concurrently with the tracer thread: those three must be
+// safe from any goroutine (the Space locks) and answer without waiting. A method must
 // answer promptly: it may take short locks, but must not wait for another
 // node or for a task to run, since the whole node's tracing waits with it
 // (an answer that needs a peer is the job of an asynchronous action in

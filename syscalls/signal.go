@@ -57,10 +57,13 @@ func (k *Kernel) kill(t task) action {
 
 // killPeers is kill(0), kill(-pgid) or kill(-1) when other nodes may
 // hold targets: the Space asks them off the tracer thread while the
-// caller is parked, and the signals go out on the tracer thread.
+// caller is parked, and the signals go out on the tracer thread. Linux's
+// kill is never interrupted: a signal that comes while the caller waits
+// runs its handler and the call is made again (the look-up has no
+// effect; the signals are sent only by the then, after it).
 func (k *Kernel) killPeers(t task, pid, sig int) action {
 	sender := caller(t)
-	return asyncThen(func(ctx context.Context) (func(t task) int64, error) {
+	return asyncRestart(func(ctx context.Context) (func(t task) int64, error) {
 		targets, err := k.procs.SignalTargets(sender, pid, sig)
 		if err != nil {
 			return nil, err
@@ -296,27 +299,70 @@ func (k *Kernel) threadSignal(t task, tgid, tid int, sigv uintptr, info int) act
 		return fail(unix.EINVAL)
 	}
 	target := k.tasks.task(tid)
-	if target == nil || (tgid > 0 && target.TGID() != tgid) {
-		if tid == 1 && (tgid == 1 || tgid == -1) {
-			return ret(0) // init: exists, ignores the signal
-		}
-		if p, ok := k.procs.Lookup(tid); ok && p.Virtual && (tgid == -1 || tgid == tid) {
-			// The launcher: its thread exists (its stand-in holds the
-			// PID) and, as for kill, what it is sent is not delivered.
-			if _, err := k.procs.SignalTargets(caller(t), tid, 0); err != nil {
-				return fail(errno(err))
-			}
-			return ret(0)
-		}
-		return fail(unix.ESRCH)
+	group := 0
+	if target != nil {
+		group = target.TGID()
 	}
-	if _, err := k.procs.SignalTargets(caller(t), target.TGID(), 0); err != nil {
-		return fail(errno(err))
+	if a, done := k.threadTarget(t, tgid, tid, group); done {
+		return a
 	}
 	if sig != 0 && (info == noInfo || queueInfoAccepted(t, t.Arg(info))) && target.Discards(sig) {
 		return ret(0)
 	}
 	return native()
+}
+
+// threadTarget decides whether the caller may signal thread tid of tgid
+// (-1: any), whose thread group is group (0: no sandboxed task): done
+// with the call's answer when it is not a sandboxed task the caller may
+// signal (init and the launcher exist but take nothing).
+func (k *Kernel) threadTarget(t task, tgid, tid, group int) (a action, done bool) {
+	if group == 0 || (tgid > 0 && group != tgid) {
+		if tid == 1 && (tgid == 1 || tgid == -1) {
+			return ret(0), true // init: exists, ignores the signal
+		}
+		if p, ok := k.procs.Lookup(tid); ok && p.Virtual && (tgid == -1 || tgid == tid) {
+			// The launcher: its thread exists (its stand-in holds the
+			// PID) and, as for kill, what it is sent is not delivered.
+			if _, err := k.procs.SignalTargets(caller(t), tid, 0); err != nil {
+				return fail(errno(err)), true
+			}
+			return ret(0), true
+		}
+		return fail(unix.ESRCH), true
+	}
+	if _, err := k.procs.SignalTargets(caller(t), group, 0); err != nil {
+		return fail(errno(err)), true
+	}
+	return action{}, false
+}
+
+// threadProbe is tkill(tid, 0) (tgid -1) or tgkill(tgid, tid, 0)
+// answered through seccomp user notification: the thread's group from
+// the sentry's concurrent TID map, then threadSignal's checks; a thread
+// the caller may signal answers 0, as the kernel's probe does.
+func (k *Kernel) threadProbe(t task, tgid, tid int) action {
+	if tid <= 0 {
+		return fail(unix.EINVAL)
+	}
+	group := 0
+	if k.s != nil {
+		group, _ = k.s.ThreadGroup(tid)
+	}
+	if a, done := k.threadTarget(t, tgid, tid, group); done {
+		return a
+	}
+	return ret(0)
+}
+
+func (k *Kernel) tkillProbe(t task) action { return k.threadProbe(t, -1, int(int32(t.Arg(0)))) }
+
+func (k *Kernel) tgkillProbe(t task) action {
+	tgid := int(int32(t.Arg(0)))
+	if tgid <= 0 {
+		return fail(unix.EINVAL)
+	}
+	return k.threadProbe(t, tgid, int(int32(t.Arg(1))))
 }
 
 // queueInfoAccepted reports whether the kernel surely accepts the
@@ -443,4 +489,23 @@ func (k *Kernel) rtSigtimedwait(t task) action {
 			t.WriteMem(addr, si[:])
 		}
 	})
+}
+
+// killProbe is kill(pid, 0) answered through seccomp user notification,
+// off the tracer thread, on a node without a cluster (no peers, no
+// remote holders): whether pid names a process (a thread's TID names its
+// process, from the sentry's concurrent TID map) and whether the caller
+// may signal it is the process model's answer, as it is for kill's
+// signal 0 to several targets (one live local target the kernel checks
+// with the same credentials).
+func (k *Kernel) killProbe(t task) action {
+	pid := int(int32(t.Arg(0)))
+	proc := pid
+	if pid > 0 && k.s != nil {
+		if g, ok := k.s.ThreadGroup(pid); ok {
+			proc = g
+		}
+	}
+	_, err := k.procs.SignalTargets(caller(t), proc, 0)
+	return result(0, err)
 }

@@ -21,6 +21,12 @@ func (k *Kernel) Table() *sentry.Table {
 	trapIf := func(nr uintptr, name string, m seccomp.SyscallRule, when string, h handler, args []sentry.ArgKind, note string) {
 		tb.Add(sentry.Row{Nr: nr, Name: name, Disp: sentry.Trap, Match: m, MatchNote: when, Handler: live(h), Args: args, Note: note})
 	}
+	// answer rows are answered through seccomp user notification where
+	// the sentry uses it (no ptrace stop), by the same handler as trap's
+	// otherwise: h must be a pure answer from the process model.
+	answer := func(nr uintptr, name string, h handler, args []sentry.ArgKind, note string) {
+		tb.Add(sentry.Row{Nr: nr, Name: name, Disp: sentry.Notify, Handler: live(h), Answer: answered(h), Args: args, Note: note})
+	}
 	deny := func(nr uintptr, name string, e unix.Errno, note string) {
 		tb.Add(sentry.Row{Nr: nr, Name: name, Disp: sentry.Deny, Errno: e, Note: note})
 	}
@@ -34,7 +40,7 @@ func (k *Kernel) Table() *sentry.Table {
 	trap(unix.SYS_FORK, "fork", k.clone, nil, "Run as the equivalent clone. "+cloneNote)
 	trap(unix.SYS_VFORK, "vfork", k.clone, nil, "Run as the equivalent clone(CLONE_VM|CLONE_VFORK). "+cloneNote)
 	deny(unix.SYS_CLONE3, "clone3", unix.ENOSYS, "Refused so that libc falls back to clone, whose flags the sentry can rewrite (clone3 passes them in memory).")
-	trap(unix.SYS_GETPPID, "getppid", k.getppid, nil, "The POSIX parent from pidspace (the kernel parent is always herd-init).")
+	answer(unix.SYS_GETPPID, "getppid", k.getppid, nil, "The POSIX parent from pidspace (the kernel parent is always herd-init).")
 	trapIf(unix.SYS_PRCTL, "prctl",
 		seccomp.Or{
 			seccomp.PerArg{low32(unix.PR_SET_PDEATHSIG)}, seccomp.PerArg{low32(unix.PR_GET_PDEATHSIG)},
@@ -69,9 +75,7 @@ func (k *Kernel) Table() *sentry.Table {
 	trap(unix.SYS_TIMES, "times", k.times, []sentry.ArgKind{P}, "Runs natively; the children's times are filled in from pidspace.")
 
 	// Signals (signal.go).
-	trap(unix.SYS_KILL, "kill", k.kill, []sentry.ArgKind{I, S}, "Targets and permission from pidspace (pid, 0, -pgid, -1; a thread's TID names its process); one live target is signalled by the kernel, several by herd-init with the sender's siginfo. A signal the target ignores is not generated, and a target that exits meanwhile answers as a zombie. In a cluster, 0, -pgid and -1 reach the other nodes' processes too, and a PID held by another node is decided and delivered there (the call waits parked for the answer).")
-	trap(unix.SYS_TKILL, "tkill", k.tkill, []sentry.ArgKind{I, S}, "The thread must be a sandboxed task; delivered natively unless the thread ignores it.")
-	trap(unix.SYS_TGKILL, "tgkill", k.tgkill, []sentry.ArgKind{I, I, S}, "The thread must be a sandboxed task; delivered natively unless the thread ignores it.")
+	k.killRows(tb)
 	trap(unix.SYS_RT_SIGTIMEDWAIT, "rt_sigtimedwait", k.rtSigtimedwait, []sentry.ArgKind{P, P, P, I},
 		"Runs natively. A signal herd-init sent (SIGCHLD, a parent-death signal…) that the call takes gets the siginfo herd gives it at delivery (the child's PID and status), which the kernel's dequeue would show as herd-init's kill.")
 	trap(unix.SYS_RT_SIGQUEUEINFO, "rt_sigqueueinfo", k.rtSigqueueinfo, []sentry.ArgKind{I, S, P}, "Target and permission from pidspace (a thread's TID names its process); delivered natively, as kill. A PID held by another node is decided there, with the caller's siginfo.")
@@ -79,10 +83,10 @@ func (k *Kernel) Table() *sentry.Table {
 
 	// Groups and sessions (session.go).
 	trap(unix.SYS_SETPGID, "setpgid", k.setpgid, []sentry.ArgKind{I, I}, "Decided by pidspace; mirrored into the kernel when a process moves itself, so terminal job control agrees.")
-	trap(unix.SYS_GETPGID, "getpgid", k.getpgid, []sentry.ArgKind{I}, "From pidspace.")
-	trap(unix.SYS_GETPGRP, "getpgrp", k.getpgrp, nil, "From pidspace.")
+	answer(unix.SYS_GETPGID, "getpgid", k.getpgid, []sentry.ArgKind{I}, "From pidspace.")
+	answer(unix.SYS_GETPGRP, "getpgrp", k.getpgrp, nil, "From pidspace.")
 	trap(unix.SYS_SETSID, "setsid", k.setsid, nil, "Decided by pidspace, then run natively so the terminal sees the new session.")
-	trap(unix.SYS_GETSID, "getsid", k.getsid, []sentry.ArgKind{I}, "From pidspace.")
+	answer(unix.SYS_GETSID, "getsid", k.getsid, []sentry.ArgKind{I}, "From pidspace.")
 
 	// The machine as the cluster (sysinfo.go, affinity.go).
 	k.machineRows(trap)
@@ -98,4 +102,39 @@ func (k *Kernel) Table() *sentry.Table {
 	k.procCallRows(tb)
 	deny(unix.SYS_IO_URING_SETUP, "io_uring_setup", unix.ENOSYS, "Refused: io_uring would issue calls the filter never sees. Programs fall back to ordinary syscalls.")
 	return tb
+}
+
+// killNote and threadNote are the support notes of kill and of tkill and
+// tgkill.
+const (
+	killNote   = "Targets and permission from pidspace (pid, 0, -pgid, -1; a thread's TID names its process); one live target is signalled by the kernel, several by herd-init with the sender's siginfo. A signal the target ignores is not generated, and a target that exits meanwhile answers as a zombie. In a cluster, 0, -pgid and -1 reach the other nodes' processes too, and a PID held by another node is decided and delivered there (the call waits parked for the answer). On a node without a cluster, signal 0 (the existence and permission probe) is notified: answered from pidspace without a ptrace stop."
+	threadNote = "The thread must be a sandboxed task; delivered natively unless the thread ignores it. On a node without a cluster, signal 0 (the probe) is notified: answered from pidspace and the sentry's threads without a ptrace stop."
+)
+
+// killRows adds kill, tkill and tgkill. On a node without a cluster,
+// their signal 0 (the probe) is answered through user notification
+// (killProbe, threadProbe); the other signals, and every call on a
+// cluster's node (peers, remote holders, which an answer off the tracer
+// thread cannot reach), are trapped.
+func (k *Kernel) killRows(tb *sentry.Table) {
+	I, S := sentry.ArgInt, sentry.ArgSignal
+	rows := []sentry.Row{
+		{Nr: unix.SYS_KILL, Name: "kill", Handler: live(k.kill), Answer: answered(k.killProbe), Args: []sentry.ArgKind{I, S}, Note: killNote},
+		{Nr: unix.SYS_TKILL, Name: "tkill", Handler: live(k.tkill), Answer: answered(k.tkillProbe), Args: []sentry.ArgKind{I, S}, Note: threadNote},
+		{Nr: unix.SYS_TGKILL, Name: "tgkill", Handler: live(k.tgkill), Answer: answered(k.tgkillProbe), Args: []sentry.ArgKind{I, I, S}, Note: threadNote},
+	}
+	for _, r := range rows {
+		if k.placer != nil {
+			r.Disp, r.Answer = sentry.Trap, nil
+		} else {
+			// The signal is the last argument.
+			var sig seccomp.PerArg
+			for i := range sig {
+				sig[i] = seccomp.AnyValue{}
+			}
+			sig[len(r.Args)-1] = seccomp.MaskedEqual(0xffffffff, 0)
+			r.Disp, r.Match, r.MatchNote = sentry.Notify, sig, "signal 0 notified, other signals trapped"
+		}
+		tb.Add(r)
+	}
 }

@@ -71,8 +71,11 @@ func TestEveryRowHasANote(t *testing.T) {
 		if r.Note == "" || r.Name == "" {
 			t.Errorf("syscall %d (%q) has no support note", r.Nr, r.Name)
 		}
-		if r.Disp == sentry.Trap && r.Handler == nil {
+		if (r.Disp == sentry.Trap || r.Disp == sentry.Notify) && r.Handler == nil {
 			t.Errorf("trapped %s has no handler", r.Name)
+		}
+		if r.Disp == sentry.Notify && r.Answer == nil {
+			t.Errorf("notified %s has no answer", r.Name)
 		}
 	}
 }

@@ -78,8 +78,11 @@ type action struct {
 	after  func(t task, ret int64)
 	cancel func()
 	raw    sentry.Action
-	// async is the slow part of an asynchronous call (asyncThen).
-	async func(ctx context.Context) (then func(t task) int64, err error)
+	// async is the slow part of an asynchronous call (asyncThen);
+	// restart: a signal restarts the call instead of ending it
+	// (asyncRestart).
+	async   func(ctx context.Context) (then func(t task) int64, err error)
+	restart bool
 }
 
 func native() action { return action{kind: actNative} }
@@ -112,15 +115,27 @@ func asyncThen(f func(ctx context.Context) (then func(t task) int64, err error))
 	return action{kind: actAsync, async: f}
 }
 
-// asyncAction is the sentry's form of an asyncThen action.
-func asyncAction(f func(ctx context.Context) (func(t task) int64, error)) sentry.Action {
-	return sentry.AsyncThen(func(ctx context.Context) (func(*sentry.Task) int64, error) {
+// asyncRestart is asyncThen for a call Linux never interrupts (see
+// sentry.AsyncRestart): a signal that comes first cancels f, its handler
+// runs and the call is made again, whatever SA_RESTART says. f must have
+// no effect outside its then, which runs only if it is not cancelled.
+func asyncRestart(f func(ctx context.Context) (then func(t task) int64, err error)) action {
+	return action{kind: actAsync, async: f, restart: true}
+}
+
+// asyncAction is the sentry's form of an asyncThen or asyncRestart action.
+func asyncAction(f func(ctx context.Context) (func(t task) int64, error), restart bool) sentry.Action {
+	g := func(ctx context.Context) (func(*sentry.Task) int64, error) {
 		then, err := f(ctx)
 		if err != nil || then == nil {
 			return nil, err
 		}
 		return func(st *sentry.Task) int64 { return then(liveTask{st}) }, nil
-	})
+	}
+	if restart {
+		return sentry.AsyncRestart(g)
+	}
+	return sentry.AsyncThen(g)
 }
 
 // sentryAction converts a to what the sentry runs.
@@ -133,7 +148,7 @@ func (a action) sentryAction() sentry.Action {
 	case actSentry:
 		return a.raw
 	case actAsync:
-		return asyncAction(a.async)
+		return asyncAction(a.async, a.restart)
 	}
 	if a.after == nil {
 		return sentry.Native()

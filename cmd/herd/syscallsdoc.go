@@ -47,8 +47,9 @@ func writeSyscallTable(w io.Writer, tb *sentry.Table, markdown bool) {
 	fmt.Fprintln(w, "thread; *denied* calls fail in the filter. x32 syscall numbers and")
 	fmt.Fprintln(w, "calls from another architecture (int 0x80) fail with ENOSYS.")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| nr | syscall | disposition | when | what herd does |")
-	fmt.Fprintln(w, "| ---: | --- | --- | --- | --- |")
+	fmt.Fprint(w, notifiedDoc)
+	fmt.Fprintln(w, "| nr | syscall | disposition | mechanism | when | what herd does |")
+	fmt.Fprintln(w, "| ---: | --- | --- | --- | --- | --- |")
 	for _, r := range rows {
 		disp := r.Disp.String()
 		if r.Disp == sentry.Deny {
@@ -58,8 +59,36 @@ func writeSyscallTable(w io.Writer, tb *sentry.Table, markdown bool) {
 		if when == "" {
 			when = "always"
 		}
-		fmt.Fprintf(w, "| %d | `%s` | %s | %s | %s |\n", r.Nr, r.Name, disp, when, strings.ReplaceAll(r.Note, "|", "\\|"))
+		fmt.Fprintf(w, "| %d | `%s` | %s | %s | %s | %s |\n", r.Nr, r.Name, disp, mechanism(r.Disp), when, strings.ReplaceAll(r.Note, "|", "\\|"))
 	}
+}
+
+// notifiedDoc explains the notified rows.
+const notifiedDoc = `*notified* calls only need an answer from the process model: the filter
+returns SECCOMP_RET_USER_NOTIF and a receiver thread of the sentry answers
+with SECCOMP_IOCTL_NOTIF_SEND, with no ptrace stop (Linux 6.6 or later,
+with SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP and WAIT_KILLABLE_RECV). A signal
+that arrives before the answer is taken makes the handler run and the call
+be made again, never EINTR, as Linux does for these calls. Under
+` + "`--strace`" + `, on an older kernel, with ` + "`HERD_USER_NOTIF=off`" + `, and for a
+process placed from another node, they are trapped (a ptrace stop) and
+give the same answers. One limit: a filter chain has one listener, so a
+program under herd that installs its own SECCOMP_FILTER_FLAG_NEW_LISTENER
+filter (a container runtime, a nested sandbox) gets EBUSY.
+
+`
+
+// mechanism says what answers a row's calls.
+func mechanism(d sentry.Disposition) string {
+	switch d {
+	case sentry.Trap:
+		return "ptrace stop"
+	case sentry.Notify:
+		return "seccomp user notification"
+	case sentry.Deny:
+		return "seccomp filter"
+	}
+	return "kernel"
 }
 
 func errnoName(r sentry.Row) string { return unix.ErrnoName(r.Errno) }

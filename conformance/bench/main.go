@@ -44,6 +44,8 @@ var loopBenches = []loopBench{
 	{prog: "getpid", count: 1000000, traced: true},
 	{prog: "compute", count: 1000000},
 	{prog: "kill", count: 30000, traced: true, notified: true},
+	{prog: "getppid", count: 30000},
+	{prog: "waitnohang", count: 30000},
 	{prog: "fork", count: 500},
 	{prog: "spawn", count: 300},
 	{prog: "pipe", count: 50000},
