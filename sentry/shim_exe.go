@@ -20,16 +20,22 @@ func helperExe(env ...string) (string, []string, error) {
 		return "", nil, err
 	}
 	if helperPath == "" {
-		helperPath = exe
-		if fast := filepath.Join(filepath.Dir(exe), shim.Binary); newerOrSame(fast, exe) {
-			helperPath = fast
-		}
+		helperPath = chooseHelper(exe)
 	}
 	env = append(env, shim.ProtocolEnv+"="+shim.Protocol, shim.FallbackEnv+"="+exe)
 	if p := os.Getenv(shim.TraceEnv); p != "" {
 		env = append(env, shim.TraceEnv+"="+p)
 	}
 	return helperPath, env, nil
+}
+
+// chooseHelper is herd-shim beside exe if it is there and not older than
+// exe, else exe.
+func chooseHelper(exe string) string {
+	if fast := filepath.Join(filepath.Dir(exe), shim.Binary); newerOrSame(fast, exe) {
+		return fast
+	}
+	return exe
 }
 
 // helperPath is helperExe's choice; tracer thread, as exePath.

@@ -7,21 +7,16 @@ package main
 // prints each phase's median time from that exec over a few runs.
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"herd/conformance/bench/tracefile"
 )
-
-// traceEnv is herd/sentry/shim.TraceEnv (the bench does not link herd).
-const traceEnv = "HERD_TRACE_START"
 
 // A phase is one step of a start and its median time from the exec of
 // herd run, in ns.
@@ -43,13 +38,13 @@ func startTrace(r runner, file string, runs int) ([]phase, error) {
 		if err != nil {
 			return nil, err
 		}
-		lines, err := readTrace(file)
+		lines, err := tracefile.Read(file)
 		if err != nil {
 			return nil, err
 		}
-		lines = append(lines, traceLine{t1, "bench: herd run exited"})
+		lines = append(lines, tracefile.Line{NS: t1, Phase: "bench: herd run exited"})
 		for _, l := range lines {
-			at[l.phase] = append(at[l.phase], float64(l.ns-t0))
+			at[l.Phase] = append(at[l.Phase], float64(l.NS-t0))
 		}
 	}
 	var ps []phase
@@ -71,48 +66,14 @@ func tracedRun(r runner, file string) (int64, int64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
 	cmd := r.command(ctx, "/bin/true")
-	cmd.Env = append(os.Environ(), traceEnv+"="+file)
-	t0 := monotonic()
+	cmd.Env = append(os.Environ(), tracefile.Env+"="+file)
+	t0 := tracefile.Now()
 	err := cmd.Run()
-	t1 := monotonic()
+	t1 := tracefile.Now()
 	if err != nil {
 		return 0, 0, fmt.Errorf("%s /bin/true, traced: %w", r.name, err)
 	}
 	return t0, t1, nil
-}
-
-func monotonic() int64 {
-	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return ts.Nano()
-}
-
-type traceLine struct {
-	ns    int64
-	phase string
-}
-
-// readTrace reads the lines "NS PID PHASE" of a trace file.
-func readTrace(file string) ([]traceLine, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []traceLine
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fs := strings.SplitN(sc.Text(), " ", 3)
-		if len(fs) < 3 {
-			continue
-		}
-		ns, err := strconv.ParseInt(fs[0], 10, 64)
-		if err != nil {
-			continue
-		}
-		out = append(out, traceLine{ns, strings.TrimSpace(fs[2])})
-	}
-	return out, sc.Err()
 }
 
 // renderTrace is the phases of one way of starting as Markdown rows
@@ -139,7 +100,7 @@ type daemon struct {
 func startDaemon(herd, work string) (*daemon, error) {
 	d := &daemon{herd: herd, dir: filepath.Join(work, "daemon"), file: filepath.Join(work, "daemon.trace")}
 	cmd := exec.Command(herd, "cluster", "up", "--nodes", "1", "--voters", "1", "--dir", d.dir)
-	cmd.Env = append(os.Environ(), traceEnv+"="+d.file)
+	cmd.Env = append(os.Environ(), tracefile.Env+"="+d.file)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		d.stop()
 		return nil, fmt.Errorf("herd cluster up --nodes 1: %v\n%s", err, out)
