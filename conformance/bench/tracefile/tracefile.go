@@ -21,9 +21,13 @@ type Line struct {
 	Phase string
 }
 
-// Read reads the lines of a trace file.
+// Read reads the lines of a trace file; none if no process wrote one (a
+// herd built without tracing).
 func Read(file string) ([]Line, error) {
 	f, err := os.Open(file)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
