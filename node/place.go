@@ -13,7 +13,7 @@ import (
 	"herd/raftstate"
 	"herd/remote"
 	"herd/remote/nodemsg"
-	"herd/sentry/shim"
+	"herd/sentry"
 	"herd/syscalls"
 )
 
@@ -193,7 +193,7 @@ func (cn *Cluster) handlePrepare(ctx context.Context, peer string, req *nodemsg.
 		files[e.Num] = e.Fd
 	}
 	pid := req.Plan.Spec.PID
-	shim.Trace("place: prepare received")
+	sentry.Trace("place: request received")
 	cn.targets.add(req.ID, pid, peer, target)
 	done := make(chan error, 1)
 	cn.local.sentry.Post(func() {
@@ -203,7 +203,7 @@ func (cn *Cluster) handlePrepare(ctx context.Context, peer string, req *nodemsg.
 			if err != nil {
 				cn.targets.dropID(req.ID)
 			}
-			shim.Trace("place: ready")
+			sentry.Trace("place: ready")
 			done <- err
 		})
 	})

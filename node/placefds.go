@@ -14,7 +14,7 @@ import (
 	"herd/node/fdproxy"
 	"herd/remote"
 	"herd/remote/nodemsg"
-	"herd/sentry/shim"
+	"herd/sentry"
 )
 
 // A placed process's descriptors (node/fdproxy): on the node it leaves,
@@ -196,7 +196,7 @@ func (p *placer) Drain(pid int, done func()) bool {
 	if !ok {
 		return false
 	}
-	shim.Trace("place: exited, drain")
+	sentry.Trace("place: exited, drain")
 	go func() {
 		defer done()
 		ctx, cancel := p.cn.drains.start(e.node, drainTimeout)

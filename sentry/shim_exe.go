@@ -38,6 +38,10 @@ func chooseHelper(exe string) string {
 	return exe
 }
 
+// Trace records a phase of a start when HERD_TRACE_START names a file
+// (shim.Trace): for the packages above the sentry.
+func Trace(phase string) { shim.Trace(phase) }
+
 // helperPath is helperExe's choice; tracer thread, as exePath.
 var helperPath string
 

@@ -15,7 +15,6 @@ import (
 	"herd/pidspace"
 	"herd/procview"
 	"herd/sentry"
-	"herd/sentry/shim"
 )
 
 // ExecPlacer moves a process's exec to another node: the node implements
@@ -101,9 +100,9 @@ func (k *Kernel) execve(t task) action {
 // the commit or, if node could not, the same execve again, here.
 func (k *Kernel) prepareExec(ctx context.Context, node string, x *ExecPlan, tid int, restore func()) (func(*sentry.Task) int64, error) {
 	pid := x.Spec.PID
-	shim.Trace("place: prepare " + node)
+	sentry.Trace("place: exec to " + node)
 	err := k.placer.Prepare(ctx, node, x)
-	shim.Trace("place: prepared")
+	sentry.Trace("place: prepared")
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -122,7 +121,7 @@ func (k *Kernel) prepareExec(ctx context.Context, node string, x *ExecPlan, tid 
 	}()
 	return func(t *sentry.Task) int64 {
 		committed.Store(true)
-		shim.Trace("place: commit")
+		sentry.Trace("place: commit")
 		if err := k.commitExec(t, node, pid); err != nil {
 			k.log.Warn("exec stays local", "pid", pid, "node", node, "why", err)
 			k.placer.Abort(node, pid)
@@ -355,6 +354,6 @@ func (k *Kernel) arrived(pid int) {
 	delete(k.held, pid)
 	h.expire.Stop()
 	k.SetPolicy(pid, h.policy)
-	shim.Trace("place: record arrived, released")
+	sentry.Trace("place: record arrived, released")
 	k.s.ReleasePlaced(h.t)
 }

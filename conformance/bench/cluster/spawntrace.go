@@ -3,7 +3,7 @@ package main
 // Where a spawn on another node goes: the nodes of the across-node
 // cluster trace their phases (HERD_TRACE_START, herd/sentry/shim) to one
 // file; a few spawns of /bin/true placed on n2 are cut at each exec's
-// placement ("place: prepare"), and each phase is shown at its median
+// placement ("place: exec to n2"), and each phase is shown at its median
 // time from that start.
 
 import (
@@ -38,7 +38,7 @@ func (e *acrossEnv) spawnTrace(file string) (string, error) {
 	at, spawns := map[string][]float64{}, 0
 	var start int64
 	for _, l := range lines {
-		if strings.HasPrefix(l.Phase, "place: prepare ") {
+		if strings.HasPrefix(l.Phase, "place: exec to ") {
 			if spawns > 0 {
 				at["next spawn's exec placed"] = append(at["next spawn's exec placed"], float64(l.NS-start))
 			}
@@ -62,7 +62,7 @@ func (e *acrossEnv) spawnTrace(file string) (string, error) {
 	slices.SortFunc(ps, func(a, b phase) int { return int(a.at - b.at) })
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nA spawn on n2 phase by phase: median of %d spawns of /bin/true (fork, exec placed on n2, wait), "+
-		"each from its exec's placement on n1 (`place: prepare n2`); n1 and n2 write to one trace.\n\n", spawns)
+		"each from its exec's placement on n1 (`place: exec to n2`); n1 and n2 write to one trace.\n\n", spawns)
 	b.WriteString("| phase | from placement | since the phase before |\n| --- | ---: | ---: |\n")
 	prev := 0.0
 	for _, p := range ps {
