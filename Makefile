@@ -6,8 +6,12 @@ BIN := bin/herd
 
 .PHONY: build test race deps unit conformance soak bench bench-cluster lint docs clean
 
+# build builds herd and, beside it, herd-shim: the small program the
+# sentry starts every process through (the herd binary serves when it
+# is missing or older).
 build:
 	$(GO) build -o $(BIN) ./cmd/herd
+	$(GO) build -o $(dir $(BIN))herd-shim ./cmd/herd-shim
 
 # deps installs what the tests need on a fresh Debian machine.
 deps:

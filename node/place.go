@@ -13,6 +13,7 @@ import (
 	"herd/raftstate"
 	"herd/remote"
 	"herd/remote/nodemsg"
+	"herd/sentry"
 	"herd/syscalls"
 )
 
@@ -192,6 +193,7 @@ func (cn *Cluster) handlePrepare(ctx context.Context, peer string, req *nodemsg.
 		files[e.Num] = e.Fd
 	}
 	pid := req.Plan.Spec.PID
+	sentry.Trace("place: request received")
 	cn.targets.add(req.ID, pid, peer, target)
 	done := make(chan error, 1)
 	cn.local.sentry.Post(func() {
@@ -201,6 +203,7 @@ func (cn *Cluster) handlePrepare(ctx context.Context, peer string, req *nodemsg.
 			if err != nil {
 				cn.targets.dropID(req.ID)
 			}
+			sentry.Trace("place: ready")
 			done <- err
 		})
 	})

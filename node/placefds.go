@@ -14,6 +14,7 @@ import (
 	"herd/node/fdproxy"
 	"herd/remote"
 	"herd/remote/nodemsg"
+	"herd/sentry"
 )
 
 // A placed process's descriptors (node/fdproxy): on the node it leaves,
@@ -195,6 +196,7 @@ func (p *placer) Drain(pid int, done func()) bool {
 	if !ok {
 		return false
 	}
+	sentry.Trace("place: exited, drain")
 	go func() {
 		defer done()
 		ctx, cancel := p.cn.drains.start(e.node, drainTimeout)

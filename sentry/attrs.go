@@ -6,6 +6,8 @@ import (
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
+
+	"herd/sentry/shim"
 )
 
 // ProcAttrs are the scheduling attributes and resource limits a process
@@ -22,11 +24,10 @@ type ProcAttrs struct {
 }
 
 // Rlimit is one resource limit (RLIMIT_*).
-type Rlimit struct {
-	Resource int    `json:"resource"`
-	Cur      uint64 `json:"cur"`
-	Max      uint64 `json:"max"`
-}
+type Rlimit = shim.Rlimit
+
+// wire is a as the helpers read it (the same fields).
+func (a *ProcAttrs) wire() *shim.Attrs { return (*shim.Attrs)(a) }
 
 // The kernel's ranges (include/linux/sched/prio.h: MAX_RT_PRIO-1,
 // MIN_NICE, MAX_NICE; RLIM_NLIMITS), which neither x/sys/unix nor

@@ -6,6 +6,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"herd/sentry/shim"
 )
 
 // The tracer thread sleeps in wait4(-1), which only a child's state change
@@ -19,7 +21,7 @@ type bell struct {
 }
 
 func startBell() (*bell, error) {
-	exe, err := selfExe()
+	exe, env, err := helperExe("GOMAXPROCS=1")
 	if err != nil {
 		return nil, err
 	}
@@ -33,16 +35,17 @@ func startBell() (*bell, error) {
 		return nil, err
 	}
 	defer null.Close()
-	pid, err := syscall.ForkExec(exe, []string{bellName}, &syscall.ProcAttr{
-		Env:   []string{"GOMAXPROCS=1"},
+	pid, err := syscall.ForkExec(exe, []string{shim.BellName}, &syscall.ProcAttr{
+		Env:   env,
 		Files: []uintptr{null.Fd(), null.Fd(), null.Fd(), r.Fd()},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", bellName, err)
+		return nil, fmt.Errorf("start %s: %w", shim.BellName, err)
 	}
 	if err := unix.SetNonblock(int(w.Fd()), true); err != nil {
 		return nil, err
 	}
+	shim.Trace("sentry: bell forked")
 	return &bell{pid: pid, w: w}, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"herd/pidspace"
+	"herd/sentry/shim"
 	"os"
 	"os/exec"
 	"syscall"
@@ -40,7 +41,7 @@ func BecomeInit() error {
 	if os.Getpid() != 1 {
 		return fmt.Errorf("herd-init must be pid 1 of its namespace, is %d", os.Getpid())
 	}
-	if _, err := selfExe(); err != nil {
+	if _, _, err := helperExe(); err != nil {
 		return err
 	}
 	// Descriptors herd-init inherited (from whoever started the node,
@@ -62,5 +63,6 @@ func BecomeInit() error {
 	if err := unix.Mount("tmpfs", "/proc/1", "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0,mode=0555"); err != nil {
 		return fmt.Errorf("mask /proc/1: %w", err)
 	}
+	shim.Trace("sentry: namespaces ready")
 	return nil
 }

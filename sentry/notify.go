@@ -259,10 +259,6 @@ func (s *Sentry) takeListener(conn *os.File) {
 	go s.serveListener(fds[0])
 }
 
-// sendListener is the shim's half of takeListener.
-func sendListener(sock *os.File, listener int) error {
-	return unix.Sendmsg(int(sock.Fd()), []byte{0}, unix.UnixRights(listener), nil, 0)
-}
 
 // fixInterruptedNotif corrects, at a signal-delivery stop of a running
 // task, a notified call that the signal interrupted before the receiver

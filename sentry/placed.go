@@ -16,6 +16,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"herd/sentry/shim"
 )
 
 // AsyncRestart is AsyncThen for a call Linux never interrupts (execve):
@@ -96,11 +98,11 @@ func (s *Sentry) SpawnPlaced(spec PlacedSpec, ready func(t *Task, err error)) {
 	})
 }
 
-func (s *Sentry) placedShimSpec(spec *PlacedSpec) shimSpec {
-	return shimSpec{
+func (s *Sentry) placedShimSpec(spec *PlacedSpec) shim.Spec {
+	return shim.Spec{
 		Path: spec.Path, Argv: spec.Argv, Env: spec.Env, Dir: spec.Dir,
-		Groups: spec.Groups, Filter: s.filter, Ignored: spec.Ignored, Attrs: spec.Attrs,
-		Placed: &placedShim{UIDs: spec.UIDs, GIDs: spec.GIDs, Umask: spec.Umask, SigMask: spec.SigMask},
+		Groups: spec.Groups, Filter: s.filter, Ignored: spec.Ignored, Attrs: spec.Attrs.wire(),
+		Placed: &shim.Placed{UIDs: spec.UIDs, GIDs: spec.GIDs, Umask: spec.Umask, SigMask: spec.SigMask},
 	}
 }
 
@@ -109,7 +111,7 @@ func (s *Sentry) placedShimSpec(spec *PlacedSpec) shimSpec {
 // session of its own: the process's group and session are the process
 // model's, and no kernel group of this node is its. Fork lock held.
 func (s *Sentry) forkPlacedShim(spec *PlacedSpec) (int, *os.File, error) {
-	exe, conn, shimEnd, err := shimSocket()
+	conn, shimEnd, err := shimSocket()
 	if err != nil {
 		return 0, nil, fmt.Errorf("place %s: %w", spec.Path, err)
 	}
@@ -125,7 +127,7 @@ func (s *Sentry) forkPlacedShim(spec *PlacedSpec) (int, *os.File, error) {
 	specFD := top + 1
 	files[specFD] = shimEnd.Fd()
 	for range placeForkTries {
-		pid, err := s.startShim(exe, spec.PID, files, &syscall.SysProcAttr{Setsid: true}, strconv.Itoa(specFD))
+		pid, err := s.startShim(spec.PID, files, &syscall.SysProcAttr{Setsid: true}, strconv.Itoa(specFD))
 		if err != nil {
 			conn.Close()
 			return 0, nil, fmt.Errorf("place %s: start shim: %w", spec.Path, err)
@@ -155,6 +157,7 @@ func (s *Sentry) placedExec(t *Task) bool {
 	}
 	p.placed.held = t
 	t.state = stateHeld
+	shim.Trace("sentry: placed exec held")
 	p.placed.ready(t, nil)
 	return true
 }

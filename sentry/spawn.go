@@ -9,6 +9,8 @@ import (
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/bpf"
+
+	"herd/sentry/shim"
 )
 
 type bpfInstruction = bpf.Instruction
@@ -57,10 +59,11 @@ type SpawnSpec struct {
 // for the program's and so trace the shim's own calls (setresuid…) in
 // some runs and not others.
 func (s *Sentry) Spawn(spec SpawnSpec, started func(t *Task, err error)) {
-	data, err := json.Marshal(shimSpec{
+	shim.Trace("sentry: spawn")
+	data, err := json.Marshal(shim.Spec{
 		Path: spec.Path, Argv: spec.Argv, Env: spec.Env, Dir: spec.Dir,
 		UID: spec.UID, GID: spec.GID, Groups: spec.Groups,
-		Filter: s.filter, Ignored: spec.Ignored, Attrs: spec.Attrs,
+		Filter: s.filter, Ignored: spec.Ignored, Attrs: spec.Attrs.wire(),
 		Notify: s.notifyFilter,
 	})
 	if err != nil {
@@ -85,11 +88,14 @@ func (s *Sentry) Spawn(spec SpawnSpec, started func(t *Task, err error)) {
 func (s *Sentry) awaitShim(path string, parent *StandIn, pid int, conn *os.File, data []byte, started func(*Task, error)) {
 	var ready [1]byte
 	_, err := io.ReadFull(conn, ready[:])
+	shim.Trace("sentry: shim running")
 	if err != nil {
 		err = fmt.Errorf("spawn %s: shim did not start: %w", path, err)
 	} else if parent != nil {
 		var problems []string
-		if problems, err = parent.WaitReady(); len(problems) > 0 {
+		problems, err = parent.WaitReady()
+		shim.Trace("sentry: stand-in ready")
+		if len(problems) > 0 {
 			s.log.Debug("launcher stand-in keeps herd-init's values", "pid", parent.PID, "refused", problems)
 		}
 	}
@@ -118,6 +124,7 @@ func (s *Sentry) awaitShim(path string, parent *StandIn, pid int, conn *os.File,
 			}
 			conn.Close()
 		}()
+		shim.Trace("sentry: shim seized")
 		started(t, nil)
 	})
 }
@@ -125,7 +132,7 @@ func (s *Sentry) awaitShim(path string, parent *StandIn, pid int, conn *os.File,
 // forkShim starts the shim with PID spec.PID; called holding the fork
 // lock. conn is the sentry's end of the shim's spec socket.
 func (s *Sentry) forkShim(spec SpawnSpec) (int, *os.File, error) {
-	exe, conn, shimEnd, err := shimSocket()
+	conn, shimEnd, err := shimSocket()
 	if err != nil {
 		return 0, nil, fmt.Errorf("spawn %s: %w", spec.Path, err)
 	}
@@ -139,12 +146,12 @@ func (s *Sentry) forkShim(spec SpawnSpec) (int, *os.File, error) {
 		// For Foreground, Ctty is a descriptor of the parent, not the child.
 		sys = &syscall.SysProcAttr{Foreground: true, Ctty: int(spec.Stdio[0].Fd())}
 	}
-	pid, err := s.startShim(exe, spec.PID, files, sys)
+	pid, err := s.startShim(spec.PID, files, sys)
 	if err != nil && spec.Foreground {
 		s.log.Debug("spawn in the foreground", "err", err)
 		// Not the terminal's session (or not a terminal): run it in
 		// its own group without the terminal.
-		pid, err = s.startShim(exe, spec.PID, files, &syscall.SysProcAttr{Setpgid: true})
+		pid, err = s.startShim(spec.PID, files, &syscall.SysProcAttr{Setpgid: true})
 	}
 	if err != nil {
 		conn.Close()
@@ -153,27 +160,29 @@ func (s *Sentry) forkShim(spec SpawnSpec) (int, *os.File, error) {
 	return pid, conn, nil
 }
 
-// shimSocket is the herd binary and a new spec socket: conn, the
-// sentry's end, and shimEnd, the shim's (to close once it is forked).
-func shimSocket() (exe string, conn, shimEnd *os.File, err error) {
-	if exe, err = selfExe(); err != nil {
-		return "", nil, nil, err
-	}
+// shimSocket is a new spec socket: conn, the sentry's end, and shimEnd,
+// the shim's (to close once it is forked).
+func shimSocket() (conn, shimEnd *os.File, err error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return "", nil, nil, err
+		return nil, nil, err
 	}
-	return exe, os.NewFile(uintptr(fds[0]), "shim"), os.NewFile(uintptr(fds[1]), "spec"), nil
+	return os.NewFile(uintptr(fds[0]), "shim"), os.NewFile(uintptr(fds[1]), "spec"), nil
 }
 
 // startShim forks and execs the shim with PID pid (ns_last_pid; a task
 // started meanwhile may take it), args after its name.
-func (s *Sentry) startShim(exe string, pid int, files []uintptr, sys *syscall.SysProcAttr, args ...string) (int, error) {
+func (s *Sentry) startShim(pid int, files []uintptr, sys *syscall.SysProcAttr, args ...string) (int, error) {
+	exe, env, err := helperExe("GOMAXPROCS=1", "GOGC=off")
+	if err != nil {
+		return 0, err
+	}
 	if err := s.setLastPid(pid); err != nil {
 		return 0, err
 	}
-	return syscall.ForkExec(exe, append([]string{shimName}, args...), &syscall.ProcAttr{
-		Env:   []string{"GOMAXPROCS=1", "GOGC=off"},
+	shim.Trace("sentry: fork shim")
+	return syscall.ForkExec(exe, append([]string{shim.ShimName}, args...), &syscall.ProcAttr{
+		Env:   env,
 		Files: files,
 		Sys:   sys,
 	})

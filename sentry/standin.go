@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"herd/sentry/shim"
 )
 
 // StandInSpec is the launcher a stand-in stands for.
@@ -34,22 +36,6 @@ type StandInSpec struct {
 	// dropping to UID, GID and Groups), so the kernel refuses what the
 	// caller could not set itself; nil keeps herd-init's.
 	Attrs *ProcAttrs
-}
-
-// standInWire is what the stand-in reads on fd 3.
-type standInWire struct {
-	Comm   string     `json:"comm"`
-	Dir    string     `json:"dir,omitempty"`
-	UID    uint32     `json:"uid"`
-	GID    uint32     `json:"gid"`
-	Groups []uint32   `json:"groups,omitempty"`
-	Attrs  *ProcAttrs `json:"attrs,omitempty"`
-}
-
-// standInReply is the stand-in's answer, once it is ready: what of its
-// attributes the kernel refused it.
-type standInReply struct {
-	Refused []string `json:"refused,omitempty"`
 }
 
 // standInReadyTimeout bounds the wait for a stand-in to say it is ready.
@@ -75,12 +61,13 @@ type StandIn struct {
 // the tracer thread once it is forked (it applies spec.Attrs on its own
 // meanwhile: see WaitReady), gone when it exits. Tracer thread only.
 func (s *Sentry) SpawnStandIn(spec StandInSpec, started func(*StandIn, error), gone func(unix.WaitStatus)) {
-	data, err := json.Marshal(standInWire{Comm: spec.Comm, Dir: spec.Dir,
-		UID: spec.UID, GID: spec.GID, Groups: spec.Groups, Attrs: spec.Attrs})
+	data, err := json.Marshal(shim.StandInWire{Comm: spec.Comm, Dir: spec.Dir,
+		UID: spec.UID, GID: spec.GID, Groups: spec.Groups, Attrs: spec.Attrs.wire()})
 	if err != nil {
 		started(nil, fmt.Errorf("stand-in: encode spec: %w", err))
 		return
 	}
+	shim.Trace("sentry: stand-in spawn")
 	s.forks.acquire(func() {
 		st, err := s.forkStandIn(spec)
 		s.resetLastPid()
@@ -109,7 +96,7 @@ func (s *Sentry) SpawnStandIn(spec StandInSpec, started func(*StandIn, error), g
 
 // forkStandIn starts the stand-in process; called holding the fork lock.
 func (s *Sentry) forkStandIn(spec StandInSpec) (*StandIn, error) {
-	exe, err := selfExe()
+	exe, env, err := helperExe(shim.StandInEnv+"=1", "GOMAXPROCS=1", "GOGC=off")
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +127,7 @@ func (s *Sentry) forkStandIn(spec StandInSpec) (*StandIn, error) {
 		return nil, err
 	}
 	pid, err := syscall.ForkExec(exe, args, &syscall.ProcAttr{
-		Env:   []string{standInEnv + "=1", "GOMAXPROCS=1", "GOGC=off"},
+		Env:   env,
 		Files: []uintptr{null.Fd(), null.Fd(), null.Fd(), end.Fd()},
 		// Its own session, as the launcher's record leads one; and it
 		// must not outlive herd-init's tracer thread, its parent.
@@ -158,7 +145,7 @@ func (s *Sentry) forkStandIn(spec StandInSpec) (*StandIn, error) {
 func (st *StandIn) awaitReady() {
 	defer close(st.ready)
 	st.conn.SetReadDeadline(time.Now().Add(standInReadyTimeout))
-	var reply standInReply
+	var reply shim.StandInReply
 	err := json.NewDecoder(st.conn).Decode(&reply)
 	st.conn.SetReadDeadline(time.Time{})
 	if err != nil {

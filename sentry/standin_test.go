@@ -13,12 +13,13 @@ import (
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
 	"herd/procview"
+	"herd/sentry/shim"
 )
 
 // startStandIn runs this test binary as a stand-in (TestMain calls
 // RunHelper) with spec, and returns its reply and the process; closing
 // conn ends it.
-func startStandIn(t *testing.T, spec standInWire) (standInReply, *exec.Cmd, *os.File) {
+func startStandIn(t *testing.T, spec shim.StandInWire) (shim.StandInReply, *exec.Cmd, *os.File) {
 	t.Helper()
 	if os.Getuid() != 0 {
 		t.Skip("the stand-in test needs root (it drops to another user)")
@@ -31,7 +32,7 @@ func startStandIn(t *testing.T, spec standInWire) (standInReply, *exec.Cmd, *os.
 	defer end.Close()
 	cmd := exec.Command(os.Args[0], "-bash", "--login")
 	cmd.Args = []string{"-bash", "--login"}
-	cmd.Env = []string{standInEnv + "=1"}
+	cmd.Env = []string{shim.StandInEnv + "=1"}
 	cmd.ExtraFiles = []*os.File{end}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -45,7 +46,7 @@ func startStandIn(t *testing.T, spec standInWire) (standInReply, *exec.Cmd, *os.
 	if _, err := conn.Write(data); err != nil {
 		t.Fatal(err)
 	}
-	var reply standInReply
+	var reply shim.StandInReply
 	if err := json.NewDecoder(conn).Decode(&reply); err != nil {
 		t.Fatalf("no reply from the stand-in: %v", err)
 	}
@@ -58,7 +59,7 @@ func startStandIn(t *testing.T, spec standInWire) (standInReply, *exec.Cmd, *os.
 func TestStandInTakesTheCallersPlace(t *testing.T) {
 	attrs := &ProcAttrs{Nice: 7, CPUs: []int{0},
 		Rlimits: []Rlimit{{Resource: unix.RLIMIT_NOFILE, Cur: 99, Max: 100}}}
-	reply, cmd, conn := startStandIn(t, standInWire{Comm: "bash", Dir: "/", UID: 65534, GID: 65534, Groups: []uint32{65534}, Attrs: attrs})
+	reply, cmd, conn := startStandIn(t, shim.StandInWire{Comm: "bash", Dir: "/", UID: 65534, GID: 65534, Groups: []uint32{65534}, Attrs: attrs.wire()})
 	if len(reply.Refused) != 0 {
 		t.Fatalf("refused %v", reply.Refused)
 	}
@@ -90,7 +91,7 @@ func TestStandInTakesTheCallersPlace(t *testing.T) {
 func TestStandInGainsNoPrivilege(t *testing.T) {
 	attrs := &ProcAttrs{Policy: linux.SCHED_FIFO, Priority: 50, Nice: -5,
 		Rlimits: []Rlimit{{Resource: unix.RLIMIT_NOFILE, Cur: 1 << 20, Max: 1 << 30}}}
-	reply, cmd, _ := startStandIn(t, standInWire{Comm: "sh", UID: 65534, GID: 65534, Attrs: attrs})
+	reply, cmd, _ := startStandIn(t, shim.StandInWire{Comm: "sh", UID: 65534, GID: 65534, Attrs: attrs.wire()})
 	if got := strings.Join(reply.Refused, "; "); !strings.Contains(got, "sched_setattr") ||
 		!strings.Contains(got, "setpriority") || !strings.Contains(got, "rlimit") {
 		t.Fatalf("refused only %q, want the policy, the nice value and the limit", got)
@@ -105,7 +106,7 @@ func TestStandInGainsNoPrivilege(t *testing.T) {
 
 // The stand-in ignores the signals a program or a terminal may send it.
 func TestStandInIgnoresSignals(t *testing.T) {
-	_, cmd, conn := startStandIn(t, standInWire{Comm: "sh"})
+	_, cmd, conn := startStandIn(t, shim.StandInWire{Comm: "sh"})
 	for _, sig := range []syscall.Signal{unix.SIGTERM, unix.SIGHUP, unix.SIGINT, unix.SIGUSR1} {
 		if err := cmd.Process.Signal(sig); err != nil {
 			t.Fatal(err)

@@ -101,7 +101,10 @@ func (k *Kernel) execve(t task) action {
 // the commit or, if node could not, the same execve again, here.
 func (k *Kernel) prepareExec(ctx context.Context, node string, x *ExecPlan, tid int, restore func()) (func(*sentry.Task) int64, error) {
 	pid := x.Spec.PID
-	if err := k.placer.Prepare(ctx, node, x); err != nil {
+	sentry.Trace("place: exec to " + node)
+	err := k.placer.Prepare(ctx, node, x)
+	sentry.Trace("place: prepared")
+	if err != nil {
 		if ctx.Err() != nil {
 			// The call ended while node prepared: node may hold the
 			// program ready all the same.
@@ -122,6 +125,7 @@ func (k *Kernel) prepareExec(ctx context.Context, node string, x *ExecPlan, tid 
 	}()
 	return func(t *sentry.Task) int64 {
 		committed.Store(true)
+		sentry.Trace("place: commit")
 		if err := k.commitExec(t, node, pid); err != nil {
 			k.log.Warn("exec stays local", "pid", pid, "node", node, "why", err)
 			k.placer.Abort(node, pid)
@@ -376,5 +380,6 @@ func (k *Kernel) arrived(pid int) {
 	delete(k.held, pid)
 	h.expire.Stop()
 	k.SetPolicy(pid, h.policy)
+	sentry.Trace("place: record arrived, released")
 	k.s.ReleasePlaced(h.t)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"herd/node"
+	"herd/sentry/shim"
 )
 
 // initCommand is herd-init: pid 1 of an embedded node's namespace, started
@@ -38,6 +39,7 @@ func initAction(c *cli.Context) error {
 	if c.Bool("strace") {
 		strace = os.Stderr
 	}
+	shim.Trace("init: node starting")
 	err := node.RunEmbedded(c.Int("ctl-fd"), strace, log)
 	if errors.Is(err, node.ErrNothingLaunched) {
 		os.Exit(125) // nothing to wait for

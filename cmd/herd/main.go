@@ -14,12 +14,16 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"herd/sentry"
+	"herd/sentry/shim"
 )
 
 func main() {
 	// herd re-executes itself as its helpers (shim, bell); they must not
 	// see the CLI.
 	sentry.RunHelper()
+	if len(os.Args) > 1 {
+		shim.Trace("herd: main " + os.Args[1])
+	}
 	os.Exit(run(os.Args))
 }
 

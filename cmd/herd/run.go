@@ -20,6 +20,7 @@ import (
 	"herd/node/procfs"
 	"herd/procview"
 	"herd/sentry"
+	"herd/sentry/shim"
 )
 
 func runCommand() *cli.Command {
@@ -234,6 +235,7 @@ func startEmbeddedNode(c *cli.Context) (int, error) {
 	if c.Bool("strace") {
 		cmd.Stderr = os.Stderr
 	}
+	shim.Trace("run: start herd-init")
 	if err := sentry.StartInit(cmd); err != nil {
 		return -1, err
 	}

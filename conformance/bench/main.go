@@ -54,19 +54,20 @@ var loopBenches = []loopBench{
 func main() {
 	var (
 		reps      = flag.Int("reps", 7, "runs of each benchmark natively and under herd (medians are shown)")
-		startReps = flag.Int("start-reps", 15, "runs of `herd run -- /bin/true` and of /bin/true natively")
+		startReps = flag.Int("start-reps", 15, "runs of `herd run -- /bin/true` (embedded and through a daemon) and of /bin/true natively")
+		traceRuns = flag.Int("trace-runs", 5, "traced runs of `herd run -- /bin/true` whose phases are shown (0: none)")
 		scale     = flag.Float64("scale", 1, "multiply every iteration count by this")
 		markdown  = flag.String("markdown", "", "also write the table as Markdown to `FILE` (- for stdout)")
 		herd      = flag.String("herd", os.Getenv("HERD_BIN"), "the herd binary (default $HERD_BIN)")
 	)
 	flag.Parse()
-	if err := run(*herd, *reps, *startReps, *scale, *markdown); err != nil {
+	if err := run(*herd, *reps, *startReps, *traceRuns, *scale, *markdown); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(herd string, reps, startReps int, scale float64, markdown string) error {
+func run(herd string, reps, startReps, traceRuns int, scale float64, markdown string) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("herd run needs root")
 	}
@@ -95,6 +96,9 @@ func run(herd string, reps, startReps int, scale float64, markdown string) error
 	started := time.Now()
 	res, err := measure(bins, herd, reps, startReps, scale)
 	if err != nil {
+		return err
+	}
+	if err := measureStart(res, herd, dir, startReps, traceRuns); err != nil {
 		return err
 	}
 	rep := newReport(m, res, reps, startReps, time.Since(started))
@@ -132,6 +136,9 @@ type results struct {
 	counts    map[string]int
 	perOp     map[string]map[string][]float64
 	startWall map[string][]float64
+	// traces are the phases of a start by runner (starttrace.go).
+	traces    map[string][]phase
+	traceRuns int
 }
 
 func (r *results) add(prog, runner string, v float64) {

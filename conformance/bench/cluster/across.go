@@ -32,6 +32,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"herd/conformance/bench/tracefile"
 	"herd/node/netns"
 )
 
@@ -85,7 +86,10 @@ func acrossNodes(herd, work string, reps int, scale float64) (string, error) {
 		return "", err
 	}
 	dir := filepath.Join(work, "across-cluster")
-	out, err := exec.Command(herd, "cluster", "up", "--nodes", "3", "--netns", "--dir", dir).CombinedOutput()
+	up := exec.Command(herd, "cluster", "up", "--nodes", "3", "--netns", "--dir", dir)
+	traceFile := filepath.Join(work, "across.trace")
+	up.Env = append(os.Environ(), tracefile.Env+"="+traceFile) // the nodes trace (spawnTrace)
+	out, err := up.CombinedOutput()
 	stop := downOnSignal(herd, dir)
 	defer stop()
 	if err != nil {
@@ -125,7 +129,12 @@ func acrossNodes(herd, work string, reps int, scale float64) (string, error) {
 		}
 		fmt.Fprintln(os.Stderr, " tcp")
 	}
-	return renderAcross(res, reps, scale, load0+" at start, "+loadAvg()+" at the end"), nil
+	table := renderAcross(res, reps, scale, load0+" at start, "+loadAvg()+" at the end")
+	trace, err := env.spawnTrace(traceFile)
+	if err != nil {
+		return "", err
+	}
+	return table + trace, nil
 }
 
 // loadAvg is the 1-minute load average: the machine is shared, and the
