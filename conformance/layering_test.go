@@ -15,6 +15,7 @@ func TestLayering(t *testing.T) {
 	allowed := map[string][]string{
 		"pidspace":       nil,
 		"remote":         nil,
+		"ipc":            nil,
 		"procview":       {"pidspace"},
 		"sentry":         {"pidspace", "procview"},
 		"raftstate":      {"pidspace"},
