@@ -256,6 +256,11 @@ func (s *Service) Serve(ctx context.Context, r *Request) *Reply {
 		s.creating.Unlock()
 	}
 	rep := s.objs.Do(ctx, r)
+	if r.Op == OpMsgRecv && rep.Errno == 0 && r.Flags&linux.MSG_COPY == 0 && ctx.Err() != nil {
+		// The caller was interrupted as the message came: it stays.
+		s.objs.unrecv(&Request{ID: r.ID, Type: rep.Type, Text: rep.Text})
+		return fail(unix.EINTR)
+	}
 	if r.Op == OpMsgCtl && r.Cmd == linux.IPC_RMID && rep.Errno == 0 {
 		names, _ := s.parts()
 		if name, _, ok := names.ByID(ctx, r.ID); ok {

@@ -142,6 +142,12 @@ func TestIPCNames(t *testing.T) {
 	if b1.ID == b2.ID || b1.Owner != "a" {
 		t.Fatalf("bindings %+v %+v", b1, b2)
 	}
+	if b, ok := h.f.IPCByID(b2.ID); !ok || b != b2 {
+		t.Fatalf("IPCByID(%d) = %+v %v, want %+v", b2.ID, b, ok, b2)
+	}
+	if _, ok := h.f.IPCByID(b2.ID + 100); ok {
+		t.Fatalf("IPCByID of an id never bound found one")
+	}
 	v, err := h.apply(IPCBind{Key: "msg:0x1234", Owner: "b"})
 	if !errors.Is(err, ErrKeyExists) || v.(IPCBinding) != b1 {
 		t.Fatalf("rebind: %v %+v", err, v)

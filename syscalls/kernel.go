@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"herd/ipc"
 	"herd/pidspace"
 	"herd/sentry"
 )
@@ -66,6 +67,9 @@ type Kernel struct {
 	// lost are the nodes declared down (NodeLost) and not back since: no
 	// exec is committed to them.
 	lost map[string]bool
+	// ipc emulates System V message queues (ipc_msg.go); nil: the
+	// kernel's own, in the node's IPC namespace.
+	ipc *ipc.Service
 }
 
 // NewKernel makes the emulated kernel of node over space, whose PIDs come

@@ -84,6 +84,15 @@ func (k *Kernel) Table() *sentry.Table {
 	trap(unix.SYS_SETSID, "setsid", k.setsid, nil, "Decided by pidspace, then run natively so the terminal sees the new session.")
 	trap(unix.SYS_GETSID, "getsid", k.getsid, []sentry.ArgKind{I}, "From pidspace.")
 
+	// System V IPC (ipc_msg.go): message queues of the cluster.
+	if k.ipc != nil {
+		ipcNote := "Emulated by the cluster's IPC service: the key is bound to a cluster-wide id in Raft and the queue lives at the node that made it; a call on a queue of this node that need not wait is answered at once, others wait parked (EINTR on a signal, never restarted, as natively without SA_RESTART), and a queue of another node is reached there."
+		trap(unix.SYS_MSGGET, "msgget", k.msgget, []sentry.ArgKind{H, H}, ipcNote)
+		trap(unix.SYS_MSGSND, "msgsnd", k.msgsnd, []sentry.ArgKind{I, P, I, H}, ipcNote)
+		trap(unix.SYS_MSGRCV, "msgrcv", k.msgrcv, []sentry.ArgKind{I, P, I, I, H}, ipcNote)
+		trap(unix.SYS_MSGCTL, "msgctl", k.msgctl, []sentry.ArgKind{I, I, P}, ipcNote+" IPC_INFO and MSG_INFO count this node's queues; MSG_STAT is EINVAL.")
+	}
+
 	// The sandbox's edge (sandbox.go, pidfd.go).
 	trap(unix.SYS_PTRACE, "ptrace", k.ptrace, []sentry.ArgKind{I, I, P, P}, "EPERM: the sentry is the only tracer (a second would escape interception).")
 	outside := fmt.Sprintf("ESRCH for herd-init and its threads (PIDs below %d); native otherwise.", pidspace.FirstPID)
