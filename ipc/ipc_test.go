@@ -201,3 +201,19 @@ func TestMsgUnrecv(t *testing.T) {
 		t.Fatalf("after an interrupted receive the head is %q, want one", rep.Text)
 	}
 }
+
+// A key whose owner is lost names nothing: msgget without IPC_CREAT says
+// ENOENT, with it makes a new queue here.
+func TestMsgGetLostOwner(t *testing.T) {
+	svcs, names := cluster(2)
+	a, b := svcs[0], svcs[1]
+	old := mustGet(t, a, 12, linux.IPC_CREAT|0o666, alice)
+	names.setDown("a")
+	if _, err := b.MsgGet(context.Background(), 12, 0, bob); err != unix.ENOENT {
+		t.Fatalf("msgget of a lost owner's key: %v, want ENOENT", err)
+	}
+	id := mustGet(t, b, 12, linux.IPC_CREAT|0o666, bob)
+	if _, owner, _ := names.ByID(context.Background(), id); id == old || owner != "b" {
+		t.Fatalf("msgget(IPC_CREAT) of a lost owner's key: id %d at %q (old %d), want a new one at b", id, owner, old)
+	}
+}

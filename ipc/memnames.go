@@ -31,7 +31,7 @@ func newMemNames() *memNames {
 func (m *memNames) Bind(_ context.Context, name, owner string) (int, string, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if b, ok := m.names[name]; ok {
+	if b, ok := m.names[name]; ok && !m.down[b.owner] {
 		return b.id, b.owner, true, nil
 	}
 	b := binding{id: m.next, owner: owner}

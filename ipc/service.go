@@ -96,6 +96,11 @@ func (s *Service) MsgGet(ctx context.Context, key int32, flags int, c Caller) (i
 	}
 	name := msgName(key)
 	id, owner, ok := names.Lookup(ctx, name)
+	if ok && !names.Up(owner) {
+		// Its owner is lost, and the queue with it: the key names
+		// nothing (Bind binds it afresh).
+		ok = false
+	}
 	if !ok {
 		if flags&linux.IPC_CREAT == 0 {
 			return 0, unix.ENOENT

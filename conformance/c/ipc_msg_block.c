@@ -14,22 +14,56 @@ struct mbuf {
 	int n;
 };
 
-/* pong answers ROUNDS pings of type 1 with n+1 as type 2. */
+/* pong answers ROUNDS pings of type 1 with n+1 as type 2, making the
+ * queue if it is not there yet (the cluster tests start it first). */
 static int pong(const char *keystr)
 {
-	int id = msgget((key_t)strtol(keystr, NULL, 0), 0);
+	int id = msgget((key_t)strtol(keystr, NULL, 0), IPC_CREAT | 0600);
 	if (id < 0)
 		return 2;
 	for (int i = 0; i < ROUNDS; i++) {
 		struct mbuf m;
-		if (msgrcv(id, &m, sizeof m.n, 1, 0) != sizeof m.n)
+		long r = msgrcv(id, &m, sizeof m.n, 1, 0);
+		if (r != sizeof m.n) {
+			result("pong_recv", r);
 			return 3;
+		}
 		m.mtype = 2;
 		m.n++;
 		if (msgsnd(id, &m, sizeof m.n, 0) < 0)
 			return 4;
 	}
 	return 0;
+}
+
+static int ping(int id, int rounds)
+{
+	int ok = 1;
+	for (int i = 0; i < rounds && ok; i++) {
+		struct mbuf m = { .mtype = 1, .n = i * 10 };
+		ok = msgsnd(id, &m, sizeof m.n, 0) == 0 && msgrcv(id, &m, sizeof m.n, 2, 0) == sizeof m.n && m.n == i * 10 + 1;
+	}
+	say("pingpong", "%s", yesno(ok));
+	return !ok;
+}
+
+/* The modes of the cluster tests (conformance/cluster/ipc_test.go): make
+ * KEY makes the queue; ping KEY pings a pong and removes the queue; ping1
+ * KEY pings once and leaves it. */
+static int cluster_mode(const char *mode, const char *keystr)
+{
+	int id = msgget((key_t)strtol(keystr, NULL, 0), IPC_CREAT | 0600);
+	if (id < 0) {
+		result("get", id);
+		return 2;
+	}
+	if (strcmp(mode, "make") == 0)
+		return 0;
+	if (strcmp(mode, "ping1") == 0)
+		return ping(id, 1);
+	int r = ping(id, ROUNDS);
+	outcome("rmid", msgctl(id, IPC_RMID, NULL));
+	return r;
 }
 
 /* wait_sleeping polls until pid sleeps in the kernel (its state S). */
@@ -63,12 +97,7 @@ static void pingpong(key_t key, int id)
 		execl(argv0, argv0, "pong", keystr, (char *)NULL);
 		_exit(98);
 	}
-	int ok = 1;
-	for (int i = 0; i < ROUNDS && ok; i++) {
-		struct mbuf m = { .mtype = 1, .n = i * 10 };
-		ok = msgsnd(id, &m, sizeof m.n, 0) == 0 && msgrcv(id, &m, sizeof m.n, 2, 0) == sizeof m.n && m.n == i * 10 + 1;
-	}
-	say("pingpong", "%s", yesno(ok));
+	ping(id, ROUNDS);
 	say("pong_status", "%s", wstatus(reap(c)));
 }
 
@@ -106,6 +135,8 @@ int main(int argc, char **argv)
 	setup(argc, argv);
 	if (argc == 3 && strcmp(argv[1], "pong") == 0)
 		return pong(argv[2]);
+	if (argc == 3)
+		return cluster_mode(argv[1], argv[2]);
 	key_t key = (key_t)(0x49000000 | getpid());
 	int id = msgget(key, IPC_CREAT | 0600);
 	say("get", "%s", yesno(id >= 0));

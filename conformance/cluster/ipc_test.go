@@ -2,8 +2,11 @@ package cluster
 
 import (
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // sysvKeys are the keys listed in a /proc/sysvipc file (the first
@@ -50,5 +53,97 @@ func TestIPCNamespacePerNode(t *testing.T) {
 		if sysvKeys(o2)[k] {
 			t.Errorf("segment %s made on n1 is visible on n2", k)
 		}
+	}
+}
+
+// ipcProg builds conformance/c/ipc_msg_block.c, whose modes make, ping,
+// ping1 and pong the tests run on chosen nodes.
+func ipcProg(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("gcc is needed to build the IPC test program")
+	}
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	prog := filepath.Join(dir, "ipc_msg_block")
+	if out, err := exec.Command("gcc", "-O2", "-Wall", "-pthread", "-o", prog, "../c/ipc_msg_block.c").CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	return prog
+}
+
+type runResult struct {
+	out, errOut string
+	status      int
+}
+
+// runOn runs prog with args placed on node id, in the background.
+func (c *testCluster) runOn(id string, prog string, args ...string) <-chan runResult {
+	done := make(chan runResult, 1)
+	go func() {
+		o, e, st := herd(c.t, c.sock(1), append([]string{"run", "--placement", "node:" + id, "--", prog}, args...)...)
+		done <- runResult{o, e, st}
+	}()
+	return done
+}
+
+// A message queue made on n2 carries a ping-pong of 200 messages between
+// a process on n3 and one on n1 (both reach it at its owner), which then
+// removes it.
+func TestIPCMsgAcrossNodes(t *testing.T) {
+	c := upCluster(t, 3, 3)
+	prog := ipcProg(t)
+	const key = "0x4b0001"
+	if r := <-c.runOn("n2", prog, "make", key); r.status != 0 {
+		t.Fatalf("make on n2: %+v", r)
+	}
+	pong := c.runOn("n3", prog, "pong", key)
+	ping := <-c.runOn("n1", prog, "ping", key)
+	if ping.status != 0 || ping.out != "pingpong: yes\nrmid: ok\n" {
+		t.Fatalf("ping on n1: %+v", ping)
+	}
+	if r := <-pong; r.status != 0 {
+		t.Fatalf("pong on n3: %+v", r)
+	}
+}
+
+// The node owning a queue dies while a process on another node waits in
+// msgrcv there: the wait ends with EIDRM, not a hang, and a new msgget
+// with IPC_CREAT makes a new queue under the same key.
+func TestIPCMsgOwnerLost(t *testing.T) {
+	c := upCluster(t, 3, 3)
+	prog := ipcProg(t)
+	const key = "0x4b0002"
+	if r := <-c.runOn("n3", prog, "make", key); r.status != 0 {
+		t.Fatalf("make on n3: %+v", r)
+	}
+	pong := c.runOn("n2", prog, "pong", key)
+	// One round: the pong is past its msgget and goes on to wait.
+	if r := <-c.runOn("n1", prog, "ping1", key); r.status != 0 || r.out != "pingpong: yes\n" {
+		t.Fatalf("ping1 on n1: %+v", r)
+	}
+	c.lose("n3")
+	select {
+	case r := <-pong:
+		if r.status != 3 || r.out != "pong_recv: -1 EIDRM (Identifier removed)\n" {
+			t.Fatalf("pong on n2 after its queue's owner died: %+v, want EIDRM and status 3", r)
+		}
+	case <-time.After(45 * time.Second):
+		t.Fatal("pong on n2 still waits in msgrcv 45s after its queue's owner died")
+	}
+	waitFor(t, 20*time.Second, "n3 declared down", func() bool {
+		for _, r := range c.nodes(1) {
+			if r.ID == "n3" {
+				return r.State == "down"
+			}
+		}
+		return false
+	})
+	pong = c.runOn("n2", prog, "pong", key)
+	if r := <-c.runOn("n1", prog, "ping", key); r.status != 0 || r.out != "pingpong: yes\nrmid: ok\n" {
+		t.Fatalf("ping on n1 with a queue made again: %+v", r)
+	}
+	if r := <-pong; r.status != 0 {
+		t.Fatalf("second pong on n2: %+v", r)
 	}
 }
