@@ -48,13 +48,14 @@ func (q *queue) fits(n int) bool {
 type Objects struct {
 	mu     sync.Mutex
 	msgs   map[int]*queue
+	sems   map[int]*semSet
 	limits Limits
 	now    func() int64
 }
 
 // NewObjects is an empty set of objects under limits.
 func NewObjects(limits Limits) *Objects {
-	return &Objects{msgs: map[int]*queue{}, limits: limits, now: func() int64 { return time.Now().Unix() }}
+	return &Objects{msgs: map[int]*queue{}, sems: map[int]*semSet{}, limits: limits, now: func() int64 { return time.Now().Unix() }}
 }
 
 // createMsg makes queue id with perm.
@@ -67,11 +68,11 @@ func (o *Objects) createMsg(id int, perm Perm) {
 	}
 }
 
-// has is whether queue id is owned here.
+// has is whether object id is owned here.
 func (o *Objects) has(id int) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.msgs[id] != nil
+	return o.msgs[id] != nil || o.sems[id] != nil
 }
 
 // count is the number of queues, messages and bytes owned here.
@@ -102,6 +103,15 @@ func (o *Objects) Do(ctx context.Context, r *Request) *Reply {
 		return &Reply{}
 	case OpMsgCtl:
 		return o.ctl(r)
+	case OpSemOpen:
+		return o.semOpen(r)
+	case OpSemOp:
+		return o.semop(ctx, r)
+	case OpSemCtl:
+		return o.semctl(r)
+	case OpSemExit:
+		o.semExit(r)
+		return &Reply{}
 	}
 	return fail(unix.EINVAL)
 }
@@ -139,6 +149,10 @@ func (o *Objects) wait(ctx context.Context, r *Request, try attempt) *Reply {
 		if rep := try(q, r); rep != nil {
 			o.mu.Unlock()
 			return rep
+		}
+		if r.Try {
+			o.mu.Unlock()
+			return &Reply{WouldBlock: true}
 		}
 		if r.Flags&linux.IPC_NOWAIT != 0 {
 			o.mu.Unlock()
@@ -255,25 +269,40 @@ func (o *Objects) ctl(r *Request) *Reply {
 	if q == nil {
 		return fail(unix.EINVAL)
 	}
-	switch r.Cmd {
-	case linux.IPC_STAT:
-		if !q.stat.Perm.allows(r.Caller, readAccess) {
-			return fail(unix.EACCES)
-		}
+	rep := common(r, q.stat.Perm, func() *Reply {
 		st := q.stat
 		return &Reply{Stat: &st}
-	case linux.IPC_SET:
-		return o.set(q, r)
-	case linux.IPC_RMID:
-		if !q.stat.Perm.owns(r.Caller) {
-			return fail(unix.EPERM)
-		}
+	}, func() *Reply { return o.set(q, r) }, func() {
 		delete(o.msgs, r.ID)
 		q.removed = true
 		q.wake()
+	})
+	if rep == nil {
+		return fail(unix.EINVAL)
+	}
+	return rep
+}
+
+// common answers the control commands every kind of object has, with o.mu
+// held: IPC_STAT (stat, if perm lets r read), IPC_SET (set) and IPC_RMID
+// (remove, if r's caller owns the object); nil for any other command.
+func common(r *Request, perm Perm, stat, set func() *Reply, remove func()) *Reply {
+	switch r.Cmd {
+	case linux.IPC_STAT:
+		if !perm.allows(r.Caller, readAccess) {
+			return fail(unix.EACCES)
+		}
+		return stat()
+	case linux.IPC_SET:
+		return set()
+	case linux.IPC_RMID:
+		if !perm.owns(r.Caller) {
+			return fail(unix.EPERM)
+		}
+		remove()
 		return &Reply{}
 	}
-	return fail(unix.EINVAL)
+	return nil
 }
 
 func (o *Objects) set(q *queue, r *Request) *Reply {

@@ -16,6 +16,9 @@ type Caller struct {
 	UID    uint32   `json:"uid"`
 	GID    uint32   `json:"gid"`
 	Groups []uint32 `json:"groups,omitempty"`
+	// Node is where the process runs (set by the Service), for the
+	// SEM_UNDO of processes that die with their node.
+	Node string `json:"node,omitempty"`
 }
 
 func (c Caller) privileged() bool { return c.UID == 0 }

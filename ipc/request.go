@@ -23,6 +23,16 @@ const (
 	OpMsgUnrecv
 	// OpMsgCtl is msgctl's IPC_STAT, IPC_SET (with Set) and IPC_RMID.
 	OpMsgCtl
+	// OpSemOpen checks Caller's access (semget's flags) to an existing
+	// semaphore set of at least Num semaphores.
+	OpSemOpen
+	// OpSemOp is semop/semtimedop of Sops, waiting at most Timeout.
+	OpSemOp
+	// OpSemCtl is semctl's Cmd on semaphore Num (SETVAL: Val; SETALL:
+	// Vals; IPC_SET: SemSet).
+	OpSemCtl
+	// OpSemExit applies Caller's SEM_UNDO adjustments: it has exited.
+	OpSemExit
 )
 
 // Request is one operation on object ID for Caller, at its owner.
@@ -40,6 +50,33 @@ type Request struct {
 	Text []byte `json:"text,omitempty"`
 	// Set is IPC_SET's new values.
 	Set *MsgStat `json:"set,omitempty"`
+
+	// Num is a semaphore's number (semget: the set's size); Val and Vals
+	// SETVAL's and SETALL's values; Sops semop's operations; Timeout,
+	// if set, semtimedop's in nanoseconds.
+	Num     int      `json:"num,omitempty"`
+	Val     int      `json:"val,omitempty"`
+	Vals    []int    `json:"vals,omitempty"`
+	Sops    []SemOp  `json:"sops,omitempty"`
+	Timeout *int64   `json:"timeout,omitempty"`
+	SemSet  *SemStat `json:"sem_set,omitempty"`
+	// Try asks for no wait: a Reply with WouldBlock instead.
+	Try bool `json:"-"`
+}
+
+// SemOp is one struct sembuf.
+type SemOp struct {
+	Num int `json:"num"`
+	Op  int `json:"op"`
+	Flg int `json:"flg"`
+}
+
+// SemStat is a semaphore set's semid_ds.
+type SemStat struct {
+	Perm  Perm  `json:"perm"`
+	OTime int64 `json:"otime,omitempty"`
+	CTime int64 `json:"ctime,omitempty"`
+	NSems int   `json:"nsems"`
 }
 
 // Reply is the outcome of a Request: Errno, or the value, the message
@@ -50,6 +87,10 @@ type Reply struct {
 	Type  int64      `json:"type,omitempty"`
 	Text  []byte     `json:"text,omitempty"`
 	Stat  *MsgStat   `json:"stat,omitempty"`
+	Vals  []int      `json:"vals,omitempty"`
+	Sem   *SemStat   `json:"sem,omitempty"`
+	// WouldBlock answers a Try request that would have to wait.
+	WouldBlock bool `json:"-"`
 }
 
 // Err is the Reply's errno as an error, nil on success.

@@ -53,11 +53,17 @@ type Service struct {
 	peers Peers
 	// owners caches the owners of ids.
 	owners map[int]string
+	// sizes caches the sizes of the semaphore sets this node has seen
+	// (fixed for a set's life), for SETALL, whose array is that long.
+	sizes map[int]int
+	// undoers are the processes of this node with SEM_UNDO adjustments,
+	// with the sets (and their owners) that hold them.
+	undoers map[int]map[int]string
 }
 
 // NewService is the service of a node alone, named node.
 func NewService(node string, limits Limits) *Service {
-	return &Service{node: node, objs: NewObjects(limits), names: NewMemNames(), owners: map[int]string{}}
+	return &Service{node: node, objs: NewObjects(limits), names: NewMemNames(), owners: map[int]string{}, undoers: map[int]map[int]string{}, sizes: map[int]int{}}
 }
 
 // Join makes the service a cluster's: names in names, other owners
@@ -78,26 +84,42 @@ func (s *Service) parts() (Names, Peers) {
 // Limits are the limits the service enforces.
 func (s *Service) Limits() Limits { return s.objs.limits }
 
-func msgName(key int32) string { return fmt.Sprintf("msg:%d", key) }
-
-func (s *Service) privateName() string {
+func (s *Service) privateName(kind string) string {
 	b := make([]byte, 8)
 	rand.Read(b)
-	return fmt.Sprintf("msg:private:%s:%s", s.node, hex.EncodeToString(b))
+	return fmt.Sprintf("%s:private:%s:%s", kind, s.node, hex.EncodeToString(b))
 }
 
 // MsgGet is msgget(key, flags) by c: the id of the queue named key, made
 // here (this node owns it) when IPC_CREAT asks and none is bound.
 func (s *Service) MsgGet(ctx context.Context, key int32, flags int, c Caller) (int, error) {
+	return s.get(ctx, kindMsg, key, flags, 0, c)
+}
+
+// SemGet is semget(key, nsems, flags) by c, as MsgGet.
+func (s *Service) SemGet(ctx context.Context, key int32, nsems, flags int, c Caller) (int, error) {
+	if nsems < 0 || nsems > linux.SEMMSL {
+		return 0, unix.EINVAL
+	}
+	return s.get(ctx, kindSem, key, flags, nsems, c)
+}
+
+// The kinds of objects, as their names begin.
+const (
+	kindMsg = "msg"
+	kindSem = "sem"
+)
+
+func (s *Service) get(ctx context.Context, kind string, key int32, flags, nsems int, c Caller) (int, error) {
 	names, _ := s.parts()
 	if key == linux.IPC_PRIVATE {
-		id, _, err := s.create(ctx, names, s.privateName(), key, flags, c)
+		id, _, err := s.create(ctx, names, s.privateName(kind), kind, key, flags, nsems, c)
 		return id, err
 	}
-	name := msgName(key)
+	name := fmt.Sprintf("%s:%d", kind, key)
 	id, owner, ok := names.Lookup(ctx, name)
 	if ok && !names.Up(owner) {
-		// Its owner is lost, and the queue with it: the key names
+		// Its owner is lost, and the object with it: the key names
 		// nothing (Bind binds it afresh).
 		ok = false
 	}
@@ -107,7 +129,7 @@ func (s *Service) MsgGet(ctx context.Context, key int32, flags int, c Caller) (i
 		}
 		var made bool
 		var err error
-		if id, made, err = s.create(ctx, names, name, key, flags, c); err != nil || made {
+		if id, made, err = s.create(ctx, names, name, kind, key, flags, nsems, c); err != nil || made {
 			return id, err
 		}
 		_, owner, _ = names.ByID(ctx, id)
@@ -115,20 +137,32 @@ func (s *Service) MsgGet(ctx context.Context, key int32, flags int, c Caller) (i
 	if flags&(linux.IPC_CREAT|linux.IPC_EXCL) == linux.IPC_CREAT|linux.IPC_EXCL {
 		return 0, unix.EEXIST
 	}
-	rep := s.route(ctx, owner, &Request{Op: OpMsgOpen, ID: id, Caller: c, Flags: flags})
+	op := OpMsgOpen
+	if kind == kindSem {
+		op = OpSemOpen
+	}
+	rep := s.route(ctx, owner, &Request{Op: op, ID: id, Caller: c, Flags: flags, Num: nsems})
+	if rep.Sem != nil {
+		s.learnSize(id, rep.Sem.NSems)
+	}
 	if rep.Errno == unix.EIDRM {
-		// Removed since we looked, or its owner is lost: as if no queue
-		// had that key.
+		// Removed since we looked, or its owner is lost: as if no
+		// object had that key.
 		return 0, unix.ENOENT
 	}
 	return int(rep.Value), rep.Err()
 }
 
-// create binds name and makes its queue here; made is false (and id the
+// create binds name and makes its object here; made is false (and id the
 // existing one's) if name was bound meanwhile.
-func (s *Service) create(ctx context.Context, names Names, name string, key int32, flags int, c Caller) (id int, made bool, err error) {
-	if q, _, _ := s.objs.count(); q >= s.objs.limits.MsgMni {
+func (s *Service) create(ctx context.Context, names Names, name, kind string, key int32, flags, nsems int, c Caller) (id int, made bool, err error) {
+	q, _, _ := s.objs.count()
+	sets, _ := s.objs.semCount()
+	switch {
+	case kind == kindMsg && q >= s.objs.limits.MsgMni, kind == kindSem && sets >= linux.SEMMNI:
 		return 0, false, unix.ENOSPC
+	case kind == kindSem && nsems == 0:
+		return 0, false, unix.EINVAL
 	}
 	s.creating.Lock()
 	defer s.creating.Unlock()
@@ -139,7 +173,12 @@ func (s *Service) create(ctx context.Context, names Names, name string, key int3
 	case exists:
 		return id, false, nil
 	}
-	s.objs.createMsg(id, newPerm(key, c, flags))
+	if kind == kindSem {
+		s.objs.createSem(id, nsems, newPerm(key, c, flags))
+		s.learnSize(id, nsems)
+	} else {
+		s.objs.createMsg(id, newPerm(key, c, flags))
+	}
 	return id, true, nil
 }
 
@@ -151,7 +190,12 @@ func (s *Service) Do(ctx context.Context, r *Request) *Reply {
 	if !ok {
 		return fail(unix.EINVAL)
 	}
+	r.Caller.Node = s.node
 	rep := s.route(ctx, owner, r)
+	s.noteUndo(r, owner, rep)
+	if rep.Sem != nil {
+		s.learnSize(r.ID, rep.Sem.NSems)
+	}
 	if r.Op == OpMsgRecv && rep.Errno == 0 && r.Flags&linux.MSG_COPY == 0 && ctx.Err() != nil {
 		s.route(context.Background(), owner, &Request{Op: OpMsgUnrecv, ID: r.ID, Type: rep.Type, Text: rep.Text})
 		return fail(unix.EINTR)
@@ -166,16 +210,19 @@ func (s *Service) TryLocal(r *Request) (rep *Reply, ok bool) {
 	if !s.objs.has(r.ID) {
 		return nil, false
 	}
+	r.Caller.Node = s.node
 	switch {
 	case r.Op == OpMsgCtl && r.Cmd == linux.IPC_RMID:
 		return nil, false
-	case r.Op == OpMsgSend || r.Op == OpMsgRecv:
-		nowait := *r
-		nowait.Flags |= linux.IPC_NOWAIT
-		rep = s.objs.Do(context.Background(), &nowait)
-		if r.Flags&linux.IPC_NOWAIT == 0 && (rep.Errno == unix.EAGAIN || rep.Errno == unix.ENOMSG) && r.Flags&linux.MSG_COPY == 0 {
+	case r.Op == OpSemCtl && r.Cmd == linux.IPC_RMID, r.Op == OpSemExit:
+		return nil, false
+	case r.Op == OpMsgSend || r.Op == OpMsgRecv || r.Op == OpSemOp:
+		try := *r
+		try.Try = true
+		if rep = s.objs.Do(context.Background(), &try); rep.WouldBlock {
 			return nil, false
 		}
+		s.noteUndo(r, s.node, rep)
 		return rep, true
 	}
 	return s.objs.Do(context.Background(), r), true
@@ -266,7 +313,7 @@ func (s *Service) Serve(ctx context.Context, r *Request) *Reply {
 		s.objs.unrecv(&Request{ID: r.ID, Type: rep.Type, Text: rep.Text})
 		return fail(unix.EINTR)
 	}
-	if r.Op == OpMsgCtl && r.Cmd == linux.IPC_RMID && rep.Errno == 0 {
+	if (r.Op == OpMsgCtl || r.Op == OpSemCtl) && r.Cmd == linux.IPC_RMID && rep.Errno == 0 {
 		names, _ := s.parts()
 		if name, _, ok := names.ByID(ctx, r.ID); ok {
 			if err := names.Unbind(context.Background(), name, s.node); err != nil {
@@ -300,5 +347,82 @@ func (o *Objects) maxID() int {
 	for id := range o.msgs {
 		top = max(top, id)
 	}
+	for id := range o.sems {
+		top = max(top, id)
+	}
 	return top
+}
+
+// noteUndo remembers that r, a semop that succeeded, left its caller
+// SEM_UNDO adjustments in set r.ID at owner.
+func (s *Service) noteUndo(r *Request, owner string, rep *Reply) {
+	if r.Op != OpSemOp || rep.Errno != 0 || rep.Value == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sets := s.undoers[r.Caller.PID]
+	if sets == nil {
+		sets = map[int]string{}
+		s.undoers[r.Caller.PID] = sets
+	}
+	sets[r.ID] = owner
+}
+
+// Exited applies the SEM_UNDO adjustments of process pid of this node,
+// which exited, at the owners of its sets. It may wait for them: call it
+// off the tracer thread.
+func (s *Service) Exited(pid int) {
+	s.mu.Lock()
+	sets := s.undoers[pid]
+	delete(s.undoers, pid)
+	s.mu.Unlock()
+	for id, owner := range sets {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		s.route(ctx, owner, &Request{Op: OpSemExit, ID: id, Caller: Caller{PID: pid, Node: s.node}})
+		cancel()
+	}
+}
+
+// HasUndo is whether process pid of this node holds SEM_UNDO
+// adjustments (its exit must apply them).
+func (s *Service) HasUndo(pid int) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.undoers[pid]) > 0
+}
+
+// NodeLost applies the SEM_UNDO adjustments that processes of node, now
+// down, hold in the sets this node owns.
+func (s *Service) NodeLost(node string) { s.objs.NodeLost(node) }
+
+// SemInfo is semctl's IPC_INFO (limits) or SEM_INFO (semusz and semaem:
+// the sets and semaphores this node owns), and the call's value, the
+// highest id in use here.
+func (s *Service) SemInfo(cmd int) (linux.SemInfo, int) {
+	info := linux.SemInfo{
+		SemMap: linux.SEMMAP, SemMni: linux.SEMMNI, SemMns: linux.SEMMNS, SemMnu: linux.SEMMNU,
+		SemMsl: linux.SEMMSL, SemOpm: linux.SEMOPM, SemUme: linux.SEMUME, SemUsz: linux.SEMUSZ,
+		SemVmx: linux.SEMVMX, SemAem: linux.SEMAEM,
+	}
+	if cmd == linux.SEM_INFO {
+		sets, sems := s.objs.semCount()
+		info.SemUsz, info.SemAem = uint32(sets), uint32(sems)
+	}
+	return info, s.objs.maxID()
+}
+
+func (s *Service) learnSize(id, nsems int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sizes[id] = nsems
+}
+
+// SemSize is the number of semaphores of set id, if this node has seen
+// it (made, opened or IPC_STATed here).
+func (s *Service) SemSize(id int) (int, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n, ok := s.sizes[id]
+	return n, ok
 }

@@ -34,7 +34,7 @@ func (cn *Cluster) attachPeers(ctx context.Context, l *Local) {
 	kills := remoteKills{net: net, holder: cn.store.FSM().LeaseHolder}
 	ps := &peerServer{host: l, log: cn.log, kill: kills.send}
 	ps.register(cn.rpc)
-	cn.attachIPC(l)
+	cn.attachIPC(ctx, l)
 	done := make(chan struct{})
 	l.sentry.Post(func() {
 		k := l.kernel

@@ -237,11 +237,18 @@ func (k *Kernel) Exited(tgid int, status unix.WaitStatus, ru *unix.Rusage) {
 		}
 	}
 	// A process placed here from another node is reported exited only
-	// once what it wrote to descriptors of that node is written there.
-	if k.placer != nil && k.placer.Drain(tgid, func() { k.s.Post(record) }) {
+	// once what it wrote to descriptors of that node is written there,
+	// and its SEM_UNDO adjustments are applied (ipc_sem.go).
+	finish := func() {
+		if k.placer != nil && k.placer.Drain(tgid, func() { k.s.Post(record) }) {
+			return
+		}
+		record()
+	}
+	if k.ipcExited(tgid, finish) {
 		return
 	}
-	record()
+	finish()
 }
 
 // exited carries out a recorded exit of tgid (eff, err from Exit).

@@ -3,7 +3,7 @@
  * node), a blocked receiver interrupted by a signal (EINTR, nothing lost),
  * a blocked receiver woken by IPC_RMID (EIDRM), and a sender blocked on a
  * full queue until a receive makes room. */
-#include "common.h"
+#include "ipc.h"
 #include <sys/ipc.h>
 #include <sys/msg.h>
 
@@ -65,28 +65,6 @@ static int cluster_mode(const char *mode, const char *keystr)
 	outcome("rmid", msgctl(id, IPC_RMID, NULL));
 	return r;
 }
-
-/* wait_sleeping polls until pid sleeps in the kernel (its state S). */
-static void wait_sleeping(pid_t pid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof path, "/proc/%d/stat", pid);
-	for (;;) {
-		int fd = open(path, O_RDONLY);
-		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-		if (fd >= 0)
-			close(fd);
-		if (n > 0) {
-			buf[n] = 0;
-			char *p = strrchr(buf, ')');
-			if (p && p[2] == 'S')
-				return;
-		}
-		msleep(1);
-	}
-}
-
-static void on_usr1(int sig) { (void)sig; }
 
 static void pingpong(key_t key, int id)
 {
