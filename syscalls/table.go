@@ -88,7 +88,7 @@ func (k *Kernel) Table() *sentry.Table {
 	// System V IPC (ipc_msg.go, ipc_sem.go): message queues and
 	// semaphore sets of the cluster.
 	if k.ipc != nil {
-		ipcNote := "Emulated by the cluster's IPC service: the key is bound to a cluster-wide id in Raft and the queue lives at the node that made it; a call on a queue of this node that need not wait is answered at once, others wait parked (EINTR on a signal, never restarted, as natively without SA_RESTART), and a queue of another node is reached there."
+		ipcNote := "Emulated by the cluster's IPC service: the key is bound to a cluster-wide id in Raft and the queue lives at the node that made it; a call on a queue of this node that need not wait is answered at once, others wait parked (EINTR on a signal; unlike Linux, a handler with SA_RESTART restarts the call), and a queue of another node is reached there."
 		trap(unix.SYS_MSGGET, "msgget", k.msgget, []sentry.ArgKind{H, H}, ipcNote)
 		trap(unix.SYS_MSGSND, "msgsnd", k.msgsnd, []sentry.ArgKind{I, P, I, H}, ipcNote)
 		trap(unix.SYS_MSGRCV, "msgrcv", k.msgrcv, []sentry.ArgKind{I, P, I, I, H}, ipcNote)
