@@ -15,16 +15,17 @@ func TestLayering(t *testing.T) {
 	allowed := map[string][]string{
 		"pidspace":       nil,
 		"remote":         nil,
+		"ipc":            nil,
 		"procview":       {"pidspace"},
 		"sentry":         {"pidspace", "procview", "sentry/shim"},
 		"sentry/shim":    nil,
 		"raftstate":      {"pidspace"},
-		"remote/nodemsg": {"node/fdproxy", "pidspace", "procview", "raftstate", "remote", "syscalls"},
-		"syscalls":       {"pidspace", "procview", "sentry"},
+		"remote/nodemsg": {"ipc", "node/fdproxy", "pidspace", "procview", "raftstate", "remote", "syscalls"},
+		"syscalls":       {"ipc", "pidspace", "procview", "sentry"},
 		"launch":         {"procview", "sentry"},
 		"node/fdproxy":   {"procview", "remote"},
 		"node/procfs":    {"procview"},
-		"node":           {"launch", "node/fdproxy", "node/procfs", "pidspace", "procview", "raftstate", "remote", "remote/nodemsg", "sentry", "syscalls"},
+		"node":           {"ipc", "launch", "node/fdproxy", "node/procfs", "pidspace", "procview", "raftstate", "remote", "remote/nodemsg", "sentry", "syscalls"},
 		"node/netns":     nil,
 	}
 	for pkg, ok := range allowed {

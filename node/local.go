@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"herd/ipc"
 	"herd/launch"
 	"herd/node/procfs"
 	"herd/pidspace"
@@ -31,6 +32,8 @@ type Local struct {
 	// that view, mounted over the kernel's files (nil without FUSE).
 	self *self
 	view *procfs.View
+	// ipc is the node's System V IPC service (message queues).
+	ipc *ipc.Service
 }
 
 // firstBlockTimeout bounds the wait for the node's first PID block.
@@ -52,6 +55,8 @@ func startLocal(name string, alloc *pidspace.BlockAllocator, placer syscalls.Exe
 		return nil, fmt.Errorf("start node %s: %w", name, err)
 	}
 	k := syscalls.NewKernel(name, space, alloc, log)
+	svc := ipc.NewService(name, ipc.DefaultLimits)
+	k.SetIPC(svc)
 	if placer != nil {
 		k.SetPlacer(placer)
 	}
@@ -63,7 +68,7 @@ func startLocal(name string, alloc *pidspace.BlockAllocator, placer syscalls.Exe
 	if err := s.Start(); err != nil {
 		return nil, fmt.Errorf("start node %s: %w", name, err)
 	}
-	return &Local{sentry: s, kernel: k, clustered: placer != nil}, nil
+	return &Local{sentry: s, kernel: k, clustered: placer != nil, ipc: svc}, nil
 }
 
 // Space is the node's process model; read it only on the tracer thread

@@ -35,6 +35,7 @@ func (cn *Cluster) attachPeers(ctx context.Context, l *Local) {
 	procs := remoteProcs{net: net}
 	ps := &peerServer{host: l, log: cn.log, kill: kills.send, procCall: l.kernel.ProcCallFrom, procs: procs}
 	ps.register(cn.rpc)
+	cn.attachIPC(ctx, l)
 	done := make(chan struct{})
 	l.sentry.Post(func() {
 		k := l.kernel

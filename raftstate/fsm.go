@@ -125,6 +125,18 @@ func (f *FSM) IPCName(key string) (IPCBinding, bool) {
 	return b, ok
 }
 
+// IPCByID returns the binding of IPC id id.
+func (f *FSM) IPCByID(id int) (IPCBinding, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	for _, b := range f.st.IPC {
+		if b.ID == id {
+			return b, true
+		}
+	}
+	return IPCBinding{}, false
+}
+
 // Snapshot implements raft.FSM. The state is serialised right away, under
 // the read lock, so Persist works on immutable bytes while Apply carries on.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {

@@ -142,6 +142,12 @@ func TestIPCNames(t *testing.T) {
 	if b1.ID == b2.ID || b1.Owner != "a" {
 		t.Fatalf("bindings %+v %+v", b1, b2)
 	}
+	if b, ok := h.f.IPCByID(b2.ID); !ok || b != b2 {
+		t.Fatalf("IPCByID(%d) = %+v %v, want %+v", b2.ID, b, ok, b2)
+	}
+	if _, ok := h.f.IPCByID(b2.ID + 100); ok {
+		t.Fatalf("IPCByID of an id never bound found one")
+	}
 	v, err := h.apply(IPCBind{Key: "msg:0x1234", Owner: "b"})
 	if !errors.Is(err, ErrKeyExists) || v.(IPCBinding) != b1 {
 		t.Fatalf("rebind: %v %+v", err, v)
@@ -157,8 +163,19 @@ func TestIPCNames(t *testing.T) {
 		t.Fatalf("double unbind: %v", err)
 	}
 	// Ids are never reused.
-	if b3 := h.must(IPCBind{Key: "msg:0x1234", Owner: "b"}).(IPCBinding); b3.ID == b1.ID || b3.ID == b2.ID {
+	b3 := h.must(IPCBind{Key: "msg:0x1234", Owner: "b"}).(IPCBinding)
+	if b3.ID == b1.ID || b3.ID == b2.ID {
 		t.Fatalf("id reused: %+v", b3)
+	}
+	// A key whose owner is down is bound afresh, by another node.
+	down := StateDown
+	h.must(NodeUpdate{ID: "b", State: &down, At: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)})
+	b4 := h.must(IPCBind{Key: "msg:0x1234", Owner: "a"}).(IPCBinding)
+	if b4.Owner != "a" || b4.ID == b3.ID {
+		t.Fatalf("rebind of a lost owner's key: %+v (was %+v)", b4, b3)
+	}
+	if _, err := h.apply(IPCBind{Key: "sem:0x1234", Owner: "a"}); err != nil {
+		t.Fatalf("rebind of sem key owned by the lost b: %v", err)
 	}
 }
 

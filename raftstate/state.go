@@ -359,9 +359,11 @@ func (s *State) bind(c IPCBind) (IPCBinding, error) {
 	if _, ok := s.Members[c.Owner]; !ok {
 		return IPCBinding{}, fmt.Errorf("%w %q", ErrUnknownNode, c.Owner)
 	}
-	if b, ok := s.IPC[c.Key]; ok {
+	if b, ok := s.IPC[c.Key]; ok && s.ownerUp(b.Owner) {
 		return b, fmt.Errorf("%w: %q is id %d at %q", ErrKeyExists, c.Key, b.ID, b.Owner)
 	}
+	// A key whose owner is down names nothing (its object died with
+	// the node): it is bound afresh.
 	if s.NextIPCID >= math.MaxInt32 {
 		return IPCBinding{}, ErrIPCExhausted
 	}
@@ -369,6 +371,12 @@ func (s *State) bind(c IPCBind) (IPCBinding, error) {
 	s.NextIPCID++
 	s.IPC[c.Key] = b
 	return b, nil
+}
+
+// ownerUp is whether node is a member not declared down.
+func (s *State) ownerUp(node string) bool {
+	m, ok := s.Members[node]
+	return ok && m.State != StateDown
 }
 
 func (s *State) unbind(c IPCUnbind) error {

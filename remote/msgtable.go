@@ -70,6 +70,12 @@ const (
 	// wrote before its exit, to be written where it came from
 	// (nodemsg.Drained).
 	msgDrained MsgType = 33
+
+	// System V IPC (numbers 40-49).
+
+	// msgIPC: ipc.Request → ipc.Reply, an operation on a System V IPC
+	// object carried out at the node that owns it (nodemsg.IPC).
+	msgIPC MsgType = 40
 )
 
 // Exported numbers of the service messages, for remote/nodemsg's Bind.
@@ -89,6 +95,8 @@ const (
 	NumPlaceAbort   = msgPlaceAbort
 	NumPIDReturned  = msgPIDReturned
 	NumDrained      = msgDrained
+
+	NumIPC = msgIPC
 )
 
 type msgRow struct {
@@ -116,6 +124,8 @@ var (
 		msgPlaceAbort:   {name: "place-abort"},
 		msgPIDReturned:  {name: "pid-returned"},
 		msgDrained:      {name: "drained"},
+
+		msgIPC: {name: "ipc"},
 	}
 )
 

@@ -17,13 +17,15 @@ import (
 // so raising it does not touch the host's.
 const PIDMax = pidspace.PIDMax
 
-// StartInit starts cmd as pid 1 of a new PID and mount namespace: the
-// node's herd-init, which runs the sentry.
+// StartInit starts cmd as pid 1 of a new PID, mount and IPC namespace:
+// the node's herd-init, which runs the sentry. The IPC namespace keeps the
+// sandbox's System V objects and POSIX message queues apart from the
+// host's and from other local nodes' (DESIGN.md decision 9).
 func StartInit(cmd *exec.Cmd) error {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
-	cmd.SysProcAttr.Cloneflags |= unix.CLONE_NEWPID | unix.CLONE_NEWNS
+	cmd.SysProcAttr.Cloneflags |= unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWIPC
 	if err := cmd.Start(); err != nil {
 		if errors.Is(err, unix.EPERM) {
 			return fmt.Errorf("start herd-init in new namespaces: %w (herd needs root: it creates PID and mount namespaces and traces with ptrace)", err)

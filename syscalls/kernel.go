@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/abi/linux"
 
+	"herd/ipc"
 	"herd/pidspace"
 	"herd/sentry"
 )
@@ -81,6 +82,9 @@ type Kernel struct {
 
 	// machine answers the calls that describe the machine (sysinfo.go).
 	machine machine
+	// ipc emulates System V message queues (ipc_msg.go); nil: the
+	// kernel's own, in the node's IPC namespace.
+	ipc *ipc.Service
 }
 
 // NewKernel makes the emulated kernel of node over space, whose PIDs come
@@ -258,11 +262,18 @@ func (k *Kernel) Exited(tgid int, status unix.WaitStatus, ru *unix.Rusage) {
 		}
 	}
 	// A process placed here from another node is reported exited only
-	// once what it wrote to descriptors of that node is written there.
-	if k.placer != nil && k.placer.Drain(tgid, func() { k.s.Post(record) }) {
+	// once what it wrote to descriptors of that node is written there,
+	// and its SEM_UNDO adjustments are applied (ipc_sem.go).
+	finish := func() {
+		if k.placer != nil && k.placer.Drain(tgid, func() { k.s.Post(record) }) {
+			return
+		}
+		record()
+	}
+	if k.ipcExited(tgid, finish) {
 		return
 	}
-	record()
+	finish()
 }
 
 // exited carries out a recorded exit of tgid (eff, err from Exit).

@@ -2,6 +2,7 @@ package syscalls
 
 import (
 	"fmt"
+	"strings"
 
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/seccomp"
@@ -90,6 +91,21 @@ func (k *Kernel) Table() *sentry.Table {
 
 	// The machine as the cluster (sysinfo.go, affinity.go).
 	k.machineRows(trap)
+
+	// System V IPC (ipc_msg.go, ipc_sem.go): message queues and
+	// semaphore sets of the cluster.
+	if k.ipc != nil {
+		ipcNote := "Emulated by the cluster's IPC service: the key is bound to a cluster-wide id in Raft and the queue lives at the node that made it; a call on a queue of this node that need not wait is answered at once, others wait parked (EINTR on a signal; unlike Linux, a handler with SA_RESTART restarts the call), and a queue of another node is reached there."
+		trap(unix.SYS_MSGGET, "msgget", k.msgget, []sentry.ArgKind{H, H}, ipcNote)
+		trap(unix.SYS_MSGSND, "msgsnd", k.msgsnd, []sentry.ArgKind{I, P, I, H}, ipcNote)
+		trap(unix.SYS_MSGRCV, "msgrcv", k.msgrcv, []sentry.ArgKind{I, P, I, I, H}, ipcNote)
+		trap(unix.SYS_MSGCTL, "msgctl", k.msgctl, []sentry.ArgKind{I, I, P}, ipcNote+" IPC_INFO and MSG_INFO count this node's queues; MSG_STAT is EINVAL.")
+		semNote := strings.ReplaceAll(ipcNote, "queue", "set") + " SEM_UNDO adjustments are applied at the process's exit before its parent hears of it."
+		trap(unix.SYS_SEMGET, "semget", k.semget, []sentry.ArgKind{H, I, H}, semNote)
+		trap(unix.SYS_SEMOP, "semop", k.semop, []sentry.ArgKind{I, P, I}, semNote)
+		trap(unix.SYS_SEMTIMEDOP, "semtimedop", k.semop, []sentry.ArgKind{I, P, I, P}, semNote)
+		trap(unix.SYS_SEMCTL, "semctl", k.semctl, []sentry.ArgKind{I, I, I, H}, semNote+" IPC_INFO and SEM_INFO count this node's sets; SEM_STAT is EINVAL; SETALL needs the set seen on this node (semget or IPC_STAT) first, else EINVAL.")
+	}
 
 	// The sandbox's edge (sandbox.go, pidfd.go).
 	trap(unix.SYS_PTRACE, "ptrace", k.ptrace, []sentry.ArgKind{I, I, P, P}, "EPERM: the sentry is the only tracer (a second would escape interception).")

@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"herd/ipc"
 	"herd/sentry"
 	"herd/syscalls"
 )
@@ -98,6 +99,7 @@ func errnoName(r sentry.Row) string { return unix.ErrnoName(r.Errno) }
 func docTable() *sentry.Table {
 	k := syscalls.NewKernel("doc", nil, nil, nil)
 	k.SetPlacer(docPlacer{})
+	k.SetIPC(ipc.NewService("doc", ipc.DefaultLimits))
 	return k.Table()
 }
 
