@@ -30,7 +30,7 @@ test: deps build
 # (process model, handlers against a fake task, launcher protocol, node
 # fan-out, /proc reader, transport and streams) under the race detector.
 race:
-	$(GO) test -race -count=1 ./pidspace/ ./syscalls/ ./launch/ ./node/ ./procview/ ./remote/...
+	$(GO) test -race -count=1 ./pidspace/ ./syscalls/ ./launch/ ./node/ ./procview/ ./remote/... ./ipc/ ./node/procfs/
 
 unit:
 	$(GO) test -count=1 ./pidspace/ ./raftstate/ ./remote/ ./sentry/ ./syscalls/ ./node/ ./launch/ ./procview/
