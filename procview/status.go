@@ -31,8 +31,11 @@ type Status struct {
 	NoNewPrivs bool
 	// Umask is the file mode creation mask.
 	Umask int
-	// CapEff is the effective capability set (bit cap for capability cap).
-	CapEff uint64
+	// CapEff is the effective capability set (bit cap for capability cap);
+	// CapInh, CapPrm, CapBnd and CapAmb the inheritable, permitted,
+	// bounding and ambient sets.
+	CapEff                         uint64
+	CapInh, CapPrm, CapBnd, CapAmb uint64
 }
 
 // ReadStatus reads /proc/<tid>/status.
@@ -116,6 +119,14 @@ func (st *Status) set(k, v []byte) (err error) {
 		st.SigCgt, err = parseUint(v, 16)
 	case "CapEff":
 		st.CapEff, err = parseUint(v, 16)
+	case "CapInh":
+		st.CapInh, err = parseUint(v, 16)
+	case "CapPrm":
+		st.CapPrm, err = parseUint(v, 16)
+	case "CapBnd":
+		st.CapBnd, err = parseUint(v, 16)
+	case "CapAmb":
+		st.CapAmb, err = parseUint(v, 16)
 	case "VmRSS":
 		st.VmRSS, err = kB(v)
 	case "NoNewPrivs":

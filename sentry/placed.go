@@ -51,11 +51,16 @@ type PlacedSpec struct {
 	Ignored []int
 	// Attrs are its scheduling attributes and resource limits.
 	Attrs *ProcAttrs
+	// Caps are its capability sets before the exec.
+	Caps *Caps `json:",omitempty"`
 	// Files are the program's descriptors (this process's fd numbers),
 	// by the number the program gets. The sentry closes none of them;
 	// the caller does once ready is called.
 	Files map[int]int `json:"-"`
 }
+
+// Caps are a process's capability sets, which a placed exec starts from.
+type Caps = shim.Caps
 
 // placement is the sentry's state of a process started by SpawnPlaced,
 // until it is released or dropped.
@@ -102,7 +107,7 @@ func (s *Sentry) placedShimSpec(spec *PlacedSpec) shim.Spec {
 	return shim.Spec{
 		Path: spec.Path, Argv: spec.Argv, Env: spec.Env, Dir: spec.Dir,
 		Groups: spec.Groups, Filter: s.filter, Ignored: spec.Ignored, Attrs: spec.Attrs.wire(),
-		Placed: &shim.Placed{UIDs: spec.UIDs, GIDs: spec.GIDs, Umask: spec.Umask, SigMask: spec.SigMask},
+		Placed: &shim.Placed{UIDs: spec.UIDs, GIDs: spec.GIDs, Umask: spec.Umask, SigMask: spec.SigMask, Caps: spec.Caps},
 	}
 }
 

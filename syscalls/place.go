@@ -218,6 +218,7 @@ func (k *Kernel) execPlan(t task, pid int) (*ExecPlan, error) {
 		UIDs: [3]uint32{st.Uid[0], st.Uid[1], st.Uid[2]}, GIDs: [3]uint32{st.Gid[0], st.Gid[1], st.Gid[2]},
 		Groups: st.Groups, Umask: st.Umask, SigMask: st.SigBlk, Ignored: procview.Signals(st.SigIgn),
 		Attrs: sentry.AttrsOf(t.TID()),
+		Caps:  &sentry.Caps{Inh: st.CapInh, Prm: st.CapPrm, Eff: st.CapEff, Bnd: st.CapBnd, Amb: st.CapAmb},
 	}
 	// CPU numbers are this node's: the other node keeps its own.
 	spec.Attrs.CPUs = nil

@@ -43,6 +43,14 @@ type Placed struct {
 	UIDs, GIDs [3]uint32
 	Umask      int
 	SigMask    uint64
+	// Caps are the process's capability sets before its exec, which
+	// the exec's own sets are computed from; nil leaves the shim's.
+	Caps *Caps `json:",omitempty"`
+}
+
+// Caps are a process's capability sets (bit cap for capability cap).
+type Caps struct {
+	Inh, Prm, Eff, Bnd, Amb uint64
 }
 
 func shimMain() {
@@ -133,7 +141,13 @@ func placedMain(spec *Spec) {
 	// privileged, as its limits may be above what its user could set.
 	spec.Attrs.Apply()
 	pl := spec.Placed
+	if err := keepCaps(pl.Caps); err != nil {
+		fail(err)
+	}
 	if err := setCreds(pl.UIDs, pl.GIDs, spec.Groups); err != nil {
+		fail(err)
+	}
+	if err := setCaps(pl.Caps); err != nil {
 		fail(err)
 	}
 	unix.Umask(pl.Umask)
@@ -233,4 +247,52 @@ func bellMain() {
 		}
 		unix.Kill(os.Getpid(), unix.SIGSTOP)
 	}
+}
+
+// keepCaps prepares this thread, still root, for setCaps: the bounding
+// set loses what c's lacks, and the permitted set survives the change
+// of ids (PR_SET_KEEPCAPS, which the exec clears).
+func keepCaps(c *Caps) error {
+	if c == nil {
+		return nil
+	}
+	for cp := 0; cp < 64; cp++ {
+		if c.Bnd&(1<<cp) != 0 {
+			continue
+		}
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(cp), 0, 0, 0); err != nil && err != unix.EINVAL {
+			return fmt.Errorf("drop capability %d from the bounding set: %w", cp, err)
+		}
+	}
+	return unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0)
+}
+
+// setCaps gives this thread, its ids set, the capability sets c, and
+// raises c's ambient ones, so that the exec computes the process's sets
+// as it would have where it came from.
+func setCaps(c *Caps) error {
+	if c == nil {
+		return nil
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	for i := range data {
+		data[i] = unix.CapUserData{
+			Effective:   uint32(c.Eff >> (32 * i)),
+			Permitted:   uint32(c.Prm >> (32 * i)),
+			Inheritable: uint32(c.Inh >> (32 * i)),
+		}
+	}
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capset: %w", err)
+	}
+	for cp := 0; cp < 64; cp++ {
+		if c.Amb&(1<<cp) == 0 {
+			continue
+		}
+		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(cp), 0, 0); err != nil {
+			return fmt.Errorf("raise ambient capability %d: %w", cp, err)
+		}
+	}
+	return nil
 }
