@@ -81,6 +81,31 @@ func ParseStatus(b []byte, st *Status) error {
 	return nil
 }
 
+// mask is the field of a hexadecimal set (signals, capabilities) named k.
+func (st *Status) mask(k string) *uint64 {
+	switch k {
+	case "SigPnd":
+		return &st.SigPnd
+	case "ShdPnd":
+		return &st.ShdPnd
+	case "SigBlk":
+		return &st.SigBlk
+	case "SigIgn":
+		return &st.SigIgn
+	case "SigCgt":
+		return &st.SigCgt
+	case "CapInh":
+		return &st.CapInh
+	case "CapPrm":
+		return &st.CapPrm
+	case "CapEff":
+		return &st.CapEff
+	case "CapBnd":
+		return &st.CapBnd
+	}
+	return &st.CapAmb
+}
+
 // set parses one field.
 func (st *Status) set(k, v []byte) (err error) {
 	switch string(k) {
@@ -107,26 +132,8 @@ func (st *Status) set(k, v []byte) (err error) {
 		err = ids(v, &st.Gid)
 	case "Groups":
 		st.Groups, err = groups(v, st.Groups)
-	case "SigPnd":
-		st.SigPnd, err = parseUint(v, 16)
-	case "ShdPnd":
-		st.ShdPnd, err = parseUint(v, 16)
-	case "SigBlk":
-		st.SigBlk, err = parseUint(v, 16)
-	case "SigIgn":
-		st.SigIgn, err = parseUint(v, 16)
-	case "SigCgt":
-		st.SigCgt, err = parseUint(v, 16)
-	case "CapEff":
-		st.CapEff, err = parseUint(v, 16)
-	case "CapInh":
-		st.CapInh, err = parseUint(v, 16)
-	case "CapPrm":
-		st.CapPrm, err = parseUint(v, 16)
-	case "CapBnd":
-		st.CapBnd, err = parseUint(v, 16)
-	case "CapAmb":
-		st.CapAmb, err = parseUint(v, 16)
+	case "SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb":
+		*st.mask(string(k)), err = parseUint(v, 16)
 	case "VmRSS":
 		st.VmRSS, err = kB(v)
 	case "NoNewPrivs":

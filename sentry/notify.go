@@ -259,7 +259,6 @@ func (s *Sentry) takeListener(conn *os.File) {
 	go s.serveListener(fds[0])
 }
 
-
 // fixInterruptedNotif corrects, at a signal-delivery stop of a running
 // task, a notified call that the signal interrupted before the receiver
 // took it: the kernel left -ERESTARTSYS, which a handler without
