@@ -53,7 +53,7 @@ func (s *Space) SignalTargets(sender, pid, sig int) ([]Target, error) {
 		if err := mayKill(from, t, sig); err != nil {
 			return nil, err
 		}
-		return deliverTo(nil, t, sig), nil
+		return deliverTo(nil, t, sig, GroupSend{}), nil
 	case pid == math.MinInt32:
 		return nil, syscall.ESRCH
 	case pid == -1:
@@ -68,10 +68,10 @@ func (s *Space) SignalTargets(sender, pid, sig int) ([]Target, error) {
 
 // deliverTo appends t to out if sig is to be delivered to it: zombies
 // receive nothing and the probe (sig 0) delivers nothing.
-func deliverTo(out []Target, t *proc, sig int) []Target {
+func deliverTo(out []Target, t *proc, sig int, g GroupSend) []Target {
 	if sig != 0 && t.State != Zombie {
 		tg := t.target()
-		tg.Group = t.listed
+		tg.Group = g
 		out = append(out, tg)
 	}
 	return out
@@ -168,9 +168,8 @@ func (s *Space) killAllLocked(from *proc, sig int, rem remote) ([]Target, error)
 	if len(targets) == 0 {
 		return nil, syscall.ESRCH
 	}
-	s.markLocked(targets, -1)
 	// Linux: the last error other than EPERM, so EPERM alone is success.
-	return killEach(from, targets, sig, nil, func(ret, err error) error {
+	return killEach(from, targets, sig, s.markLocked(-1), nil, func(ret, err error) error {
 		if err != syscall.EPERM {
 			return err
 		}
@@ -185,8 +184,7 @@ func (s *Space) killGroupLocked(from *proc, pgid, sig int, rem remote) ([]Target
 	targets := s.candidatesLocked(s.groupPIDsLocked(pgid), rem, func(t *proc) bool {
 		return !t.Virtual && t.PGID == pgid
 	})
-	s.markLocked(targets, pgid)
-	return killEach(from, targets, sig, syscall.ESRCH, func(ret, err error) error {
+	return killEach(from, targets, sig, s.markLocked(pgid), syscall.ESRCH, func(ret, err error) error {
 		if ret != nil {
 			return err
 		}
@@ -194,33 +192,31 @@ func (s *Space) killGroupLocked(from *proc, pgid, sig int, rem remote) ([]Target
 	})
 }
 
-// markLocked marks candidates of a group send to pgid (-1: every
-// process): local records as listed here and now, remote ones as their
-// node listed them. Local records are not changed: their mark is set on
-// the Target only (deliverTo).
-func (s *Space) markLocked(targets []*proc, pgid int) {
-	for i, t := range targets {
+// markLocked is how a group send to pgid (-1: every process) marks its
+// candidates: a record of this Space as listed here and now, a remote
+// one as its node listed it (remoteCandidates).
+func (s *Space) markLocked(pgid int) func(*proc) GroupSend {
+	here := GroupSend{PGID: pgid, At: s.node, Seen: s.forks}
+	return func(t *proc) GroupSend {
 		if s.procs[t.PID] == t {
-			// a record of this Space: copy, so that its mark does
-			// not stay on it.
-			c := *t
-			c.listed = GroupSend{At: s.node, Seen: s.forks}
-			targets[i] = &c
+			return here
 		}
-		targets[i].listed.PGID = pgid
+		g := t.listed
+		g.PGID = pgid
+		return g
 	}
 }
 
 // killEach checks sig from from against each target in order and returns
-// the deliveries. fold computes the call's error from the one so far
+// the deliveries, each marked by mark. fold computes the call's error from the one so far
 // (initially ret) and a target's; a non-nil final error discards them.
-func killEach(from *proc, targets []*proc, sig int, ret error, fold func(ret, err error) error) ([]Target, error) {
+func killEach(from *proc, targets []*proc, sig int, mark func(*proc) GroupSend, ret error, fold func(ret, err error) error) ([]Target, error) {
 	var out []Target
 	for _, t := range targets {
 		err := mayKill(from, t, sig)
 		ret = fold(ret, err)
 		if err == nil {
-			out = deliverTo(out, t, sig)
+			out = deliverTo(out, t, sig, mark(t))
 		}
 	}
 	if ret != nil {
