@@ -3,6 +3,7 @@ package syscalls
 import (
 	"fmt"
 	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -13,28 +14,46 @@ import (
 // they are, here.
 var placedNamespaces = []string{"net", "mnt", "ipc", "uts", "user", "cgroup", "pid_for_children", "time_for_children"}
 
+// sandboxNS are the sandbox's namespaces, read once: herd-init's, and so
+// the calling thread's (the tracer is a thread of herd-init; /proc/self
+// and /proc/1 name herd-init's hidden entry, its thread's TID does not).
+// They do not change while herd-init runs.
+var sandboxNS = sync.OnceValues(func() ([]string, error) { return namespacesOf(unix.Gettid()) })
+
 // sandboxNamespaces reports an error naming the first namespace in which
-// thread tid differs from the sandbox's, which are herd-init's and so the
-// calling thread's (the tracer is a thread of herd-init; /proc/self and
-// /proc/1 name herd-init's hidden entry, its thread's TID does not): its
-// exec cannot be placed on another node.
+// thread tid differs from the sandbox's: its exec cannot be placed on
+// another node. Tracer thread.
 func sandboxNamespaces(tid int) error {
-	return sameNamespaces(tid, unix.Gettid())
+	sandbox, err := sandboxNS()
+	if err != nil {
+		return err
+	}
+	return differs(tid, sandbox)
 }
 
-// sameNamespaces is sandboxNamespaces against process ref's namespaces.
-func sameNamespaces(tid, ref int) error {
-	for _, ns := range placedNamespaces {
-		own, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", tid, ns))
+// namespacesOf are the placedNamespaces of thread tid, as their links read.
+func namespacesOf(tid int) ([]string, error) {
+	out := make([]string, len(placedNamespaces))
+	for i, ns := range placedNamespaces {
+		link, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", tid, ns))
 		if err != nil {
-			return err
+			return nil, err
 		}
-		sandbox, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", ref, ns))
-		if err != nil {
-			return err
-		}
-		if own != sandbox {
-			return fmt.Errorf("it has its own %s namespace (%s, the sandbox's is %s)", ns, own, sandbox)
+		out[i] = link
+	}
+	return out, nil
+}
+
+// differs reports an error naming the first of thread tid's namespaces
+// that is not ref's (namespacesOf).
+func differs(tid int, ref []string) error {
+	own, err := namespacesOf(tid)
+	if err != nil {
+		return err
+	}
+	for i, ns := range placedNamespaces {
+		if own[i] != ref[i] {
+			return fmt.Errorf("it has its own %s namespace (%s, the sandbox's is %s)", ns, own[i], ref[i])
 		}
 	}
 	return nil

@@ -11,9 +11,12 @@ import (
 // A process in the sandbox's namespaces may be placed; one with a
 // network namespace of its own may not, and the reason names it.
 func TestSandboxNamespaces(t *testing.T) {
-	self := os.Getpid()
-	if err := sameNamespaces(self, self); err != nil {
-		t.Fatalf("this process against itself: %v, want placeable", err)
+	self, err := namespacesOf(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sandboxNamespaces(os.Getpid()); err != nil {
+		t.Fatalf("this process, in the namespaces of the thread asking: %v, want placeable", err)
 	}
 	if os.Geteuid() != 0 {
 		t.Skip("a new network namespace needs root")
@@ -27,7 +30,7 @@ func TestSandboxNamespaces(t *testing.T) {
 		cmd.Process.Kill()
 		cmd.Wait()
 	}()
-	err := sameNamespaces(cmd.Process.Pid, self)
+	err = differs(cmd.Process.Pid, self)
 	if err == nil || !strings.Contains(err.Error(), "own net namespace") {
 		t.Errorf("process in its own network namespace: %v, want its net namespace named", err)
 	}
