@@ -82,6 +82,37 @@ func TestKillThreadAndRemoteProcess(t *testing.T) {
 	}
 }
 
+// rt_sigqueueinfo to a process the kernel here cannot signal as is (it
+// runs on another node, or its exec is being placed there) sends the
+// caller's siginfo through the Signaller, checked as the kernel checks
+// it for another process. A kill of a process being placed goes through
+// the Signaller too, never the kernel's own call.
+func TestQueueThroughSignaller(t *testing.T) {
+	r := newRig(t)
+	p := r.spawn(5000, 1000)
+	r.fork(5000, 5001)
+	r.fork(5000, 5002)
+	if err := r.space.SetNode(5001, "n2"); err != nil {
+		t.Fatal(err)
+	}
+	putSigCode(p, linux.SI_QUEUE)
+	wantReturn(t, "sigqueue to n2", call(r.k.rtSigqueueinfo, p, unix.SYS_RT_SIGQUEUEINFO, 5001, 10, memBase), 0)
+	if len(r.sig.sent) != 1 || r.sig.sent[0].target.Node != "n2" || r.sig.sent[0].info.Code() != linux.SI_QUEUE || r.sig.sent[0].info.Signo() != 10 {
+		t.Fatalf("sent %+v, want the caller's SI_QUEUE siginfo for 5001 on n2", r.sig.sent)
+	}
+	putSigCode(p, linux.SI_KERNEL)
+	wantErrno(t, "kernel siginfo to n2", call(r.k.rtSigqueueinfo, p, unix.SYS_RT_SIGQUEUEINFO, 5001, 10, memBase), unix.EPERM)
+	wantErrno(t, "unreadable siginfo to n2", call(r.k.rtSigqueueinfo, p, unix.SYS_RT_SIGQUEUEINFO, 5001, 10, badAddr), unix.EFAULT)
+
+	r.k.placing[5002] = true
+	putSigCode(p, linux.SI_QUEUE)
+	wantReturn(t, "sigqueue to a process being placed", call(r.k.rtSigqueueinfo, p, unix.SYS_RT_SIGQUEUEINFO, 5002, 10, memBase), 0)
+	wantReturn(t, "kill of a process being placed", call(r.k.kill, p, unix.SYS_KILL, 5002, 15), 0)
+	if got := r.sig.pids(); !slices.Equal(got, []int{5001, 5002, 5002}) {
+		t.Errorf("signalled %v, want 5001 then 5002 twice, through the Signaller", got)
+	}
+}
+
 func TestThreadSignals(t *testing.T) {
 	r := newRig(t)
 	p := r.spawn(5000, 1000)
