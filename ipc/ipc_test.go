@@ -175,7 +175,7 @@ func TestMsgCtlPerms(t *testing.T) {
 }
 
 // A node that owns a queue is declared down: its callers get EIDRM, also
-// one that waits there.
+// one that waits there (ended by NodeLost, not by polling).
 func TestMsgOwnerLost(t *testing.T) {
 	svcs, names := cluster(2)
 	a, b := svcs[0], svcs[1]
@@ -184,6 +184,7 @@ func TestMsgOwnerLost(t *testing.T) {
 	go func() { got <- recv(b, id, bob, 0, 10, 0) }()
 	time.Sleep(10 * time.Millisecond)
 	names.setDown("a")
+	b.NodeLost("a") // as the node's loss watcher tells it
 	wantErrno(t, "waiter on a lost owner", <-got, unix.EIDRM)
 	wantErrno(t, "send to a lost owner", send(b, id, bob, 1, "x", 0), unix.EIDRM)
 }

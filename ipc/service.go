@@ -59,11 +59,15 @@ type Service struct {
 	// undoers are the processes of this node with SEM_UNDO adjustments,
 	// with the sets (and their owners) that hold them.
 	undoers map[int]map[int]string
+	// waiting are the calls in flight at other nodes, by owner: the
+	// loss of the owner ends them (NodeLost).
+	waiting map[string]map[*context.CancelCauseFunc]bool
 }
 
 // NewService is the service of a node alone, named node.
 func NewService(node string, limits Limits) *Service {
-	return &Service{node: node, objs: NewObjects(limits), names: NewMemNames(), owners: map[int]string{}, undoers: map[int]map[int]string{}, sizes: map[int]int{}}
+	return &Service{node: node, objs: NewObjects(limits), names: NewMemNames(), owners: map[int]string{}, undoers: map[int]map[int]string{}, sizes: map[int]int{},
+		waiting: map[string]map[*context.CancelCauseFunc]bool{}}
 }
 
 // Join makes the service a cluster's: names in names, other owners
@@ -261,7 +265,11 @@ func (s *Service) route(ctx context.Context, owner string, r *Request) *Reply {
 	}
 	callCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	go watchOwner(callCtx, cancel, names, owner)
+	defer s.await(owner, &cancel)()
+	if !names.Up(owner) {
+		// Lost between the check above and the registration.
+		return fail(unix.EIDRM)
+	}
 	rep, err := peers.Call(callCtx, owner, r)
 	if errors.Is(context.Cause(callCtx), errOwnerLost) {
 		return fail(unix.EIDRM)
@@ -277,25 +285,19 @@ func (s *Service) route(ctx context.Context, owner string, r *Request) *Reply {
 
 var errOwnerLost = errors.New("ipc: the object's owner node is down")
 
-// ownerPoll is how often a call waiting at another node checks that the
-// node is still up.
-const ownerPoll = 200 * time.Millisecond
-
-// watchOwner cancels a call to owner when owner is declared down, so that
-// a waiter gets EIDRM instead of waiting for ever.
-func watchOwner(ctx context.Context, cancel context.CancelCauseFunc, names Names, owner string) {
-	t := time.NewTicker(ownerPoll)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if !names.Up(owner) {
-				cancel(errOwnerLost)
-				return
-			}
-		}
+// await registers a call in flight at owner, which NodeLost(owner)
+// cancels with errOwnerLost; the function it returns unregisters it.
+func (s *Service) await(owner string, cancel *context.CancelCauseFunc) func() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.waiting[owner] == nil {
+		s.waiting[owner] = map[*context.CancelCauseFunc]bool{}
+	}
+	s.waiting[owner][cancel] = true
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.waiting[owner], cancel)
 	}
 }
 
@@ -392,9 +394,18 @@ func (s *Service) HasUndo(pid int) bool {
 	return len(s.undoers[pid]) > 0
 }
 
-// NodeLost applies the SEM_UNDO adjustments that processes of node, now
-// down, hold in the sets this node owns.
-func (s *Service) NodeLost(node string) { s.objs.NodeLost(node) }
+// NodeLost is told that node is down: the calls waiting there end with
+// EIDRM (its objects are gone), and the SEM_UNDO adjustments its
+// processes hold in the sets this node owns are applied.
+func (s *Service) NodeLost(node string) {
+	s.mu.Lock()
+	for cancel := range s.waiting[node] {
+		(*cancel)(errOwnerLost)
+	}
+	delete(s.waiting, node)
+	s.mu.Unlock()
+	s.objs.NodeLost(node)
+}
 
 // SemInfo is semctl's IPC_INFO (limits) or SEM_INFO (semusz and semaem:
 // the sets and semaphores this node owns), and the call's value, the

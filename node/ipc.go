@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"herd/ipc"
 	"herd/raftstate"
@@ -15,8 +14,8 @@ import (
 
 // attachIPC makes the local half's System V IPC service the cluster's:
 // names in Raft's IPC name table, objects of other nodes reached with
-// nodemsg.IPC, this node's objects served to the others, and the
-// SEM_UNDO of the processes of a node declared down applied here.
+// nodemsg.IPC, and this node's objects served to the others (a node
+// declared down is the loss watcher's to tell it: loss.go).
 func (cn *Cluster) attachIPC(ctx context.Context, l *Local) {
 	names := raftNames{writer: cn.writer}
 	l.ipc.Join(names, ipcPeers{net: &peerNet{self: cn.ID, members: cn.store.Members, pool: cn.pool, log: cn.log}})
@@ -24,29 +23,6 @@ func (cn *Cluster) attachIPC(ctx context.Context, l *Local) {
 	remote.Handle(cn.rpc, nodemsg.IPC, func(ctx context.Context, peer string, r *ipc.Request) (*ipc.Reply, error) {
 		return svc.Serve(ctx, r), nil
 	})
-	go watchIPCLoss(ctx, cn.store.Members, svc)
-}
-
-// watchIPCLoss tells svc of each member that goes down (as node/loss.go
-// watches for the Space).
-func watchIPCLoss(ctx context.Context, members func() []raftstate.Member, svc *ipc.Service) {
-	t := time.NewTicker(lossPoll)
-	defer t.Stop()
-	down := map[string]bool{}
-	for {
-		for _, m := range members() {
-			is := m.State == raftstate.StateDown
-			if is && !down[m.ID] {
-				svc.NodeLost(m.ID)
-			}
-			down[m.ID] = is
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // raftNames is ipc.Names over Raft's IPC name table: written through the

@@ -98,6 +98,11 @@ func (cn *Cluster) nodeLost(l *Local, out *outbox, id string) {
 	cn.origins.dropNode(id)
 	cn.targets.dropNode(id)
 	cn.drains.cancelNode(id)
+	if l.ipc != nil {
+		// Its IPC objects are gone: calls waiting there end, and the
+		// SEM_UNDO of its processes is applied here.
+		l.ipc.NodeLost(id)
+	}
 }
 
 // drains are the drains of placed processes' output in progress, each
